@@ -1,0 +1,115 @@
+import { randomBytes } from 'node:crypto'
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { isAbsolute, join, resolve } from 'node:path'
+import { envSchema } from 'env-schema'
+import { Type, type Static } from '@sinclair/typebox'
+import { projectRoot } from './paths.js'
+
+function oneOf<T extends string> (values: T[], defaultValue: T) {
+  return Type.Unsafe<T>({ type: 'string', enum: values, default: defaultValue })
+}
+
+const EnvironmentSchema = Type.Object({
+  NODE_ENV: oneOf(['development', 'production', 'test'], 'development'),
+  HOST: Type.String({ default: '127.0.0.1', minLength: 1 }),
+  PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
+  DATA_DIR: Type.String({ default: './data', minLength: 1 }),
+  DATABASE_URL: Type.Optional(Type.String({ pattern: '^(sqlite:|mysql://|mariadb://)' })),
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  JWT_EXPIRES_IN: Type.Integer({ default: 3600, minimum: 60, maximum: 86400 * 30 }),
+  BCRYPT_COST: Type.Integer({ default: 10, minimum: 4, maximum: 15 }),
+  BODY_LIMIT: Type.Integer({ default: 65536, minimum: 1024, maximum: 10485760 }),
+  ADMIN_USERNAME: Type.Optional(Type.String({ minLength: 1 })),
+  ADMIN_EMAIL: Type.Optional(Type.String({ minLength: 1 })),
+  ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info')
+})
+type Environment = Static<typeof EnvironmentSchema>
+
+export interface FirstAdminCredentials {
+  username: string
+  email: string
+  password: string
+}
+
+export interface Config {
+  environment: Environment['NODE_ENV']
+  host: string
+  port: number
+  dataDir: string
+  database: { client: 'sqlite'; filename: string } | { client: 'mysql'; url: string }
+  jwt: { secret: string; expiresIn: number }
+  bcryptCost: number
+  bodyLimit: number
+  // Explicit first-admin credentials; absent means "generate them in development".
+  firstAdmin?: FirstAdminCredentials
+  logLevel: string
+}
+
+export class ConfigError extends Error {}
+
+// Reads and validates the environment once; everything else receives the resulting Config.
+export function loadConfig (env: Record<string, string | undefined>): Config {
+  let parsed: Environment
+  try {
+    parsed = envSchema<Environment>({ schema: EnvironmentSchema, data: env, dotenv: false })
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration: ${(error as Error).message.replace(/^env\/?/, '').replace(/^must/, 'the environment must')}`)
+  }
+
+  const dataDir = isAbsolute(parsed.DATA_DIR) ? parsed.DATA_DIR : resolve(projectRoot, parsed.DATA_DIR)
+  return {
+    environment: parsed.NODE_ENV,
+    host: parsed.HOST,
+    port: parsed.PORT,
+    dataDir,
+    database: databaseConfig(parsed.DATABASE_URL, dataDir),
+    jwt: { secret: jwtSecret(parsed, dataDir), expiresIn: parsed.JWT_EXPIRES_IN },
+    bcryptCost: parsed.BCRYPT_COST,
+    bodyLimit: parsed.BODY_LIMIT,
+    firstAdmin: firstAdminCredentials(parsed),
+    logLevel: parsed.LOG_LEVEL
+  }
+}
+
+function databaseConfig (url: string | undefined, dataDir: string): Config['database'] {
+  if (url === undefined) return { client: 'sqlite', filename: join(dataDir, 'account-service.sqlite') }
+  if (url.startsWith('sqlite:')) {
+    const location = url.slice('sqlite:'.length).replace(/^\/\//, '')
+    if (location === '') throw new ConfigError('Invalid configuration: DATABASE_URL sqlite: needs a file name or :memory:')
+    return { client: 'sqlite', filename: location === ':memory:' || isAbsolute(location) ? location : resolve(projectRoot, location) }
+  }
+  try {
+    const parsedUrl = new URL(url)
+    if (parsedUrl.pathname.length <= 1) throw new Error('no database name')
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration: DATABASE_URL is not a usable mysql:// URL (${(error as Error).message})`)
+  }
+  return { client: 'mysql', url: url.replace(/^mariadb:/, 'mysql:') }
+}
+
+function jwtSecret (env: Environment, dataDir: string): string {
+  if (env.JWT_SECRET !== undefined) return env.JWT_SECRET
+  if (env.NODE_ENV === 'production') {
+    throw new ConfigError('Invalid configuration: JWT_SECRET (at least 32 characters) is required in production')
+  }
+  // Development: one secret generated on first start and kept, so tokens survive restarts.
+  const file = join(dataDir, 'jwt-secret')
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch {
+    const secret = randomBytes(48).toString('base64url')
+    mkdirSync(dataDir, { recursive: true })
+    writeFileSync(file, `${secret}\n`, { mode: 0o600 })
+    return secret
+  }
+}
+
+function firstAdminCredentials (env: Environment): FirstAdminCredentials | undefined {
+  const given = [env.ADMIN_USERNAME, env.ADMIN_EMAIL, env.ADMIN_PASSWORD]
+  if (given.every((value) => value === undefined)) return undefined
+  if (env.ADMIN_USERNAME === undefined || env.ADMIN_EMAIL === undefined || env.ADMIN_PASSWORD === undefined) {
+    throw new ConfigError('Invalid configuration: ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD must be set together')
+  }
+  return { username: env.ADMIN_USERNAME, email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD }
+}

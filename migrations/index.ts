@@ -1,0 +1,14 @@
+import type { Knex } from 'knex'
+import * as initial from './0001_initial.js'
+
+// Migrations are listed here rather than discovered on disk, so that the same list runs from
+// source (TypeScript) and from dist/ (JavaScript). Append only: a released migration never changes.
+const migrations: Record<string, Knex.Migration> = {
+  '0001_initial': initial
+}
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name] as Knex.Migration
+}

@@ -1,0 +1,173 @@
+import type { Knex } from 'knex'
+import { EmailTaken, UsernameTaken } from '../services/errors.js'
+import { fromDatabaseTime, toDatabaseTime, violatedUniqueColumn } from './sql.js'
+
+export type CustomFieldValue = string | number
+
+export interface StoredUser {
+  id: number
+  username: string
+  realName: string
+  email: string
+  emailIsValid: boolean
+  status: 'a' | 'b' | 'u'
+  dateJoined: string
+  roles: string[]
+  customFields: Record<string, CustomFieldValue>
+}
+
+export interface Credentials {
+  id: number
+  passwordHash: string
+  status: string
+}
+
+export interface Principal {
+  id: number
+  username: string
+  roles: string[]
+}
+
+export interface NewUser {
+  username: string
+  email: string
+  passwordHash: string
+  realName: string
+  createdBy: number | null
+  at: Date
+}
+
+interface UserRow {
+  id: number
+  username: string
+  real_name: string
+  email: string
+  email_isvalid: number | boolean
+  status: 'a' | 'b' | 'u'
+  date_joined: string
+}
+
+// The writes of one account creation; every method runs in the caller's transaction.
+export class AccountWriter {
+  constructor (private readonly trx: Knex.Transaction) {}
+
+  async insertUser (user: NewUser): Promise<number> {
+    const at = toDatabaseTime(user.at)
+    try {
+      const [id] = await this.trx('users').insert({
+        username: user.username,
+        username_normalized: user.username.toLowerCase(),
+        email: user.email,
+        email_normalized: user.email.toLowerCase(),
+        password_hash: user.passwordHash,
+        real_name: user.realName,
+        created_by: user.createdBy,
+        date_joined: at,
+        updated_at: at
+      })
+      return Number(id)
+    } catch (error) {
+      const column = violatedUniqueColumn(error, ['username_normalized', 'email_normalized'])
+      if (column === 'username_normalized') throw new UsernameTaken()
+      if (column === 'email_normalized') throw new EmailTaken()
+      throw error
+    }
+  }
+
+  // Returns the names that are not defined roles (and grants nothing) when there are any.
+  async grantRoles (userId: number, roleNames: string[]): Promise<string[]> {
+    const roles = await this.trx('roles').whereIn('name', roleNames).select<Array<{ id: number, name: string }>>('id', 'name')
+    const unknown = roleNames.filter((name) => !roles.some((role) => role.name === name))
+    if (unknown.length > 0) return unknown
+    await this.trx('user_roles').insert(roles.map((role) => ({ user_id: userId, role_id: role.id })))
+    return []
+  }
+
+  async saveCustomFieldValues (userId: number, values: Array<{ fieldId: number, value: CustomFieldValue }>): Promise<void> {
+    if (values.length === 0) return
+    await this.trx('user_custom_field_values').insert(values.map(({ fieldId, value }) => ({
+      user_id: userId, field_id: fieldId, value: JSON.stringify(value)
+    })))
+  }
+
+  async recordAudit (entry: { actorId: number | null, action: string, subjectId: number, at: Date }): Promise<void> {
+    await this.trx('audit_log').insert({
+      actor_id: entry.actorId, action: entry.action, subject_id: entry.subjectId, created_at: toDatabaseTime(entry.at)
+    })
+  }
+
+  async enqueueEvent (event: { type: string, payload: unknown, at: Date }): Promise<void> {
+    await this.trx('outbox_events').insert({
+      type: event.type, payload: JSON.stringify(event.payload), created_at: toDatabaseTime(event.at)
+    })
+  }
+}
+
+export class AccountRepository {
+  constructor (private readonly knex: Knex) {}
+
+  async transaction<T> (work: (writer: AccountWriter) => Promise<T>): Promise<T> {
+    return await this.knex.transaction(async (trx) => await work(new AccountWriter(trx)))
+  }
+
+  async findById (id: number): Promise<StoredUser | undefined> {
+    const row = await this.knex('users')
+      .where({ id })
+      .first<UserRow | undefined>('id', 'username', 'real_name', 'email', 'email_isvalid', 'status', 'date_joined')
+    if (row === undefined) return undefined
+    const [roles, values] = await Promise.all([
+      this.roleNames(id),
+      this.knex('user_custom_field_values as v')
+        .join('custom_fields as f', 'f.id', 'v.field_id')
+        .where('v.user_id', id)
+        .orderBy('f.id')
+        .select<Array<{ name: string, value: string }>>('f.name', 'v.value')
+    ])
+    return {
+      id: row.id,
+      username: row.username,
+      realName: row.real_name,
+      email: row.email,
+      emailIsValid: Boolean(row.email_isvalid),
+      status: row.status,
+      dateJoined: fromDatabaseTime(row.date_joined),
+      roles,
+      customFields: Object.fromEntries(values.map(({ name, value }) => [name, JSON.parse(value) as CustomFieldValue]))
+    }
+  }
+
+  // Looks a login up by username or by email, both regardless of case.
+  async findCredentials (login: string): Promise<Credentials | undefined> {
+    const normalized = login.toLowerCase()
+    const row = await this.knex('users')
+      .where('username_normalized', normalized)
+      .orWhere('email_normalized', normalized)
+      .first<{ id: number, password_hash: string, status: string } | undefined>('id', 'password_hash', 'status')
+    return row === undefined ? undefined : { id: row.id, passwordHash: row.password_hash, status: row.status }
+  }
+
+  // The caller behind a token, if the account still exists and is approved.
+  async findActivePrincipal (id: number): Promise<Principal | undefined> {
+    const row = await this.knex('users').where({ id, status: 'a' }).first<{ id: number, username: string } | undefined>('id', 'username')
+    if (row === undefined) return undefined
+    return { id: row.id, username: row.username, roles: await this.roleNames(id) }
+  }
+
+  async roleNames (userId: number): Promise<string[]> {
+    const rows = await this.knex('user_roles as ur')
+      .join('roles as r', 'r.id', 'ur.role_id')
+      .where('ur.user_id', userId)
+      .orderBy('r.name')
+      .select<Array<{ name: string }>>('r.name')
+    return rows.map((row) => row.name)
+  }
+
+  async hasUserWithRole (roleName: string): Promise<boolean> {
+    const row = await this.knex('user_roles as ur')
+      .join('roles as r', 'r.id', 'ur.role_id')
+      .join('users as u', 'u.id', 'ur.user_id')
+      .where({ 'r.name': roleName, 'u.status': 'a' })
+      .first('ur.user_id')
+    return row !== undefined
+  }
+}

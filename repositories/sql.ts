@@ -1,0 +1,19 @@
+// Conventions shared by the repositories, so SQLite and MySQL/MariaDB behave alike.
+
+// Times are stored as UTC text 'YYYY-MM-DD HH:MM:SS.mmm' (mysql2 runs with dateStrings and timezone Z).
+export function toDatabaseTime (date: Date): string {
+  return date.toISOString().replace('T', ' ').replace('Z', '')
+}
+
+export function fromDatabaseTime (value: string): string {
+  const [date, time = '00:00:00'] = value.split(' ')
+  const [clock, fraction = ''] = time.split('.')
+  return `${date}T${clock}.${fraction.padEnd(3, '0').slice(0, 3)}Z`
+}
+
+// The column whose unique index rejected a write, or undefined when the error is something else.
+export function violatedUniqueColumn (error: unknown, columns: string[]): string | undefined {
+  const { code, message } = error as { code?: string, message?: string }
+  if (code !== 'SQLITE_CONSTRAINT_UNIQUE' && code !== 'ER_DUP_ENTRY') return undefined
+  return columns.find((column) => message?.includes(column) === true)
+}

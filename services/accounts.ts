@@ -1,0 +1,133 @@
+import { randomInt } from 'node:crypto'
+import type { FirstAdminCredentials } from '../config.js'
+import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
+import type { CustomFieldRegistry } from './custom-fields.js'
+import { InvalidInput, NotFound, UsernameTaken } from './errors.js'
+import { EMAIL_MAX_LENGTH, USERNAME_PATTERN, isValidEmail } from './formats.js'
+import { checkPasswordPolicy, hashPassword } from './passwords.js'
+
+export const REAL_NAME_MAX_LENGTH = 255
+
+export interface AccountInput {
+  username: string
+  email: string
+  password: string
+  realName?: string
+  inviteCode?: string
+  promoCode?: string
+  // Values for the fields defined in the custom-field registry, keyed by field name.
+  customFields: Record<string, unknown>
+}
+
+export interface CreationContext {
+  // The user creating the account; null when the service itself does (the first admin).
+  createdBy: number | null
+  roles?: string[]
+}
+
+export interface FirstAdmin {
+  user: StoredUser
+  // Set when the password was generated here rather than configured: it must be shown once.
+  generatedPassword?: string
+}
+
+export class AccountService {
+  constructor (
+    private readonly accounts: AccountRepository,
+    private readonly customFields: CustomFieldRegistry,
+    private readonly bcryptCost: number
+  ) {}
+
+  // Applies every rule of account creation, then writes the user, its roles, its custom fields,
+  // an audit entry and a user.created event in one transaction. Uniqueness is left to the
+  // database's unique indexes, so concurrent creates cannot both win.
+  async createAccount (input: AccountInput, context: CreationContext): Promise<StoredUser> {
+    if (!USERNAME_PATTERN.test(input.username)) {
+      throw new InvalidInput('invalid_field', 'username', 'username must be 1 to 255 letters, digits, "_" or "-"')
+    }
+    if (!isValidEmail(input.email)) {
+      throw new InvalidInput('invalid_field', 'email', `email must be a valid address of at most ${EMAIL_MAX_LENGTH} characters`)
+    }
+    if ((input.realName?.length ?? 0) > REAL_NAME_MAX_LENGTH) {
+      throw new InvalidInput('invalid_field', 'real_name', `real_name must be at most ${REAL_NAME_MAX_LENGTH} characters long`)
+    }
+    // Registration with codes is not enabled yet, so any code is refused rather than ignored.
+    if (input.inviteCode !== undefined && input.inviteCode !== '') {
+      throw new InvalidInput('invite_code_not_accepted', 'invite_code', 'invite codes are not enabled; leave invite_code out')
+    }
+    if (input.promoCode !== undefined && input.promoCode !== '') {
+      throw new InvalidInput('promo_code_not_accepted', 'promo_code', 'promo codes are not enabled; leave promo_code out')
+    }
+    checkPasswordPolicy(input.password, input.username)
+    const customValues = await this.customFields.validateValues(input.customFields)
+    const passwordHash = await hashPassword(input.password, this.bcryptCost)
+    const roles = context.roles ?? ['user']
+
+    const at = new Date()
+    const id = await this.accounts.transaction(async (writer) => {
+      const userId = await writer.insertUser({
+        username: input.username,
+        email: input.email,
+        passwordHash,
+        realName: input.realName ?? '',
+        createdBy: context.createdBy,
+        at
+      })
+      const unknownRoles = await writer.grantRoles(userId, roles)
+      if (unknownRoles.length > 0) throw new InvalidInput('unknown_role', 'roles', `No such role: ${unknownRoles.join(', ')}`)
+      await writer.saveCustomFieldValues(userId, customValues)
+      await writer.recordAudit({ actorId: context.createdBy, action: 'account.create', subjectId: userId, at })
+      await writer.enqueueEvent({
+        type: 'user.created',
+        payload: {
+          id: userId,
+          username: input.username,
+          email: input.email,
+          roles,
+          created_by: context.createdBy,
+          date_joined: at.toISOString()
+        },
+        at
+      })
+      return userId
+    })
+    return await this.getUser(id)
+  }
+
+  async getUser (id: number): Promise<StoredUser> {
+    const user = await this.accounts.findById(id)
+    if (user === undefined) throw new NotFound(`User ${id} not found`)
+    return user
+  }
+
+  // Makes sure an approved admin exists: from the configured credentials, or else (only where
+  // `generate` is allowed, in development) with a generated password. Several instances starting
+  // at once may all try; the unique index lets one win and the others find its admin.
+  async ensureFirstAdmin (credentials: FirstAdminCredentials | undefined, generate: boolean): Promise<FirstAdmin | undefined> {
+    if (await this.accounts.hasUserWithRole('admin')) return undefined
+    if (credentials === undefined && !generate) return undefined
+    const generatedPassword = credentials === undefined ? generatePassword() : undefined
+    const account = credentials ?? { username: 'admin', email: 'admin@example.com', password: generatedPassword as string }
+    try {
+      const user = await this.createAccount({ ...account, customFields: {} }, { createdBy: null, roles: ['admin', 'user'] })
+      return { user, generatedPassword }
+    } catch (error) {
+      if (error instanceof UsernameTaken && await this.accounts.hasUserWithRole('admin')) return undefined
+      throw error
+    }
+  }
+}
+
+const PASSWORD_ALPHABETS = ['abcdefghijkmnopqrstuvwxyz', 'ABCDEFGHJKLMNPQRSTUVWXYZ', '23456789', '!@#$%^&*-_=+']
+
+// 24 characters with every class present, shuffled.
+function generatePassword (): string {
+  const all = PASSWORD_ALPHABETS.join('')
+  const pick = (alphabet: string): string => alphabet[randomInt(alphabet.length)] as string
+  const characters = [...PASSWORD_ALPHABETS.map(pick), ...Array.from({ length: 20 }, () => pick(all))]
+  for (let index = characters.length - 1; index > 0; index--) {
+    const other = randomInt(index + 1)
+    ;[characters[index], characters[other]] = [characters[other] as string, characters[index] as string]
+  }
+  return characters.join('')
+}

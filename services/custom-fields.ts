@@ -1,0 +1,160 @@
+import type { CustomFieldValue } from '../repositories/account-repository.js'
+import type {
+  CustomFieldDefinition, CustomFieldRepository, CustomFieldSettings, CustomFieldType
+} from '../repositories/custom-field-repository.js'
+import { InvalidInput, NotFound } from './errors.js'
+import { isValidEmail } from './formats.js'
+
+export interface NewCustomField {
+  name: string
+  label: string
+  type?: CustomFieldType
+  typeOptions?: string[]
+  mandatory?: boolean
+  minLength?: number
+  maxLength?: number
+  defaultValue?: CustomFieldValue
+}
+
+export type CustomFieldChanges = Partial<CustomFieldSettings>
+
+export interface ValidatedCustomValue {
+  fieldId: number
+  name: string
+  value: CustomFieldValue
+}
+
+const PHONE_NUMBER = /^\+[1-9][0-9]{6,14}$/
+const TEXT_TYPES: CustomFieldType[] = ['string', 'phone_number', 'enum', 'url', 'email']
+
+function isHttpUrl (value: string): boolean {
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
+  } catch {
+    return false
+  }
+}
+
+// Why `value` is not a valid value of the field, or undefined when it is.
+function valueProblem (definition: Omit<CustomFieldDefinition, 'id' | 'createdAt' | 'updatedAt'>, value: unknown): string | undefined {
+  if (definition.type === 'integer') {
+    return Number.isSafeInteger(value) ? undefined : 'must be an integer'
+  }
+  if (typeof value !== 'string') return 'must be a string'
+  if (definition.minLength !== null && value.length < definition.minLength) return `must be at least ${definition.minLength} characters long`
+  if (definition.maxLength !== null && value.length > definition.maxLength) return `must be at most ${definition.maxLength} characters long`
+  switch (definition.type) {
+    case 'phone_number':
+      return PHONE_NUMBER.test(value) ? undefined : 'must be a phone number in international format, such as +391234567890'
+    case 'enum':
+      return definition.typeOptions?.includes(value) === true ? undefined : `must be one of: ${definition.typeOptions?.join(', ') ?? ''}`
+    case 'url':
+      return isHttpUrl(value) ? undefined : 'must be an http or https URL'
+    case 'email':
+      return isValidEmail(value) ? undefined : 'must be an email address'
+    default:
+      return undefined
+  }
+}
+
+// The registry of custom user fields. Definitions are data in the database, read on every use,
+// so a change made through one instance is enforced by every instance at once.
+export class CustomFieldRegistry {
+  constructor (
+    private readonly repository: CustomFieldRepository,
+    // Body keys that belong to the standard fields of an account or a user.
+    private readonly reservedNames: ReadonlySet<string>
+  ) {}
+
+  async list (): Promise<CustomFieldDefinition[]> {
+    return await this.repository.list()
+  }
+
+  async get (id: number): Promise<CustomFieldDefinition> {
+    const definition = await this.repository.findById(id)
+    if (definition === undefined) throw new NotFound(`Custom field ${id} not found`)
+    return definition
+  }
+
+  async define (input: NewCustomField): Promise<CustomFieldDefinition> {
+    if (this.reservedNames.has(input.name)) {
+      throw new InvalidInput('reserved_name', 'name', `${input.name} is a standard field of an account and cannot be a custom field`)
+    }
+    const definition = {
+      name: input.name,
+      type: input.type ?? 'string',
+      label: input.label,
+      typeOptions: input.typeOptions ?? null,
+      mandatory: input.mandatory ?? false,
+      minLength: input.minLength ?? null,
+      maxLength: input.maxLength ?? null,
+      defaultValue: input.defaultValue ?? null
+    }
+    checkDefinition(definition)
+    return await this.get(await this.repository.insert(definition, new Date()))
+  }
+
+  async change (id: number, changes: CustomFieldChanges): Promise<CustomFieldDefinition> {
+    const current = await this.get(id)
+    const settings: CustomFieldSettings = {
+      label: changes.label ?? current.label,
+      typeOptions: changes.typeOptions !== undefined ? changes.typeOptions : current.typeOptions,
+      mandatory: changes.mandatory ?? current.mandatory,
+      minLength: changes.minLength !== undefined ? changes.minLength : current.minLength,
+      maxLength: changes.maxLength !== undefined ? changes.maxLength : current.maxLength,
+      defaultValue: changes.defaultValue !== undefined ? changes.defaultValue : current.defaultValue
+    }
+    checkDefinition({ ...current, ...settings })
+    await this.repository.update(id, settings, new Date())
+    return await this.get(id)
+  }
+
+  async remove (id: number): Promise<void> {
+    if (!await this.repository.delete(id)) throw new NotFound(`Custom field ${id} not found`)
+  }
+
+  // Checks the custom-field part of an account against the current definitions: every key must
+  // be defined, every value valid, every mandatory field present (a default counts as present).
+  async validateValues (input: Record<string, unknown>): Promise<ValidatedCustomValue[]> {
+    const definitions = await this.repository.list()
+    for (const name of Object.keys(input)) {
+      if (!definitions.some((definition) => definition.name === name)) {
+        throw new InvalidInput('unknown_field', name, `${name} is not a field of an account`)
+      }
+    }
+    const values: ValidatedCustomValue[] = []
+    for (const definition of definitions) {
+      const given = input[definition.name]
+      const value = given === undefined || given === null ? definition.defaultValue : given
+      if (value === null) {
+        if (definition.mandatory) throw new InvalidInput('missing_field', definition.name, `${definition.name} is required`)
+        continue
+      }
+      const problem = valueProblem(definition, value)
+      if (problem !== undefined) throw new InvalidInput('invalid_field', definition.name, `${definition.name} ${problem}`)
+      values.push({ fieldId: definition.id, name: definition.name, value: value as CustomFieldValue })
+    }
+    return values
+  }
+}
+
+function checkDefinition (definition: Omit<CustomFieldDefinition, 'id' | 'createdAt' | 'updatedAt'>): void {
+  if (definition.type === 'enum' && definition.typeOptions === null) {
+    throw new InvalidInput('invalid_field', 'type_options', 'an enum field needs type_options')
+  }
+  if (definition.type !== 'enum' && definition.typeOptions !== null) {
+    throw new InvalidInput('invalid_field', 'type_options', 'only an enum field has type_options')
+  }
+  if (!TEXT_TYPES.includes(definition.type) && (definition.minLength !== null || definition.maxLength !== null)) {
+    throw new InvalidInput('invalid_field', definition.minLength !== null ? 'min_length' : 'max_length',
+      `min_length and max_length apply only to text fields, not to ${definition.type}`)
+  }
+  if (definition.minLength !== null && definition.maxLength !== null && definition.minLength > definition.maxLength) {
+    throw new InvalidInput('invalid_field', 'min_length', 'min_length must not be greater than max_length')
+  }
+  if (definition.defaultValue !== null) {
+    const problem = valueProblem(definition, definition.defaultValue)
+    if (problem !== undefined) throw new InvalidInput('invalid_field', 'default', `default ${problem}`)
+  }
+}

@@ -1,0 +1,60 @@
+// Domain errors: services throw these; the error plugin turns them into each surface's body.
+export class DomainError extends Error {
+  constructor (
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+    readonly field?: string
+  ) {
+    super(message)
+    this.name = new.target.name
+  }
+}
+
+export class InvalidInput extends DomainError {
+  constructor (code: string, field: string | undefined, message: string) {
+    super(400, code, message, field)
+  }
+}
+
+export class Unauthorized extends DomainError {
+  constructor (message = 'A valid bearer token is required') {
+    super(401, 'unauthorized', message)
+  }
+}
+
+export class Forbidden extends DomainError {
+  constructor (message: string) {
+    super(403, 'forbidden', message)
+  }
+}
+
+export class NotFound extends DomainError {
+  constructor (message: string) {
+    super(404, 'not_found', message)
+  }
+}
+
+export class Conflict extends DomainError {
+  constructor (code: string, field: string, message: string) {
+    super(409, code, message, field)
+  }
+}
+
+export class UsernameTaken extends Conflict {
+  constructor () {
+    super('username_taken', 'username', 'username is already taken')
+  }
+}
+
+export class EmailTaken extends Conflict {
+  constructor () {
+    super('email_taken', 'email', 'email is already taken')
+  }
+}
+
+export class InvalidGrant extends DomainError {
+  constructor () {
+    super(400, 'invalid_grant', 'Invalid username or password')
+  }
+}

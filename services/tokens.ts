@@ -1,0 +1,43 @@
+import type { AccountRepository } from '../repositories/account-repository.js'
+import { InvalidGrant } from './errors.js'
+import { hashPassword, verifyPassword } from './passwords.js'
+
+export interface TokenClaims {
+  sub: string
+  username: string
+  roles: string[]
+}
+
+export interface IssuedToken {
+  accessToken: string
+  expiresIn: number
+  scope: string
+}
+
+export const GRANTED_SCOPE = 'read write'
+
+export class TokenService {
+  private dummyHash: Promise<string> | undefined
+
+  constructor (
+    private readonly accounts: AccountRepository,
+    private readonly sign: (claims: TokenClaims) => string,
+    private readonly options: { expiresIn: number, bcryptCost: number }
+  ) {}
+
+  // The OAuth2 password grant. An unknown login, a wrong password and an account that is not
+  // approved all fail alike, and an unknown login still costs one bcrypt comparison, so neither
+  // the answer nor its timing tells which accounts exist.
+  async passwordGrant (login: string, password: string): Promise<IssuedToken> {
+    const credentials = await this.accounts.findCredentials(login)
+    this.dummyHash ??= hashPassword('no account has this password', this.options.bcryptCost)
+    const matches = await verifyPassword(password, credentials?.passwordHash ?? await this.dummyHash)
+    const principal = credentials !== undefined && matches ? await this.accounts.findActivePrincipal(credentials.id) : undefined
+    if (principal === undefined) throw new InvalidGrant()
+    return {
+      accessToken: this.sign({ sub: String(principal.id), username: principal.username, roles: principal.roles }),
+      expiresIn: this.options.expiresIn,
+      scope: GRANTED_SCOPE
+    }
+  }
+}
