@@ -12,8 +12,12 @@ export function fromDatabaseTime (value: string): string {
 }
 
 // The column whose unique index rejected a write, or undefined when the error is something else.
+// Only the index part of the message is read: the duplicate value itself may contain any text.
 export function violatedUniqueColumn (error: unknown, columns: string[]): string | undefined {
-  const { code, message } = error as { code?: string, message?: string }
-  if (code !== 'SQLITE_CONSTRAINT_UNIQUE' && code !== 'ER_DUP_ENTRY') return undefined
-  return columns.find((column) => message?.includes(column) === true)
+  const { code, message = '' } = error as { code?: string, message?: string }
+  let index: string | undefined
+  if (code === 'SQLITE_CONSTRAINT_UNIQUE') index = /constraint failed: (.*)$/.exec(message)?.[1]
+  if (code === 'ER_DUP_ENTRY') index = /for key '([^']*)'$/.exec(message)?.[1]
+  if (index === undefined) return undefined
+  return columns.find((column) => index.includes(column))
 }

@@ -147,6 +147,7 @@ export const operations = {
         id: Type.Integer({"description":"The numeric id.","minimum":1})
       }, {"additionalProperties":false}),
       response: {
+        204: Type.Null({ description: "The definition and its values are gone." }),
         400: ApiError,
         401: ApiError,
         403: ApiError,

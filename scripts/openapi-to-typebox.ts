@@ -26,6 +26,7 @@ interface OpenApiParameter {
 
 interface OpenApiResponse {
   $ref?: string
+  description?: string
   content?: Record<string, { schema?: JsonSchema }>
 }
 
@@ -254,7 +255,11 @@ function responseSchemas (document: OpenApiDocument, operation: OpenApiOperation
   for (const [status, response] of Object.entries(operation.responses)) {
     const resolved = resolveComponent(response, document.components.responses, 'responses')
     const schema = resolved.content?.['application/json']?.schema
-    if (schema === undefined) continue
+    // A response without a body (204) is declared as null, so the route's reply is typed too.
+    if (schema === undefined) {
+      entries.push(`        ${status}: Type.Null({ description: ${JSON.stringify(resolved.description ?? '')} })`)
+      continue
+    }
     entries.push(`        ${status}: ${typeBoxExpression(schema, `${where}/responses/${status}`, '        ')}`)
   }
   return entries

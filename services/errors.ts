@@ -58,3 +58,9 @@ export class InvalidGrant extends DomainError {
     super(400, 'invalid_grant', 'Invalid username or password')
   }
 }
+
+export class UnsupportedGrantType extends DomainError {
+  constructor (grantType: string) {
+    super(400, 'unsupported_grant_type', `grant_type ${grantType} is not supported; use password`, 'grant_type')
+  }
+}

@@ -1,5 +1,5 @@
 import type { AccountRepository } from '../repositories/account-repository.js'
-import { InvalidGrant } from './errors.js'
+import { InvalidGrant, UnsupportedGrantType } from './errors.js'
 import { hashPassword, verifyPassword } from './passwords.js'
 
 export interface TokenClaims {
@@ -25,10 +25,15 @@ export class TokenService {
     private readonly options: { expiresIn: number, bcryptCost: number }
   ) {}
 
+  async grant (grantType: string, login: string, password: string): Promise<IssuedToken> {
+    if (grantType !== 'password') throw new UnsupportedGrantType(grantType)
+    return await this.passwordGrant(login, password)
+  }
+
   // The OAuth2 password grant. An unknown login, a wrong password and an account that is not
   // approved all fail alike, and an unknown login still costs one bcrypt comparison, so neither
   // the answer nor its timing tells which accounts exist.
-  async passwordGrant (login: string, password: string): Promise<IssuedToken> {
+  private async passwordGrant (login: string, password: string): Promise<IssuedToken> {
     const credentials = await this.accounts.findCredentials(login)
     this.dummyHash ??= hashPassword('no account has this password', this.options.bcryptCost)
     const matches = await verifyPassword(password, credentials?.passwordHash ?? await this.dummyHash)

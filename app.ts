@@ -1,0 +1,73 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { DestinationStream } from 'pino'
+import type { Config } from './config.js'
+import accounts, { type AccountsOptions } from './plugins/accounts.js'
+import auth from './plugins/auth.js'
+import configPlugin from './plugins/config.js'
+import customFieldRegistry from './plugins/custom-field-registry.js'
+import database from './plugins/database.js'
+import docs from './plugins/docs.js'
+import errors from './plugins/errors.js'
+import repositories from './plugins/repositories.js'
+import roles from './plugins/roles.js'
+import validation from './plugins/validation.js'
+import accountCreateRoutes from './routes/api/v2/account/create.js'
+import customFieldRoutes from './routes/api/v2/custom_field/index.js'
+import userRoutes from './routes/api/v2/user/index.js'
+import healthRoutes from './routes/health.js'
+import tokenRoutes from './routes/oauth/token.js'
+
+export interface AppOptions extends AccountsOptions {
+  config: Config
+  // Where log lines go; stdout by default.
+  logStream?: DestinationStream
+}
+
+// Secrets never reach a log line, whatever a future log statement includes.
+export const REDACTED_LOG_PATHS = [
+  'req.headers.authorization',
+  'req.headers["x-auth-token"]',
+  'req.headers.cookie',
+  'headers.authorization',
+  '*.password',
+  '*.password_hash',
+  '*.passwordHash',
+  '*.access_token',
+  '*.accessToken',
+  'err.sql',
+  'err.bindings'
+]
+
+// The whole application, in boot order: framework concerns, then the database and what is
+// built on it, then the routes. Importable without listening, so tests use the same app.
+export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
+  const { config } = options
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
+      ...(options.logStream !== undefined ? { stream: options.logStream } : {})
+    },
+    bodyLimit: config.bodyLimit,
+    routerOptions: { ignoreTrailingSlash: true }
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  await app.register(configPlugin, { config })
+  await app.register(errors)
+  await app.register(validation)
+  await app.register(docs)
+  await app.register(database)
+  await app.register(repositories)
+  await app.register(auth)
+  await app.register(roles)
+  await app.register(customFieldRegistry)
+  await app.register(accounts, { announceFirstAdmin: options.announceFirstAdmin })
+
+  await app.register(healthRoutes)
+  await app.register(tokenRoutes)
+  await app.register(accountCreateRoutes)
+  await app.register(userRoutes)
+  await app.register(customFieldRoutes)
+  return app
+}

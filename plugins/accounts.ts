@@ -1,0 +1,36 @@
+import fp from 'fastify-plugin'
+import { AccountService } from '../services/accounts.js'
+import { TokenService } from '../services/tokens.js'
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    accountService: AccountService
+    tokenService: TokenService
+  }
+}
+
+export interface AccountsOptions {
+  // Receives the first admin's generated credentials, once; by default they are printed on
+  // stdout (never through the logger, whose lines are shipped and kept).
+  announceFirstAdmin?: (username: string, password: string) => void
+}
+
+function printFirstAdmin (username: string, password: string): void {
+  process.stdout.write(`\nFirst admin created. username: ${username}  password: ${password}\n` +
+    'This password is shown only this once; keep it somewhere safe.\n\n')
+}
+
+// Account creation and tokens, and the first admin: created at start when no admin exists.
+export default fp<AccountsOptions>(async (fastify, options) => {
+  const { config, repositories } = fastify
+  const accountService = new AccountService(repositories.accounts, fastify.customFieldRegistry, config.bcryptCost)
+  const tokenService = new TokenService(repositories.accounts, (claims) => fastify.jwt.sign(claims),
+    { expiresIn: config.jwt.expiresIn, bcryptCost: config.bcryptCost })
+  fastify.decorate('accountService', accountService)
+  fastify.decorate('tokenService', tokenService)
+
+  const firstAdmin = await accountService.ensureFirstAdmin(config.firstAdmin, config.environment === 'development')
+  if (firstAdmin?.generatedPassword !== undefined) {
+    (options.announceFirstAdmin ?? printFirstAdmin)(firstAdmin.user.username, firstAdmin.generatedPassword)
+  }
+}, { name: 'accounts', dependencies: ['auth', 'custom-field-registry'] })

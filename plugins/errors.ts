@@ -1,0 +1,90 @@
+import type { FastifyError, FastifyReply } from 'fastify'
+import fp from 'fastify-plugin'
+import { DomainError } from '../services/errors.js'
+
+interface ErrorBody {
+  statusCode: number
+  code: string
+  message: string
+  field?: string
+}
+
+interface ValidationIssue {
+  keyword: string
+  instancePath: string
+  params: Record<string, unknown>
+  message?: string
+}
+
+// '/custom/0' → 'custom[0]'; '/company' → 'company'
+function fieldName (instancePath: string, child?: unknown): string {
+  const segments = instancePath.split('/').slice(1)
+  if (typeof child === 'string') segments.push(child)
+  return segments.reduce((path, segment) =>
+    /^\d+$/.test(segment) ? `${path}[${segment}]` : path === '' ? segment : `${path}.${segment}`, '')
+}
+
+function validationErrorBody (issue: ValidationIssue, part: string): ErrorBody {
+  const where = part === 'body' ? 'request body' : part
+  if (issue.keyword === 'required') {
+    const field = fieldName(issue.instancePath, issue.params.missingProperty)
+    return { statusCode: 400, code: 'missing_field', message: `${field} is required`, field }
+  }
+  if (issue.keyword === 'additionalProperties') {
+    const field = fieldName(issue.instancePath, issue.params.additionalProperty)
+    return { statusCode: 400, code: 'unknown_field', message: `${field} is not a field of the ${where}`, field }
+  }
+  const field = fieldName(issue.instancePath)
+  if (field === '') {
+    const message = issue.keyword === 'type' ? `The ${where} must be a JSON ${String(issue.params.type)}` : `The ${where} ${issue.message ?? 'is invalid'}`
+    return { statusCode: 400, code: 'invalid_body', message }
+  }
+  return { statusCode: 400, code: 'invalid_field', message: `${field} ${issue.message ?? 'is invalid'}`, field }
+}
+
+// Fastify's own errors that are the client's doing, in our terms.
+const FRAMEWORK_ERRORS: Record<string, Omit<ErrorBody, 'statusCode'>> = {
+  FST_ERR_CTP_INVALID_JSON_BODY: { code: 'malformed_json', message: 'The request body is not valid JSON' },
+  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'invalid_body', message: 'The request body is empty; send a JSON object' },
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'unsupported_media_type', message: 'The request body must be application/json' },
+  FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload_too_large', message: 'The request body is too large' },
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'invalid_body', message: 'The Content-Length header does not match the body' }
+}
+
+function isDatabaseUnavailable (error: FastifyError): boolean {
+  return error.name === 'KnexTimeoutError' || ['ECONNREFUSED', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR'].includes(error.code)
+}
+
+function send (reply: FastifyReply, body: ErrorBody): FastifyReply {
+  return reply.code(body.statusCode).type('application/json').send(body)
+}
+
+// One JSON error body everywhere: a status, a machine-readable code, a message and the field at
+// fault. A client error is answered for what it is; anything else is logged and answered with a
+// message that reveals nothing of the internals.
+export default fp(async (fastify) => {
+  fastify.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof DomainError) {
+      return send(reply, { statusCode: error.statusCode, code: error.code, message: error.message, field: error.field })
+    }
+    const issue = error.validation?.[0] as ValidationIssue | undefined
+    if (issue !== undefined) return send(reply, validationErrorBody(issue, error.validationContext ?? 'body'))
+    const known = FRAMEWORK_ERRORS[error.code]
+    if (known !== undefined) return send(reply, { statusCode: error.statusCode ?? 400, ...known })
+    if (isDatabaseUnavailable(error)) {
+      request.log.error({ err: error }, 'database unavailable')
+      reply.header('retry-after', '5')
+      return send(reply, { statusCode: 503, code: 'database_unavailable', message: 'The database does not answer; retry shortly' })
+    }
+    const statusCode = error.statusCode ?? 500
+    if (statusCode >= 400 && statusCode < 500) {
+      return send(reply, { statusCode, code: 'bad_request', message: error.message })
+    }
+    request.log.error({ err: error }, 'request failed')
+    return send(reply, { statusCode: 500, code: 'internal_error', message: 'Internal server error' })
+  })
+
+  fastify.setNotFoundHandler((request, reply) => {
+    return send(reply, { statusCode: 404, code: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0] ?? ''}` })
+  })
+}, { name: 'errors' })

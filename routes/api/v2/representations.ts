@@ -1,0 +1,34 @@
+import type { CustomFieldDefinition } from '../../../repositories/custom-field-repository.js'
+import type { StoredUser } from '../../../repositories/account-repository.js'
+import type { CustomField, User } from '../../../schemas/components.js'
+
+// A user as the v2 contract shows it: SelfCommunity's field names, custom fields as top-level keys.
+export function userRepresentation (user: StoredUser): User {
+  return {
+    id: user.id,
+    username: user.username,
+    real_name: user.realName,
+    email: user.email,
+    email_isvalid: user.emailIsValid,
+    date_joined: user.dateJoined,
+    status: user.status,
+    roles: user.roles,
+    ...user.customFields
+  }
+}
+
+export function customFieldRepresentation (definition: CustomFieldDefinition): CustomField {
+  return {
+    id: definition.id,
+    name: definition.name,
+    label: definition.label,
+    type: definition.type,
+    type_options: definition.typeOptions,
+    mandatory: definition.mandatory,
+    min_length: definition.minLength,
+    max_length: definition.maxLength,
+    default: definition.defaultValue,
+    created_at: definition.createdAt,
+    updated_at: definition.updatedAt
+  }
+}
