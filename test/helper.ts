@@ -1,0 +1,133 @@
+// Builds the real application against a real database (SQLite, and MariaDB/MySQL when
+// TEST_MYSQL_URL is set) and talks to it through app.inject, checking every response against
+// openapi.yaml.
+import { randomBytes } from 'node:crypto'
+import { Writable } from 'node:stream'
+import type { FastifyInstance, InjectOptions } from 'fastify'
+import { createConnection } from 'mysql2/promise'
+import t, { type Test } from 'tap'
+import { buildApp } from '../app.js'
+import { loadConfig } from '../config.js'
+import { contractViolations } from './contract.js'
+
+export type DatabaseKind = 'sqlite' | 'mysql'
+
+const mysqlServerUrl = process.env.TEST_MYSQL_URL
+if (process.env.CI === 'true' && (mysqlServerUrl === undefined || mysqlServerUrl === '')) {
+  throw new Error('CI must run the database tests on MariaDB/MySQL: set TEST_MYSQL_URL')
+}
+export const databaseKinds: DatabaseKind[] = mysqlServerUrl !== undefined && mysqlServerUrl !== '' ? ['sqlite', 'mysql'] : ['sqlite']
+
+export const ADMIN = { username: 'admin', email: 'admin@example.com', password: 'Sup3r-Secret-Key!' }
+export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long'
+
+// Runs `suite` once for each database the tests can reach.
+export function onEachDatabase (name: string, suite: (t: Test, kind: DatabaseKind) => Promise<void>): void {
+  for (const kind of databaseKinds) {
+    void t.test(`${name} (${kind})`, async (t) => { await suite(t, kind) })
+  }
+}
+
+let databaseCounter = 0
+
+// A fresh, empty database that lives as long as the test; its DATABASE_URL.
+export async function createTestDatabase (t: Test, kind: DatabaseKind, options: { shared?: boolean } = {}): Promise<string> {
+  if (kind === 'sqlite') {
+    // In memory each app has its own database; a file lets several apps share one.
+    return options.shared === true ? `sqlite:${t.testdir()}/shared.sqlite` : 'sqlite::memory:'
+  }
+  const name = `account_test_${process.pid}_${++databaseCounter}_${randomBytes(3).toString('hex')}`
+  const connection = await createConnection(mysqlServerUrl as string)
+  await connection.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`)
+  t.teardown(async () => {
+    await connection.query(`DROP DATABASE IF EXISTS \`${name}\``)
+    await connection.end()
+  })
+  const url = new URL(mysqlServerUrl as string)
+  url.pathname = `/${name}`
+  return url.toString()
+}
+
+export interface ApiResponse {
+  statusCode: number
+  headers: Record<string, unknown>
+  text: string
+  // The parsed JSON body (undefined when there is none).
+  body: any
+}
+
+export interface TestApp {
+  app: FastifyInstance
+  // Every line the app logged, as written.
+  logs: string[]
+  request: (options: InjectOptions & { token?: string }) => Promise<ApiResponse>
+  tokenFor: (username: string, password: string) => Promise<string>
+  adminToken: () => Promise<string>
+}
+
+export interface BuildOptions {
+  databaseUrl?: string
+  env?: Record<string, string>
+  announceFirstAdmin?: (username: string, password: string) => void
+}
+
+export async function build (t: Test, kind: DatabaseKind, options: BuildOptions = {}): Promise<TestApp> {
+  const databaseUrl = options.databaseUrl ?? await createTestDatabase(t, kind)
+  const config = loadConfig({
+    NODE_ENV: 'test',
+    DATA_DIR: t.testdir(),
+    DATABASE_URL: databaseUrl,
+    JWT_SECRET: TEST_JWT_SECRET,
+    BCRYPT_COST: '4',
+    LOG_LEVEL: 'trace',
+    ADMIN_USERNAME: ADMIN.username,
+    ADMIN_EMAIL: ADMIN.email,
+    ADMIN_PASSWORD: ADMIN.password,
+    ...options.env
+  })
+  const logs: string[] = []
+  const logStream = new Writable({
+    write (chunk: Buffer, _encoding, done) { logs.push(chunk.toString()); done() }
+  })
+  const app = await buildApp({ config, logStream, announceFirstAdmin: options.announceFirstAdmin })
+  t.teardown(async () => { await app.close() })
+  await app.ready()
+
+  const request: TestApp['request'] = async ({ token, ...injectOptions }) => {
+    const headers = { ...injectOptions.headers, ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}) }
+    const response = await app.inject({ ...injectOptions, headers })
+    const method = injectOptions.method ?? 'GET'
+    const url = String(injectOptions.url)
+    const violations = contractViolations(method, url, { statusCode: response.statusCode, headers: response.headers, body: response.body })
+    if (violations.length > 0) {
+      throw new Error(`${method} ${url} → ${response.statusCode} breaks openapi.yaml:\n  ${violations.join('\n  ')}\n  body: ${response.body}`)
+    }
+    return {
+      statusCode: response.statusCode,
+      headers: response.headers,
+      text: response.body,
+      body: response.body === '' ? undefined : JSON.parse(response.body)
+    }
+  }
+
+  const tokenFor: TestApp['tokenFor'] = async (username, password) => {
+    const response = await request({ method: 'POST', url: '/oauth/token/', payload: { grant_type: 'password', username, password } })
+    if (response.statusCode !== 200) throw new Error(`No token for ${username}: ${response.text}`)
+    return response.body.access_token as string
+  }
+
+  return { app, logs, request, tokenFor, adminToken: async () => await tokenFor(ADMIN.username, ADMIN.password) }
+}
+
+// A valid account body; override any field.
+export function newAccount (overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { username: 'jane_doe', email: 'jane@example.com', password: 'Corr3ct-Horse!', ...overrides }
+}
+
+// Creates an account as the admin and returns it with a token of its own.
+export async function createUserWithToken (api: TestApp, overrides: Record<string, unknown> = {}): Promise<{ user: any, token: string }> {
+  const account = newAccount(overrides)
+  const response = await api.request({ method: 'POST', url: '/api/v2/account/create/', token: await api.adminToken(), payload: account })
+  if (response.statusCode !== 201) throw new Error(`Could not create ${String(account.username)}: ${response.text}`)
+  return { user: response.body, token: await api.tokenFor(account.username as string, account.password as string) }
+}
