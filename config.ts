@@ -4,6 +4,9 @@ import { isAbsolute, join, resolve } from 'node:path'
 import { envSchema } from 'env-schema'
 import { Type, type Static } from '@sinclair/typebox'
 import { projectRoot } from './paths.js'
+import { InvalidInput } from './services/errors.js'
+import { USERNAME_PATTERN, isValidEmail } from './services/formats.js'
+import { checkPasswordPolicy } from './services/passwords.js'
 
 function oneOf<T extends string> (values: T[], defaultValue: T) {
   return Type.Unsafe<T>({ type: 'string', enum: values, default: defaultValue })
@@ -46,15 +49,19 @@ export interface Config {
   logLevel: string
 }
 
-export class ConfigError extends Error {}
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
 
 // Reads and validates the environment once; everything else receives the resulting Config.
 export function loadConfig (env: Record<string, string | undefined>): Config {
   let parsed: Environment
   try {
-    parsed = envSchema<Environment>({ schema: EnvironmentSchema, data: env, dotenv: false })
+    // Only `env` is read (env-schema would otherwise merge in process.env as well).
+    parsed = envSchema<Environment>({ schema: EnvironmentSchema, data: env, env: false, dotenv: false })
   } catch (error) {
-    throw new ConfigError(`Invalid configuration: ${(error as Error).message.replace(/^env\/?/, '').replace(/^must/, 'the environment must')}`)
+    const reasons = (error as Error).message.replace(/(^|, )env\/?/g, '$1').replace(/^must/, 'the environment must')
+    throw new ConfigError(`Invalid configuration: ${reasons}`)
   }
 
   const dataDir = isAbsolute(parsed.DATA_DIR) ? parsed.DATA_DIR : resolve(projectRoot, parsed.DATA_DIR)
@@ -95,14 +102,22 @@ function jwtSecret (env: Environment, dataDir: string): string {
   }
   // Development: one secret generated on first start and kept, so tokens survive restarts.
   const file = join(dataDir, 'jwt-secret')
+  let saved: string | undefined
   try {
-    return readFileSync(file, 'utf8').trim()
-  } catch {
-    const secret = randomBytes(48).toString('base64url')
-    mkdirSync(dataDir, { recursive: true })
-    writeFileSync(file, `${secret}\n`, { mode: 0o600 })
-    return secret
+    saved = readFileSync(file, 'utf8').trim()
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new ConfigError(`Invalid configuration: cannot read ${file} (${(error as Error).message})`)
+    }
   }
+  if (saved !== undefined) {
+    if (saved.length < 32) throw new ConfigError(`Invalid configuration: ${file} holds a JWT secret shorter than 32 characters; delete it to have a new one generated`)
+    return saved
+  }
+  const secret = randomBytes(48).toString('base64url')
+  mkdirSync(dataDir, { recursive: true })
+  writeFileSync(file, `${secret}\n`, { mode: 0o600 })
+  return secret
 }
 
 function firstAdminCredentials (env: Environment): FirstAdminCredentials | undefined {
@@ -111,5 +126,21 @@ function firstAdminCredentials (env: Environment): FirstAdminCredentials | undef
   if (env.ADMIN_USERNAME === undefined || env.ADMIN_EMAIL === undefined || env.ADMIN_PASSWORD === undefined) {
     throw new ConfigError('Invalid configuration: ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD must be set together')
   }
-  return { username: env.ADMIN_USERNAME, email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD }
+  const credentials = { username: env.ADMIN_USERNAME, email: env.ADMIN_EMAIL, password: env.ADMIN_PASSWORD }
+  // The first admin obeys the rules of every account; checked here so a bad one stops the start.
+  const problem = brokenAccountRule(credentials)
+  if (problem !== undefined) throw new ConfigError(`Invalid configuration: ${problem}`)
+  return credentials
+}
+
+function brokenAccountRule ({ username, email, password }: FirstAdminCredentials): string | undefined {
+  if (!USERNAME_PATTERN.test(username)) return 'ADMIN_USERNAME must be 1 to 255 letters, digits, "_" or "-"'
+  if (!isValidEmail(email)) return 'ADMIN_EMAIL must be a valid email address'
+  try {
+    checkPasswordPolicy(password, username)
+  } catch (error) {
+    if (error instanceof InvalidInput) return `ADMIN_PASSWORD: ${error.message}`
+    throw error
+  }
+  return undefined
 }

@@ -1,0 +1,215 @@
+// Unit tests for loadConfig: defaults, DATABASE_URL forms, the JWT secret, the first admin and
+// the shape of every configuration error.
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import t, { type Test } from 'tap'
+import { ConfigError, loadConfig } from '../config.js'
+import { projectRoot } from '../paths.js'
+
+const SECRET = 'a-test-secret-of-at-least-32-characters'
+
+// env-schema also reads process.env beside the env given to loadConfig, so the variables it
+// knows are taken out of this process for the duration of these tests.
+const VARIABLES = [
+  'NODE_ENV', 'HOST', 'PORT', 'DATA_DIR', 'DATABASE_URL', 'JWT_SECRET', 'JWT_EXPIRES_IN',
+  'BCRYPT_COST', 'BODY_LIMIT', 'ADMIN_USERNAME', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'LOG_LEVEL'
+]
+const saved = Object.fromEntries(VARIABLES.map((name) => [name, process.env[name]]))
+for (const name of VARIABLES) Reflect.deleteProperty(process.env, name)
+t.teardown(() => {
+  for (const [name, value] of Object.entries(saved)) {
+    if (value !== undefined) process.env[name] = value
+  }
+})
+
+type Env = Record<string, string | undefined>
+
+// An environment that touches nothing outside the test's own directory.
+function baseEnv (t: Test, overrides: Env = {}): Env {
+  return { DATA_DIR: t.testdir(), JWT_SECRET: SECRET, ...overrides }
+}
+
+// The ConfigError loadConfig throws for env; fails the test when it throws nothing else.
+function configError (t: Test, env: Env): ConfigError | undefined {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    t.type(error, ConfigError, 'throws a ConfigError')
+    return error as ConfigError
+  }
+  t.fail(`loadConfig accepted ${JSON.stringify(env)}`)
+  return undefined
+}
+
+t.test('defaults', async (t) => {
+  t.test('listens on 127.0.0.1 port 3000', async (t) => {
+    const config = loadConfig(baseEnv(t))
+    t.equal(config.host, '127.0.0.1')
+    t.equal(config.port, 3000)
+  })
+
+  t.test('hashes passwords with bcrypt cost 10', async (t) => {
+    t.equal(loadConfig(baseEnv(t)).bcryptCost, 10)
+  })
+
+  t.test('keeps the SQLite database in DATA_DIR when DATABASE_URL is not set', async (t) => {
+    const env = baseEnv(t)
+    t.strictSame(loadConfig(env).database, { client: 'sqlite', filename: join(env.DATA_DIR as string, 'account-service.sqlite') })
+  })
+
+  t.test('resolves the default DATA_DIR ./data against the project root', async (t) => {
+    const config = loadConfig({ JWT_SECRET: SECRET })
+    t.equal(config.dataDir, join(projectRoot, 'data'))
+    t.strictSame(config.database, { client: 'sqlite', filename: join(projectRoot, 'data', 'account-service.sqlite') })
+  })
+
+  t.test('runs in development', async (t) => {
+    t.equal(loadConfig(baseEnv(t)).environment, 'development')
+  })
+
+  t.test('leaves the first admin unset when no ADMIN_ variable is given', async (t) => {
+    t.equal(loadConfig(baseEnv(t)).firstAdmin, undefined)
+  })
+
+  t.test('reads numbers given as text', async (t) => {
+    const config = loadConfig(baseEnv(t, { PORT: '8080', BCRYPT_COST: '12' }))
+    t.equal(config.port, 8080)
+    t.equal(config.bcryptCost, 12)
+  })
+})
+
+t.test('DATABASE_URL', async (t) => {
+  t.test('uses an in-memory SQLite database for sqlite::memory:', async (t) => {
+    t.strictSame(loadConfig(baseEnv(t, { DATABASE_URL: 'sqlite::memory:' })).database, { client: 'sqlite', filename: ':memory:' })
+  })
+
+  t.test('resolves a relative sqlite: path against the project root', async (t) => {
+    t.strictSame(loadConfig(baseEnv(t, { DATABASE_URL: 'sqlite:db/app.sqlite' })).database,
+      { client: 'sqlite', filename: join(projectRoot, 'db', 'app.sqlite') })
+  })
+
+  t.test('keeps an absolute sqlite:// path as given', async (t) => {
+    t.strictSame(loadConfig(baseEnv(t, { DATABASE_URL: 'sqlite:///var/lib/app.sqlite' })).database,
+      { client: 'sqlite', filename: '/var/lib/app.sqlite' })
+  })
+
+  t.test('refuses sqlite: without a file name', async (t) => {
+    t.match(configError(t, baseEnv(t, { DATABASE_URL: 'sqlite:' }))?.message, /DATABASE_URL sqlite: needs a file name/)
+  })
+
+  t.test('uses the mysql client for a mysql:// URL, keeping the URL', async (t) => {
+    const url = 'mysql://user:pass@db.example:3306/accounts'
+    t.strictSame(loadConfig(baseEnv(t, { DATABASE_URL: url })).database, { client: 'mysql', url })
+  })
+
+  t.test('uses the mysql client for a mariadb:// URL, rewritten to mysql://', async (t) => {
+    t.strictSame(loadConfig(baseEnv(t, { DATABASE_URL: 'mariadb://user:pass@db.example/accounts' })).database,
+      { client: 'mysql', url: 'mysql://user:pass@db.example/accounts' })
+  })
+
+  t.test('refuses a mysql URL without a database name', async (t) => {
+    for (const url of ['mysql://user:pass@db.example:3306', 'mysql://user:pass@db.example:3306/']) {
+      t.match(configError(t, baseEnv(t, { DATABASE_URL: url }))?.message, /DATABASE_URL is not a usable mysql:\/\/ URL/, url)
+    }
+  })
+
+  t.test('refuses a DATABASE_URL with an unknown scheme', async (t) => {
+    t.match(configError(t, baseEnv(t, { DATABASE_URL: 'postgres://user:pass@db.example/accounts' }))?.message, /DATABASE_URL/)
+  })
+})
+
+t.test('JWT_SECRET', async (t) => {
+  t.test('refuses a secret shorter than 32 characters', async (t) => {
+    t.match(configError(t, baseEnv(t, { JWT_SECRET: 'x'.repeat(31) }))?.message, /JWT_SECRET/)
+  })
+
+  t.test('accepts a secret of exactly 32 characters', async (t) => {
+    t.equal(loadConfig(baseEnv(t, { JWT_SECRET: 'x'.repeat(32) })).jwt.secret, 'x'.repeat(32))
+  })
+
+  t.test('is required in production', async (t) => {
+    const error = configError(t, { NODE_ENV: 'production', DATA_DIR: t.testdir() })
+    t.match(error?.message, /JWT_SECRET/)
+  })
+
+  t.test('is generated in development into DATA_DIR/jwt-secret', async (t) => {
+    const dataDir = t.testdir()
+    const { secret } = loadConfig({ NODE_ENV: 'development', DATA_DIR: dataDir }).jwt
+    t.ok(secret.length >= 32, 'the generated secret is at least 32 characters long')
+    t.equal(readFileSync(join(dataDir, 'jwt-secret'), 'utf8').trim(), secret)
+  })
+
+  t.test('is the same generated secret on a second load', async (t) => {
+    const env = { NODE_ENV: 'development', DATA_DIR: t.testdir() }
+    t.equal(loadConfig(env).jwt.secret, loadConfig(env).jwt.secret)
+  })
+
+  t.test('creates DATA_DIR to keep the generated secret', async (t) => {
+    const dataDir = join(t.testdir(), 'not', 'yet')
+    loadConfig({ NODE_ENV: 'development', DATA_DIR: dataDir })
+    t.ok(existsSync(join(dataDir, 'jwt-secret')))
+  })
+
+  t.test('writes no secret file when JWT_SECRET is given', async (t) => {
+    const env = baseEnv(t)
+    loadConfig(env)
+    t.notOk(existsSync(join(env.DATA_DIR as string, 'jwt-secret')))
+  })
+})
+
+t.test('first admin', async (t) => {
+  const admin = { ADMIN_USERNAME: 'root', ADMIN_EMAIL: 'root@example.com', ADMIN_PASSWORD: 'Sup3r-Secret-Key!' }
+
+  t.test('is taken from ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD together', async (t) => {
+    t.strictSame(loadConfig(baseEnv(t, admin)).firstAdmin, { username: 'root', email: 'root@example.com', password: 'Sup3r-Secret-Key!' })
+  })
+
+  t.test('refuses only some of the ADMIN_ variables', async (t) => {
+    const names = Object.keys(admin) as Array<keyof typeof admin>
+    const partial = [[0], [1], [2], [0, 1], [0, 2], [1, 2]].map((indexes) =>
+      Object.fromEntries(indexes.map((index) => [names[index], admin[names[index] as keyof typeof admin]])))
+    for (const env of partial) {
+      t.match(configError(t, baseEnv(t, env))?.message, /ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD must be set together/, Object.keys(env).join(' + '))
+    }
+  })
+})
+
+t.test('ranges', async (t) => {
+  t.test('refuses BCRYPT_COST below 4', async (t) => {
+    t.match(configError(t, baseEnv(t, { BCRYPT_COST: '3' }))?.message, /BCRYPT_COST/)
+  })
+
+  t.test('refuses BCRYPT_COST above 15', async (t) => {
+    t.match(configError(t, baseEnv(t, { BCRYPT_COST: '16' }))?.message, /BCRYPT_COST/)
+  })
+
+  t.test('accepts BCRYPT_COST 4 and 15', async (t) => {
+    t.equal(loadConfig(baseEnv(t, { BCRYPT_COST: '4' })).bcryptCost, 4)
+    t.equal(loadConfig(baseEnv(t, { BCRYPT_COST: '15' })).bcryptCost, 15)
+  })
+
+  t.test('refuses a PORT that is not a number', async (t) => {
+    t.match(configError(t, baseEnv(t, { PORT: 'http' }))?.message, /PORT/)
+  })
+})
+
+t.test('writes every configuration error as one line starting with "Invalid configuration"', async (t) => {
+  const invalid: Env[] = [
+    { PORT: 'http' },
+    { PORT: '70000' },
+    { BCRYPT_COST: '3' },
+    { NODE_ENV: 'staging' },
+    { JWT_SECRET: 'short' },
+    { DATABASE_URL: 'postgres://db/accounts' },
+    { DATABASE_URL: 'sqlite:' },
+    { DATABASE_URL: 'mysql://db.example' },
+    { DATABASE_URL: 'mysql://%' },
+    { ADMIN_USERNAME: 'root' },
+    { JWT_SECRET: undefined, NODE_ENV: 'production' },
+    { PORT: 'http', BCRYPT_COST: '99', LOG_LEVEL: 'loud' }
+  ]
+  for (const overrides of invalid) {
+    const message = configError(t, baseEnv(t, overrides))?.message
+    t.match(message, /^Invalid configuration: \S[^\n\r]*$/, JSON.stringify(overrides))
+  }
+})
