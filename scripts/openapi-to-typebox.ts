@@ -35,7 +35,7 @@ interface OpenApiOperation {
   security?: unknown[]
   'x-required-role'?: string
   parameters?: OpenApiParameter[]
-  requestBody?: { content: Record<string, { schema: JsonSchema }> }
+  requestBody?: { $ref?: string, required?: boolean, content?: Record<string, { schema?: JsonSchema }> }
   responses: Record<string, OpenApiResponse>
 }
 
@@ -61,6 +61,17 @@ export function generateTypeBox (document: OpenApiDocument): GeneratedFiles {
   return {
     'components.ts': generateComponents(document),
     'operations.ts': generateOperations(document)
+  }
+}
+
+// A component becomes `export const <Name>` and `export type <Name>`. Requiring PascalCase rules out
+// every reserved word and the `operations` export; the rest are names the generated files declare.
+const COMPONENT_NAME = /^[A-Z][A-Za-z0-9]*$/
+const RESERVED_NAMES = ['Type', 'Static', 'OperationId']
+
+function checkComponentName (name: string): void {
+  if (!COMPONENT_NAME.test(name) || RESERVED_NAMES.includes(name)) {
+    throw new Error(`Unsupported component name ${JSON.stringify(name)} at #/components/schemas: it must be PascalCase and not one of ${RESERVED_NAMES.join(', ')}`)
   }
 }
 
@@ -106,25 +117,38 @@ const SCALARS: Record<string, string> = {
   boolean: 'Type.Boolean'
 }
 
+// $ref and anyOf become an expression that cannot take sibling constraints (a constant, a union of
+// members), so beside them only keywords that merely describe are allowed.
+function checkOnlyDocumentationBeside (schema: JsonSchema, keyword: string, where: string): void {
+  if (Object.keys(schema).some((other) => other !== keyword && other !== 'description' && !DOCUMENTATION_KEYWORDS.includes(other))) {
+    throw new Error(`Keywords beside ${keyword} are not supported at ${where}`)
+  }
+}
+
+// Keywords of a `type: [X, Y]` schema that describe the value as a whole, so they stay on the union:
+// Ajv's useDefaults ignores a default inside anyOf, so on the members it would never be applied.
+const WHOLE_UNION_KEYWORDS = ['description', 'default']
+
 function typeBoxExpression (schema: JsonSchema | boolean, where: string, indent: string): string {
   if (schema === true || (typeof schema === 'object' && Object.keys(schema).length === 0)) return 'Type.Unknown()'
   if (schema === false) throw new Error(`Unsupported schema false at ${where}`)
   checkKeywords(schema, where)
 
   if (typeof schema.$ref === 'string') {
-    if (Object.keys(schema).some((keyword) => keyword !== '$ref' && !DOCUMENTATION_KEYWORDS.includes(keyword) && keyword !== 'description')) {
-      throw new Error(`Keywords beside $ref are not supported at ${where}`)
-    }
+    checkOnlyDocumentationBeside(schema, '$ref', where)
     return refName(schema.$ref)
   }
-  if (Array.isArray(schema.anyOf)) {
+  if (schema.anyOf !== undefined) {
+    if (!Array.isArray(schema.anyOf) || schema.anyOf.length === 0) throw new Error(`anyOf must be a non-empty list at ${where}`)
+    checkOnlyDocumentationBeside(schema, 'anyOf', where)
     const members = schema.anyOf.map((member, index) => typeBoxExpression(member as JsonSchema, `${where}/anyOf/${index}`, indent))
-    return withOptions('Type.Union', [`[${members.join(', ')}]`], carriedOptions(schema))
+    return withOptions('Type.Union', [`[${members.join(', ')}]`], carriedOptions(schema, ['description']))
   }
   if (Array.isArray(schema.type)) {
-    // `type: [X, Y]` is a union of one schema per type; each keyword goes to the types it applies to.
-    const members = (schema.type as string[]).map((type) => typeBoxExpression({ ...withoutDescription(schema), type }, `${where}/type/${type}`, indent))
-    return withOptions('Type.Union', [`[${members.join(', ')}]`], carriedOptions(schema, ['description']))
+    // `type: [X, Y]` is a union of one schema per type; each constraint goes to the types it applies to.
+    const constraints = withoutKeywords(schema, WHOLE_UNION_KEYWORDS)
+    const members = (schema.type as string[]).map((type) => typeBoxExpression({ ...constraints, type }, `${where}/type/${type}`, indent))
+    return withOptions('Type.Union', [`[${members.join(', ')}]`], carriedOptions(schema, WHOLE_UNION_KEYWORDS))
   }
 
   const type = schema.type
@@ -147,9 +171,8 @@ function typeBoxExpression (schema: JsonSchema | boolean, where: string, indent:
   throw new Error(`Unsupported type ${JSON.stringify(type)} at ${where}`)
 }
 
-function withoutDescription (schema: JsonSchema): JsonSchema {
-  const { description: _description, ...rest } = schema
-  return rest
+function withoutKeywords (schema: JsonSchema, keywords: string[]): JsonSchema {
+  return Object.fromEntries(Object.entries(schema).filter(([keyword]) => !keywords.includes(keyword)))
 }
 
 const APPLICABLE_BY_TYPE: Record<string, string[]> = {
@@ -220,6 +243,7 @@ function dependencyOrder (schemas: Record<string, JsonSchema>): string[] {
 
 function generateComponents (document: OpenApiDocument): string {
   const schemas = document.components.schemas
+  for (const name of Object.keys(schemas)) checkComponentName(name)
   const blocks = dependencyOrder(schemas).map((name) => {
     const expression = typeBoxExpression(schemas[name] as JsonSchema, `#/components/schemas/${name}`, '')
     return `export const ${name} = ${expression}\nexport type ${name} = Static<typeof ${name}>\n`
@@ -244,17 +268,37 @@ function parametersObject (parameters: OpenApiParameter[], where: string): strin
 }
 
 function requestBodySchema (operation: OpenApiOperation, where: string): string | undefined {
-  if (operation.requestBody === undefined) return undefined
-  const schemas = Object.entries(operation.requestBody.content).map(([, media]) => JSON.stringify(media.schema))
+  const requestBody = operation.requestBody
+  if (requestBody === undefined) return undefined
+  if (requestBody.$ref !== undefined) throw new Error(`A request body given as $ref (${requestBody.$ref}) is not supported at ${where}: write it inline`)
+  // Fastify validates a missing body against the body schema too, so the body is always required.
+  if (requestBody.required !== true) throw new Error(`A request body must be declared required: true at ${where}`)
+  const media = Object.values(requestBody.content ?? {})
+  if (media.length === 0 || media.some((item) => item.schema === undefined)) throw new Error(`Every content type of a request body needs a schema at ${where}`)
+  const schemas = media.map((item) => JSON.stringify(item.schema))
   if (new Set(schemas).size !== 1) throw new Error(`Every content type of a request body must share one schema at ${where}`)
   return typeBoxExpression(JSON.parse(schemas[0] as string) as JsonSchema, `${where}/requestBody`, '      ')
+}
+
+// The schema of a response's body, or undefined when it has none (204). Fastify's response schema
+// does not depend on the content type, so any other type would be checked as if it were JSON.
+function responseBody (response: OpenApiResponse, where: string): JsonSchema | undefined {
+  if (response.content === undefined) return undefined
+  const types = Object.keys(response.content)
+  if (types.length !== 1 || types[0] !== 'application/json') throw new Error(`Only application/json response bodies are supported at ${where}`)
+  const schema = response.content['application/json']?.schema
+  if (schema === undefined) throw new Error(`An application/json response needs a schema at ${where}`)
+  return schema
 }
 
 function responseSchemas (document: OpenApiDocument, operation: OpenApiOperation, where: string): string[] {
   const entries: string[] = []
   for (const [status, response] of Object.entries(operation.responses)) {
+    // The status becomes an object key in the generated source; ranges (4XX) and default have no
+    // single code to put there.
+    if (!/^[1-5][0-9][0-9]$/.test(status)) throw new Error(`Unsupported response status ${status} at ${where}: only explicit status codes are supported`)
     const resolved = resolveComponent(response, document.components.responses, 'responses')
-    const schema = resolved.content?.['application/json']?.schema
+    const schema = responseBody(resolved, `${where}/responses/${status}`)
     // A response without a body (204) is declared as null, so the route's reply is typed too.
     if (schema === undefined) {
       entries.push(`        ${status}: Type.Null({ description: ${JSON.stringify(resolved.description ?? '')} })`)
@@ -265,9 +309,14 @@ function responseSchemas (document: OpenApiDocument, operation: OpenApiOperation
   return entries
 }
 
-function accessRule (document: OpenApiDocument, operation: OpenApiOperation): string {
+function accessRule (document: OpenApiDocument, operation: OpenApiOperation, where: string): string {
   const security = operation.security ?? document.security ?? []
-  const authenticated = security.some((requirement) => Object.keys(requirement as object).length > 0)
+  // An empty requirement `{}` lets anonymous callers in beside the others: authentication becomes
+  // optional, which { authenticated } cannot express.
+  if (security.some((requirement) => Object.keys(requirement as object).length === 0)) {
+    throw new Error(`Optional authentication ({} in security) is not supported at ${where}: use security: [] for public access, or require authentication`)
+  }
+  const authenticated = security.length > 0
   const role = operation['x-required-role']
   if (role !== undefined && !authenticated) throw new Error(`${operation.operationId} requires a role but no authentication`)
   return role === undefined
@@ -302,7 +351,7 @@ function generateOperations (document: OpenApiDocument): string {
         `    method: ${JSON.stringify(method.toUpperCase())},`,
         `    url: ${JSON.stringify(routeUrl(path))},`,
         `    schema: {\n${schemaParts.join(',\n')}\n    },`,
-        `    config: { access: ${accessRule(document, operation)} }`,
+        `    config: { access: ${accessRule(document, operation, where)} }`,
         '  }'
       ].join('\n'))
     }
