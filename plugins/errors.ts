@@ -51,8 +51,13 @@ const FRAMEWORK_ERRORS: Record<string, Omit<ErrorBody, 'statusCode'>> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'invalid_body', message: 'The Content-Length header does not match the body' }
 }
 
+const UNREACHABLE_DATABASE_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR']
+
+// No connection could be had: the server is down or unreachable, the pool timed out waiting,
+// or the pool is closed (Knex says so only in its message).
 function isDatabaseUnavailable (error: FastifyError): boolean {
-  return error.name === 'KnexTimeoutError' || ['ECONNREFUSED', 'ETIMEDOUT', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR'].includes(error.code)
+  return error.name === 'KnexTimeoutError' || UNREACHABLE_DATABASE_CODES.includes(error.code) ||
+    error.message === 'Unable to acquire a connection'
 }
 
 function send (reply: FastifyReply, body: ErrorBody): FastifyReply {

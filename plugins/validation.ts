@@ -13,6 +13,8 @@ function createAjv (options: Options): Ajv {
 // where a string belongs and an unknown key of a closed object are both refused. Path and
 // query parameters arrive as text and are still coerced to the types the contract gives them.
 export default fp(async (fastify) => {
+  // Every body of the contract is JSON (or, on the token route, a form): plain text is a 415.
+  fastify.removeContentTypeParser('text/plain')
   const bodyAjv = createAjv({ coerceTypes: false })
   const parameterAjv = createAjv({ coerceTypes: true })
   fastify.setValidatorCompiler(({ schema, httpPart }) =>

@@ -26,7 +26,8 @@ export const operations = {
         403: ApiError,
         409: ApiError,
         413: ApiError,
-        415: ApiError
+        415: ApiError,
+        503: ApiError
       }
     },
     config: { access: { authenticated: true, role: "admin" } }
@@ -37,7 +38,8 @@ export const operations = {
     schema: {
       response: {
         200: User,
-        401: ApiError
+        401: ApiError,
+        503: ApiError
       }
     },
     config: { access: { authenticated: true } }
@@ -54,7 +56,8 @@ export const operations = {
         400: ApiError,
         401: ApiError,
         403: ApiError,
-        404: ApiError
+        404: ApiError,
+        503: ApiError
       }
     },
     config: { access: { authenticated: true } }
@@ -68,7 +71,8 @@ export const operations = {
         200: TokenResponse,
         400: ApiError,
         413: ApiError,
-        415: ApiError
+        415: ApiError,
+        503: ApiError
       }
     },
     config: { access: { authenticated: false } }
@@ -80,7 +84,8 @@ export const operations = {
       response: {
         200: CustomFieldList,
         401: ApiError,
-        403: ApiError
+        403: ApiError,
+        503: ApiError
       }
     },
     config: { access: { authenticated: true, role: "admin" } }
@@ -97,7 +102,8 @@ export const operations = {
         403: ApiError,
         409: ApiError,
         413: ApiError,
-        415: ApiError
+        415: ApiError,
+        503: ApiError
       }
     },
     config: { access: { authenticated: true, role: "admin" } }
@@ -114,7 +120,8 @@ export const operations = {
         400: ApiError,
         401: ApiError,
         403: ApiError,
-        404: ApiError
+        404: ApiError,
+        503: ApiError
       }
     },
     config: { access: { authenticated: true, role: "admin" } }
@@ -134,7 +141,8 @@ export const operations = {
         403: ApiError,
         404: ApiError,
         413: ApiError,
-        415: ApiError
+        415: ApiError,
+        503: ApiError
       }
     },
     config: { access: { authenticated: true, role: "admin" } }
@@ -151,7 +159,8 @@ export const operations = {
         400: ApiError,
         401: ApiError,
         403: ApiError,
-        404: ApiError
+        404: ApiError,
+        503: ApiError
       }
     },
     config: { access: { authenticated: true, role: "admin" } }

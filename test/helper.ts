@@ -2,6 +2,9 @@
 // TEST_MYSQL_URL is set) and talks to it through app.inject, checking every response against
 // openapi.yaml.
 import { randomBytes } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { createConnection } from 'mysql2/promise'
@@ -34,7 +37,10 @@ let databaseCounter = 0
 export async function createTestDatabase (t: Test, kind: DatabaseKind, options: { shared?: boolean } = {}): Promise<string> {
   if (kind === 'sqlite') {
     // In memory each app has its own database; a file lets several apps share one.
-    return options.shared === true ? `sqlite:${t.testdir()}/shared.sqlite` : 'sqlite::memory:'
+    if (options.shared !== true) return 'sqlite::memory:'
+    const folder = await mkdtemp(join(tmpdir(), 'account-test-'))
+    t.teardown(async () => { await rm(folder, { recursive: true, force: true }) })
+    return `sqlite:${join(folder, 'shared.sqlite')}`
   }
   const name = `account_test_${process.pid}_${++databaseCounter}_${randomBytes(3).toString('hex')}`
   const connection = await createConnection(mysqlServerUrl as string)
@@ -67,7 +73,7 @@ export interface TestApp {
 
 export interface BuildOptions {
   databaseUrl?: string
-  env?: Record<string, string>
+  env?: Record<string, string | undefined>
   announceFirstAdmin?: (username: string, password: string) => void
 }
 
@@ -75,7 +81,8 @@ export async function build (t: Test, kind: DatabaseKind, options: BuildOptions 
   const databaseUrl = options.databaseUrl ?? await createTestDatabase(t, kind)
   const config = loadConfig({
     NODE_ENV: 'test',
-    DATA_DIR: t.testdir(),
+    // Unused while JWT_SECRET and DATABASE_URL are given; a folder of the test's own otherwise.
+    DATA_DIR: t.testdirName,
     DATABASE_URL: databaseUrl,
     JWT_SECRET: TEST_JWT_SECRET,
     BCRYPT_COST: '4',
