@@ -11,6 +11,7 @@ import docs from './plugins/docs.js'
 import errors from './plugins/errors.js'
 import repositories from './plugins/repositories.js'
 import roles from './plugins/roles.js'
+import routeTable from './plugins/route-table.js'
 import validation from './plugins/validation.js'
 import accountCreateRoutes from './routes/api/v2/account/create.js'
 import customFieldRoutes from './routes/api/v2/custom_field/index.js'
@@ -53,6 +54,19 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     routerOptions: { ignoreTrailingSlash: true }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
+  try {
+    await registerAll(app, options)
+  } catch (error) {
+    // A failed start (say, a migration) must not leave the database pool open.
+    await app.close()
+    throw error
+  }
+  return app
+}
+
+async function registerAll (app: FastifyInstance, options: AppOptions): Promise<void> {
+  const { config } = options
+  await app.register(routeTable)
   await app.register(configPlugin, { config })
   await app.register(errors)
   await app.register(validation)
@@ -69,5 +83,4 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
   await app.register(accountCreateRoutes)
   await app.register(userRoutes)
   await app.register(customFieldRoutes)
-  return app
 }

@@ -1,0 +1,32 @@
+import { build, newAccount, onEachDatabase } from './helper.js'
+
+onEachDatabase('concurrent creates', async (t, kind) => {
+  t.test('50 parallel creates of one username, each in a different case: exactly one 201, the rest 409', async (t) => {
+    const api = await build(t, kind)
+    const token = await api.adminToken()
+    const spellings = Array.from({ length: 50 }, (_, index) =>
+      [...'racers'].map((letter, position) => ((index >> position) & 1) === 1 ? letter.toUpperCase() : letter).join(''))
+    const responses = await Promise.all(spellings.map(async (username, index) => await api.request({
+      method: 'POST', url: '/api/v2/account/create/', token, payload: newAccount({ username, email: `racers${index}@example.com` })
+    })))
+    const statuses = responses.map((response) => response.statusCode)
+    t.equal(statuses.filter((status) => status === 201).length, 1, 'one winner')
+    t.equal(statuses.filter((status) => status === 409).length, 49, 'every other one is a conflict')
+    t.ok(responses.filter((response) => response.statusCode === 409).every((response) => response.body.code === 'username_taken'))
+    const rows = await api.app.knex('users').whereRaw('lower(username) = ?', ['racers']).count<Array<{ count: number | string }>>({ count: '*' })
+    t.equal(Number(rows[0]?.count), 1, 'one row')
+    const events = await api.app.knex('outbox_events').where({ type: 'user.created' }).count<Array<{ count: number | string }>>({ count: '*' })
+    t.equal(Number(events[0]?.count), 2, 'events only for the admin and the winner')
+  })
+
+  t.test('50 parallel creates of one email in different cases: exactly one 201', async (t) => {
+    const api = await build(t, kind)
+    const token = await api.adminToken()
+    const responses = await Promise.all(Array.from({ length: 50 }, async (_, index) => await api.request({
+      method: 'POST', url: '/api/v2/account/create/', token,
+      payload: newAccount({ username: `user${index}`, email: index % 2 === 0 ? 'same@example.com' : 'SAME@example.com' })
+    })))
+    t.equal(responses.filter((response) => response.statusCode === 201).length, 1)
+    t.ok(responses.filter((response) => response.statusCode !== 201).every((response) => response.body.code === 'email_taken'))
+  })
+})

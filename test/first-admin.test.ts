@@ -1,0 +1,41 @@
+import { ADMIN, build, createTestDatabase, onEachDatabase } from './helper.js'
+
+const WITHOUT_ADMIN_CREDENTIALS = { ADMIN_USERNAME: undefined, ADMIN_EMAIL: undefined, ADMIN_PASSWORD: undefined }
+
+onEachDatabase('the first admin', async (t, kind) => {
+  t.test('is created from ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD', async (t) => {
+    const api = await build(t, kind)
+    const me = await api.request({ url: '/api/v2/user/me/', token: await api.adminToken() })
+    t.match(me.body, { username: ADMIN.username, email: ADMIN.email, roles: ['admin', 'user'] })
+  })
+
+  t.test('in development, is generated and announced once, and the password works', async (t) => {
+    const databaseUrl = await createTestDatabase(t, kind, { shared: true })
+    const announced: Array<{ username: string, password: string }> = []
+    const announceFirstAdmin = (username: string, password: string): void => { announced.push({ username, password }) }
+    const env = { ...WITHOUT_ADMIN_CREDENTIALS, NODE_ENV: 'development' }
+    const first = await build(t, kind, { databaseUrl, env, announceFirstAdmin })
+    t.equal(announced.length, 1)
+    const [{ username, password }] = announced as [{ username: string, password: string }]
+    t.equal(username, 'admin')
+    t.ok(password.length >= 20)
+    t.type(await first.tokenFor(username, password), 'string')
+    t.notOk(first.logs.some((line) => line.includes(password)), 'the password never reaches the log')
+    await build(t, kind, { databaseUrl, env, announceFirstAdmin })
+    t.equal(announced.length, 1, 'a restart does not make another admin')
+  })
+
+  t.test('outside development, nothing is generated without credentials', async (t) => {
+    const announced: string[] = []
+    const api = await build(t, kind, { env: WITHOUT_ADMIN_CREDENTIALS, announceFirstAdmin: (username) => { announced.push(username) } })
+    t.strictSame(announced, [])
+    t.equal(await api.app.knex('users').first(), undefined)
+  })
+
+  t.test('refuses to start, with one clear message, when the configured admin breaks the password policy', async (t) => {
+    await t.rejects(build(t, kind, { env: { ADMIN_PASSWORD: 'password' } }), {
+      name: 'ConfigError',
+      message: /^Invalid configuration: ADMIN_PASSWORD: password must contain at least 3 of/
+    })
+  })
+})
