@@ -27,6 +27,7 @@ export const operations = {
         409: ApiError,
         413: ApiError,
         415: ApiError,
+        500: ApiError,
         503: ApiError
       }
     },
@@ -39,6 +40,7 @@ export const operations = {
       response: {
         200: User,
         401: ApiError,
+        500: ApiError,
         503: ApiError
       }
     },
@@ -57,6 +59,7 @@ export const operations = {
         401: ApiError,
         403: ApiError,
         404: ApiError,
+        500: ApiError,
         503: ApiError
       }
     },
@@ -72,6 +75,7 @@ export const operations = {
         400: ApiError,
         413: ApiError,
         415: ApiError,
+        500: ApiError,
         503: ApiError
       }
     },
@@ -85,6 +89,7 @@ export const operations = {
         200: CustomFieldList,
         401: ApiError,
         403: ApiError,
+        500: ApiError,
         503: ApiError
       }
     },
@@ -103,6 +108,7 @@ export const operations = {
         409: ApiError,
         413: ApiError,
         415: ApiError,
+        500: ApiError,
         503: ApiError
       }
     },
@@ -121,6 +127,7 @@ export const operations = {
         401: ApiError,
         403: ApiError,
         404: ApiError,
+        500: ApiError,
         503: ApiError
       }
     },
@@ -142,6 +149,7 @@ export const operations = {
         404: ApiError,
         413: ApiError,
         415: ApiError,
+        500: ApiError,
         503: ApiError
       }
     },
@@ -160,6 +168,7 @@ export const operations = {
         401: ApiError,
         403: ApiError,
         404: ApiError,
+        500: ApiError,
         503: ApiError
       }
     },
@@ -181,6 +190,7 @@ export const operations = {
     schema: {
       response: {
         200: Health,
+        500: ApiError,
         503: ApiError
       }
     },

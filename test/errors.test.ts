@@ -105,4 +105,22 @@ onEachDatabase('one error body for every bad request', async (t, kind) => {
     t.equal(response.headers['retry-after'], '5')
     t.notOk(response.text.includes('knex'), 'no internals in the message')
   })
+
+  t.test('an unexpected database failure is a 500 that reveals nothing, logs no values and writes nothing', async (t) => {
+    const api = await build(t, kind)
+    const token = await api.adminToken()
+    // A schema the code does not expect: the insert of the user fails inside the transaction.
+    await api.app.knex.schema.alterTable('users', (table) => { table.renameColumn('password_hash', 'secret_hash') })
+    const response = await api.request({ method: 'POST', url: CREATE, token, payload: newAccount({ email: 'private@example.com' }) })
+    t.equal(response.statusCode, 500)
+    t.strictSame(response.body, { statusCode: 500, code: 'internal_error', message: 'Internal server error' })
+    t.equal(await api.app.knex('users').where({ username: 'jane_doe' }).first(), undefined)
+    t.equal(await api.app.knex('outbox_events').where('payload', 'like', '%private@example.com%').first(), undefined)
+    const errorLines = api.logs.filter((line) => JSON.parse(line).level >= 50)
+    t.equal(errorLines.length, 1, 'the failure is logged')
+    for (const line of api.logs) {
+      t.notOk(line.includes('$2b$'), 'no hash in the log')
+      t.notOk(line.includes('private@example.com'), 'no values of the failed statement in the log')
+    }
+  })
 })
