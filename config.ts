@@ -102,22 +102,33 @@ function jwtSecret (env: Environment, dataDir: string): string {
   }
   // Development: one secret generated on first start and kept, so tokens survive restarts.
   const file = join(dataDir, 'jwt-secret')
-  let saved: string | undefined
+  const saved = readSecretFile(file)
+  if (saved !== undefined) return saved
+  const secret = randomBytes(48).toString('base64url')
+  try {
+    mkdirSync(dataDir, { recursive: true })
+    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' })
+    return secret
+  } catch (error) {
+    // EEXIST: another process starting at the same time wrote its secret first; that one is kept.
+    const written = (error as NodeJS.ErrnoException).code === 'EEXIST' ? readSecretFile(file) : undefined
+    if (written !== undefined) return written
+    throw new ConfigError(`Invalid configuration: cannot write the JWT secret to ${file} (${(error as Error).message})`)
+  }
+}
+
+// The secret kept in file, undefined when there is no such file (ENOTDIR: a parent is a file).
+function readSecretFile (file: string): string | undefined {
+  let saved: string
   try {
     saved = readFileSync(file, 'utf8').trim()
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
-      throw new ConfigError(`Invalid configuration: cannot read ${file} (${(error as Error).message})`)
-    }
+    const code = (error as NodeJS.ErrnoException).code
+    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
+    throw new ConfigError(`Invalid configuration: cannot read ${file} (${(error as Error).message})`)
   }
-  if (saved !== undefined) {
-    if (saved.length < 32) throw new ConfigError(`Invalid configuration: ${file} holds a JWT secret shorter than 32 characters; delete it to have a new one generated`)
-    return saved
-  }
-  const secret = randomBytes(48).toString('base64url')
-  mkdirSync(dataDir, { recursive: true })
-  writeFileSync(file, `${secret}\n`, { mode: 0o600 })
-  return secret
+  if (saved.length < 32) throw new ConfigError(`Invalid configuration: ${file} holds a JWT secret shorter than 32 characters; delete it to have a new one generated`)
+  return saved
 }
 
 function firstAdminCredentials (env: Environment): FirstAdminCredentials | undefined {

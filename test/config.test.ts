@@ -1,26 +1,13 @@
 // Unit tests for loadConfig: defaults, DATABASE_URL forms, the JWT secret, the first admin and
 // the shape of every configuration error.
-import { existsSync, readFileSync } from 'node:fs'
+import * as fs from 'node:fs'
+import { existsSync, mkdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { ConfigError, loadConfig } from '../config.js'
 import { projectRoot } from '../paths.js'
 
 const SECRET = 'a-test-secret-of-at-least-32-characters'
-
-// env-schema also reads process.env beside the env given to loadConfig, so the variables it
-// knows are taken out of this process for the duration of these tests.
-const VARIABLES = [
-  'NODE_ENV', 'HOST', 'PORT', 'DATA_DIR', 'DATABASE_URL', 'JWT_SECRET', 'JWT_EXPIRES_IN',
-  'BCRYPT_COST', 'BODY_LIMIT', 'ADMIN_USERNAME', 'ADMIN_EMAIL', 'ADMIN_PASSWORD', 'LOG_LEVEL'
-]
-const saved = Object.fromEntries(VARIABLES.map((name) => [name, process.env[name]]))
-for (const name of VARIABLES) Reflect.deleteProperty(process.env, name)
-t.teardown(() => {
-  for (const [name, value] of Object.entries(saved)) {
-    if (value !== undefined) process.env[name] = value
-  }
-})
 
 type Env = Record<string, string | undefined>
 
@@ -40,6 +27,20 @@ function configError (t: Test, env: Env): ConfigError | undefined {
   t.fail(`loadConfig accepted ${JSON.stringify(env)}`)
   return undefined
 }
+
+t.test('reads only the env it is given, never process.env', async (t) => {
+  const outside = { PORT: process.env.PORT, JWT_SECRET: process.env.JWT_SECRET }
+  process.env.PORT = 'nope'
+  process.env.JWT_SECRET = 'a-process-secret-of-at-least-32-characters'
+  t.teardown(() => {
+    for (const [name, value] of Object.entries(outside)) {
+      if (value === undefined) Reflect.deleteProperty(process.env, name)
+      else process.env[name] = value
+    }
+  })
+  t.match(configError(t, { NODE_ENV: 'production' })?.message, /JWT_SECRET/)
+  t.equal(loadConfig(baseEnv(t)).port, 3000)
+})
 
 t.test('defaults', async (t) => {
   t.test('listens on 127.0.0.1 port 3000', async (t) => {
@@ -148,6 +149,49 @@ t.test('JWT_SECRET', async (t) => {
     const dataDir = join(t.testdir(), 'not', 'yet')
     loadConfig({ NODE_ENV: 'development', DATA_DIR: dataDir })
     t.ok(existsSync(join(dataDir, 'jwt-secret')))
+  })
+
+  t.test('is the secret already in DATA_DIR/jwt-secret', async (t) => {
+    const dataDir = t.testdir({ 'jwt-secret': `${SECRET}\n` })
+    t.equal(loadConfig({ DATA_DIR: dataDir }).jwt.secret, SECRET)
+    t.equal(readFileSync(join(dataDir, 'jwt-secret'), 'utf8'), `${SECRET}\n`, 'the file is left as it was')
+  })
+
+  t.test('is the one of a process that wrote its secret first at the same time', async (t) => {
+    const dataDir = t.testdir()
+    // The other process writes its secret after this load found no file, before this one writes.
+    const { loadConfig } = await t.mockImport<typeof import('../config.js')>('../config.js', {
+      'node:fs': {
+        ...fs,
+        writeFileSync: (...args: Parameters<typeof fs.writeFileSync>) => {
+          fs.writeFileSync(join(dataDir, 'jwt-secret'), `${SECRET}\n`)
+          fs.writeFileSync(...args)
+        }
+      }
+    })
+    t.equal(loadConfig({ DATA_DIR: dataDir }).jwt.secret, SECRET)
+    t.equal(readFileSync(join(dataDir, 'jwt-secret'), 'utf8'), `${SECRET}\n`, 'the first secret is kept')
+  })
+
+  t.test('refuses a saved secret shorter than 32 characters', async (t) => {
+    const dataDir = t.testdir({ 'jwt-secret': 'short\n' })
+    t.match(configError(t, { DATA_DIR: dataDir })?.message, /jwt-secret holds a JWT secret shorter than 32 characters/)
+  })
+
+  t.test('refuses a DATA_DIR where the secret cannot be written', async (t) => {
+    // DATA_DIR under a regular file: mkdir fails with ENOTDIR, even for root.
+    const dataDir = join(t.testdir({ file: 'not a directory' }), 'file', 'sub')
+    const message = configError(t, { DATA_DIR: dataDir })?.message ?? ''
+    t.match(message, /^Invalid configuration: [^\n\r]*$/, 'one line')
+    t.ok(message.includes(`cannot write the JWT secret to ${join(dataDir, 'jwt-secret')}`), message)
+  })
+
+  t.test('refuses a jwt-secret that cannot be read', async (t) => {
+    const dataDir = t.testdir()
+    mkdirSync(join(dataDir, 'jwt-secret'))
+    const message = configError(t, { DATA_DIR: dataDir })?.message ?? ''
+    t.match(message, /^Invalid configuration: [^\n\r]*$/, 'one line')
+    t.ok(message.includes(`cannot read ${join(dataDir, 'jwt-secret')}`), message)
   })
 
   t.test('writes no secret file when JWT_SECRET is given', async (t) => {
