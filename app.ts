@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
 import type { Config } from './config.js'
@@ -8,7 +8,7 @@ import configPlugin from './plugins/config.js'
 import customFieldRegistry from './plugins/custom-field-registry.js'
 import database from './plugins/database.js'
 import docs from './plugins/docs.js'
-import errors from './plugins/errors.js'
+import errors, { clientErrorHandler, frameworkErrors } from './plugins/errors.js'
 import repositories from './plugins/repositories.js'
 import roles from './plugins/roles.js'
 import routeTable from './plugins/route-table.js'
@@ -27,10 +27,12 @@ export interface AppOptions extends AccountsOptions {
 
 // Secrets never reach a log line, whatever a future log statement includes.
 export const REDACTED_LOG_PATHS = [
-  'req.headers.authorization',
-  'req.headers["x-auth-token"]',
-  'req.headers.cookie',
   'headers.authorization',
+  'headers["x-auth-token"]',
+  'headers.cookie',
+  '*.headers.authorization',
+  '*.headers["x-auth-token"]',
+  '*.headers.cookie',
   '*.password',
   '*.password_hash',
   '*.passwordHash',
@@ -40,6 +42,17 @@ export const REDACTED_LOG_PATHS = [
   'err.bindings'
 ]
 
+// A request as logged: without its headers or query string, which may carry a password or a token.
+function serializeRequest (request: FastifyRequest): Record<string, unknown> {
+  return {
+    method: request.method,
+    url: request.url?.split('?')[0],
+    host: request.host,
+    remoteAddress: request.ip,
+    remotePort: request.socket.remotePort
+  }
+}
+
 // The whole application, in boot order: framework concerns, then the database and what is
 // built on it, then the routes. Importable without listening, so tests use the same app.
 export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
@@ -48,9 +61,12 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     logger: {
       level: config.logLevel,
       redact: { paths: REDACTED_LOG_PATHS, censor: '[redacted]' },
+      serializers: { req: serializeRequest },
       ...(options.logStream !== undefined ? { stream: options.logStream } : {})
     },
     bodyLimit: config.bodyLimit,
+    frameworkErrors,
+    clientErrorHandler,
     routerOptions: { ignoreTrailingSlash: true }
   }).withTypeProvider<TypeBoxTypeProvider>()
 

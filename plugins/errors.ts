@@ -1,4 +1,5 @@
-import type { FastifyError, FastifyReply } from 'fastify'
+import type { Socket } from 'node:net'
+import type { FastifyError, FastifyReply, FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { DomainError } from '../services/errors.js'
 
@@ -45,8 +46,6 @@ function validationErrorBody (issue: ValidationIssue, part: string): ErrorBody {
 // Fastify's own errors that are the client's doing, in our terms.
 const FRAMEWORK_ERRORS: Record<string, Omit<ErrorBody, 'statusCode'>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'malformed_json', message: 'The request body is not valid JSON' },
-  FST_ERR_CTP_EMPTY_JSON_BODY: { code: 'invalid_body', message: 'The request body is empty; send a JSON object' },
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: { code: 'unsupported_media_type', message: 'The request body must be application/json' },
   FST_ERR_CTP_BODY_TOO_LARGE: { code: 'payload_too_large', message: 'The request body is too large' },
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'invalid_body', message: 'The Content-Length header does not match the body' }
 }
@@ -64,6 +63,27 @@ function send (reply: FastifyReply, body: ErrorBody): FastifyReply {
   return reply.code(body.statusCode).type('application/json').send(body)
 }
 
+// Errors Fastify meets before any route is chosen (an undecodable URL), in the same body.
+export const frameworkErrors: FastifyServerOptions['frameworkErrors'] = (error, _request, reply) => {
+  void send(reply, { statusCode: 400, code: 'bad_request', message: error.code === 'FST_ERR_BAD_URL' ? 'The URL is not validly encoded' : 'Bad request' })
+}
+
+// Requests Node's HTTP parser rejects never reach Fastify; they get the same body, written raw.
+export function clientErrorHandler (error: Error & { code?: string }, socket: Socket): void {
+  const [statusCode, code, message] = error.code === 'HPE_HEADER_OVERFLOW'
+    ? [431, 'headers_too_large', 'The request headers are too large']
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? [408, 'request_timeout', 'The request took too long to arrive']
+      : [400, 'bad_request', 'The request is not valid HTTP']
+  const body = JSON.stringify({ statusCode, code, message })
+  if (socket.writable) {
+    socket.end(`HTTP/1.1 ${statusCode} ${code.replaceAll('_', ' ')}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\n` +
+      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+  } else {
+    socket.destroy()
+  }
+}
+
 // One JSON error body everywhere: a status, a machine-readable code, a message and the field at
 // fault. A client error is answered for what it is; anything else is logged and answered with a
 // message that reveals nothing of the internals.
@@ -74,6 +94,10 @@ export default fp(async (fastify) => {
     }
     const issue = error.validation?.[0] as ValidationIssue | undefined
     if (issue !== undefined) return send(reply, validationErrorBody(issue, error.validationContext ?? 'body'))
+    if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
+      const contentType = String(request.headers['content-type']).slice(0, 100)
+      return send(reply, { statusCode: 415, code: 'unsupported_media_type', message: `This operation does not accept a ${contentType} body` })
+    }
     const known = FRAMEWORK_ERRORS[error.code]
     if (known !== undefined) return send(reply, { statusCode: error.statusCode ?? 400, ...known })
     if (isDatabaseUnavailable(error)) {

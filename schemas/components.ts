@@ -47,7 +47,7 @@ export const CustomFieldCreateRequest = Type.Object({
   type_options: Type.Optional(Type.Array(Type.String({"minLength":1,"maxLength":255}), {"minItems":1,"maxItems":100})),
   mandatory: Type.Optional(Type.Boolean()),
   min_length: Type.Optional(Type.Integer({"minimum":0,"maximum":10000})),
-  max_length: Type.Optional(Type.Integer({"minimum":1,"maximum":10000})),
+  max_length: Type.Optional(Type.Integer({"description":"The longest value of a text field, in characters. Without it, a text value may hold up to 10000 characters.","minimum":1,"maximum":10000})),
   default: Type.Optional(CustomFieldValue)
 }, {"additionalProperties":false})
 export type CustomFieldCreateRequest = Static<typeof CustomFieldCreateRequest>

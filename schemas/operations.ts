@@ -168,6 +168,8 @@ export const operations = {
         401: ApiError,
         403: ApiError,
         404: ApiError,
+        413: ApiError,
+        415: ApiError,
         500: ApiError,
         503: ApiError
       }
