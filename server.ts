@@ -1,17 +1,23 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
-import { ConfigError, loadConfig } from './config.js'
+import { ConfigError, loadConfig, type Config } from './config.js'
+import { StartupError } from './services/errors.js'
 
-let config
-try {
-  config = loadConfig(process.env)
-} catch (error) {
-  if (!(error instanceof ConfigError)) throw error
+// A start that fails for a reason we can name prints that one line; anything else, its stack.
+function exitOnStartupFailure (error: unknown): never {
+  if (!(error instanceof ConfigError) && !(error instanceof StartupError)) throw error
   process.stderr.write(`${error.message}\n`)
   process.exit(1)
 }
 
-const app = await buildApp({ config })
+let config: Config
+try {
+  config = loadConfig(process.env)
+} catch (error) {
+  exitOnStartupFailure(error)
+}
+
+const app = await buildApp({ config }).catch(exitOnStartupFailure)
 
 closeWithGrace({ delay: 10000 }, async ({ err }) => {
   if (err !== undefined) app.log.error({ err }, 'shutting down after an error')

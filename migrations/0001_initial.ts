@@ -11,9 +11,10 @@ export async function up (knex: Knex): Promise<void> {
     table.increments('id')
     table.string('username', 255).notNullable()
     // Lower-cased copies: their unique indexes make uniqueness case-insensitive on every database.
-    table.string('username_normalized', 255).notNullable().unique()
+    // Compared by bytes, not by MySQL's default collations, which would equate accented letters.
+    table.string('username_normalized', 255).notNullable().unique().collate('utf8mb4_bin')
     table.string('email', 254).notNullable()
-    table.string('email_normalized', 254).notNullable().unique()
+    table.string('email_normalized', 254).notNullable().unique().collate('utf8mb4_bin')
     table.string('password_hash', 100).notNullable()
     table.string('real_name', 255).notNullable().defaultTo('')
     table.boolean('email_isvalid').notNullable().defaultTo(false)
@@ -34,11 +35,12 @@ export async function up (knex: Knex): Promise<void> {
     table.string('name', 64).notNullable().unique()
     table.string('label', 255).notNullable()
     table.string('type', 32).notNullable()
-    table.text('type_options').nullable()
+    // JSON texts; mediumtext on MySQL, whose text holds only 64 KiB.
+    table.text('type_options', 'mediumtext').nullable()
     table.boolean('mandatory').notNullable().defaultTo(false)
     table.integer('min_length').nullable()
     table.integer('max_length').nullable()
-    table.text('default_value').nullable()
+    table.text('default_value', 'mediumtext').nullable()
     table.datetime('created_at', { precision: 3 }).notNullable()
     table.datetime('updated_at', { precision: 3 }).notNullable()
   })
@@ -47,7 +49,7 @@ export async function up (knex: Knex): Promise<void> {
     table.integer('user_id').unsigned().notNullable().references('id').inTable('users').onDelete('CASCADE')
     table.integer('field_id').unsigned().notNullable().references('id').inTable('custom_fields').onDelete('CASCADE')
     // JSON-encoded, so an integer field reads back as an integer.
-    table.text('value').notNullable()
+    table.text('value', 'mediumtext').notNullable()
     table.primary(['user_id', 'field_id'])
   })
 
@@ -63,7 +65,7 @@ export async function up (knex: Knex): Promise<void> {
   await knex.schema.createTable('outbox_events', (table) => {
     table.bigIncrements('id')
     table.string('type', 64).notNullable()
-    table.text('payload').notNullable()
+    table.text('payload', 'mediumtext').notNullable()
     table.datetime('created_at', { precision: 3 }).notNullable()
     table.datetime('published_at', { precision: 3 }).nullable()
   })

@@ -11,7 +11,7 @@ declare module 'fastify' {
 
 export interface AccountsOptions {
   // Receives the first admin's generated credentials, once; by default they are printed on
-  // stdout (never through the logger, whose lines are shipped and kept).
+  // stdout as plain text, never through the logger, whose JSON lines are parsed and indexed.
   announceFirstAdmin?: (username: string, password: string) => void
 }
 

@@ -1,4 +1,5 @@
 import fastifyJwt from '@fastify/jwt'
+import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Principal } from '../repositories/account-repository.js'
 import { Unauthorized } from '../services/errors.js'
@@ -19,6 +20,12 @@ declare module 'fastify' {
     // The caller behind the bearer token, on routes that require one.
     principal: Principal | null
   }
+}
+
+// The caller of a route that requires authentication (the hook below has made sure of it).
+export function callerOf (request: FastifyRequest): Principal {
+  if (request.principal === null) throw new Unauthorized()
+  return request.principal
 }
 
 declare module '@fastify/jwt' {

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex'
 import { EmailTaken, UsernameTaken } from '../services/errors.js'
+import { type CustomFieldDefinition, selectDefinitions } from './custom-field-repository.js'
 import { fromDatabaseTime, toDatabaseTime, violatedUniqueColumn } from './sql.js'
 
 export type CustomFieldValue = string | number
@@ -19,7 +20,6 @@ export interface StoredUser {
 export interface Credentials {
   id: number
   passwordHash: string
-  status: string
 }
 
 export interface Principal {
@@ -72,6 +72,11 @@ export class AccountWriter {
       if (column === 'email_normalized') throw new EmailTaken()
       throw error
     }
+  }
+
+  // The custom-field definitions, which stay as read until the transaction ends.
+  async customFieldDefinitions (): Promise<CustomFieldDefinition[]> {
+    return await selectDefinitions(this.trx, { lock: true })
   }
 
   // Returns the names that are not defined roles (and grants nothing) when there are any.
@@ -142,8 +147,8 @@ export class AccountRepository {
     const row = await this.knex('users')
       .where('username_normalized', normalized)
       .orWhere('email_normalized', normalized)
-      .first<{ id: number, password_hash: string, status: string } | undefined>('id', 'password_hash', 'status')
-    return row === undefined ? undefined : { id: row.id, passwordHash: row.password_hash, status: row.status }
+      .first<{ id: number, password_hash: string } | undefined>('id', 'password_hash')
+    return row === undefined ? undefined : { id: row.id, passwordHash: row.password_hash }
   }
 
   // The caller behind a token, if the account still exists and is approved.
@@ -162,11 +167,11 @@ export class AccountRepository {
     return rows.map((row) => row.name)
   }
 
+  // Whether any account, approved or not, has the role.
   async hasUserWithRole (roleName: string): Promise<boolean> {
     const row = await this.knex('user_roles as ur')
       .join('roles as r', 'r.id', 'ur.role_id')
-      .join('users as u', 'u.id', 'ur.user_id')
-      .where({ 'r.name': roleName, 'u.status': 'a' })
+      .where({ 'r.name': roleName })
       .first('ur.user_id')
     return row !== undefined
   }

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import { Conflict } from '../services/errors.js'
 import type { CustomFieldValue } from './account-repository.js'
-import { fromDatabaseTime, toDatabaseTime, violatedUniqueColumn } from './sql.js'
+import { fromDatabaseTime, supportsRowLocks, toDatabaseTime, violatedUniqueColumn } from './sql.js'
 
 export type CustomFieldType = 'string' | 'integer' | 'phone_number' | 'enum' | 'url' | 'email'
 
@@ -63,12 +63,25 @@ function settingsColumns (settings: CustomFieldSettings): Record<string, unknown
   }
 }
 
+// Every definition. With `lock`, inside a transaction, no definition can change or disappear
+// until that transaction ends, so values checked against them are still valid at commit.
+export async function selectDefinitions (db: Knex, options: { lock: boolean }): Promise<CustomFieldDefinition[]> {
+  const query = db('custom_fields').orderBy('id').select<CustomFieldRow[]>('*')
+  if (options.lock && supportsRowLocks(db)) void query.forShare()
+  return (await query).map(fromRow)
+}
+
+async function lockDefinition (trx: Knex.Transaction, id: number): Promise<CustomFieldRow | undefined> {
+  const query = trx('custom_fields').where({ id }).first<CustomFieldRow | undefined>('*')
+  if (supportsRowLocks(trx)) void query.forUpdate()
+  return await query
+}
+
 export class CustomFieldRepository {
   constructor (private readonly knex: Knex) {}
 
   async list (): Promise<CustomFieldDefinition[]> {
-    const rows = await this.knex('custom_fields').orderBy('id').select<CustomFieldRow[]>('*')
-    return rows.map(fromRow)
+    return await selectDefinitions(this.knex, { lock: false })
   }
 
   async findById (id: number): Promise<CustomFieldDefinition | undefined> {
@@ -91,15 +104,27 @@ export class CustomFieldRepository {
     }
   }
 
-  async update (id: number, settings: CustomFieldSettings, at: Date): Promise<void> {
-    await this.knex('custom_fields').where({ id }).update({ ...settingsColumns(settings), updated_at: toDatabaseTime(at) })
+  // Replaces the settings with what `decide` makes of the current definition, the row locked
+  // meanwhile so concurrent changes apply one after the other; false when there is no such field.
+  async update (id: number, decide: (current: CustomFieldDefinition) => CustomFieldSettings, at: Date): Promise<boolean> {
+    return await this.knex.transaction(async (trx) => {
+      const row = await lockDefinition(trx, id)
+      if (row === undefined) return false
+      const settings = decide(fromRow(row))
+      await trx('custom_fields').where({ id }).update({ ...settingsColumns(settings), updated_at: toDatabaseTime(at) })
+      return true
+    })
   }
 
-  // Deletes the definition and its stored values; false when there was none.
+  // Deletes the definition and its stored values; false when there was none. The definition is
+  // locked first, as account creation locks it, so the two wait for each other instead of
+  // deadlocking.
   async delete (id: number): Promise<boolean> {
     return await this.knex.transaction(async (trx) => {
+      if (await lockDefinition(trx, id) === undefined) return false
       await trx('user_custom_field_values').where({ field_id: id }).delete()
-      return (await trx('custom_fields').where({ id }).delete()) > 0
+      await trx('custom_fields').where({ id }).delete()
+      return true
     })
   }
 }

@@ -1,4 +1,5 @@
 // Conventions shared by the repositories, so SQLite and MySQL/MariaDB behave alike.
+import type { Knex } from 'knex'
 
 // Times are stored as UTC text 'YYYY-MM-DD HH:MM:SS.mmm' (mysql2 runs with dateStrings and timezone Z).
 export function toDatabaseTime (date: Date): string {
@@ -9,6 +10,12 @@ export function fromDatabaseTime (value: string): string {
   const [date, time = '00:00:00'] = value.split(' ')
   const [clock, fraction = ''] = time.split('.')
   return `${date}T${clock}.${fraction.padEnd(3, '0').slice(0, 3)}Z`
+}
+
+// Whether SELECT ... FOR SHARE / FOR UPDATE mean anything. SQLite has one writer at a time
+// (and Knex warns on every locking clause there), so it needs none.
+export function supportsRowLocks (db: Knex): boolean {
+  return db.client.config.client === 'mysql2'
 }
 
 // The column whose unique index rejected a write, or undefined when the error is something else.

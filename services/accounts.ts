@@ -2,8 +2,8 @@ import { randomInt } from 'node:crypto'
 import type { FirstAdminCredentials } from '../config.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import type { CustomFieldRegistry } from './custom-fields.js'
-import { InvalidInput, NotFound, UsernameTaken } from './errors.js'
-import { EMAIL_MAX_LENGTH, USERNAME_PATTERN, isValidEmail } from './formats.js'
+import { Conflict, InvalidInput, NotFound, StartupError } from './errors.js'
+import { EMAIL_MAX_LENGTH, USERNAME_PATTERN, characterCount, isValidEmail } from './formats.js'
 import { checkPasswordPolicy, hashPassword } from './passwords.js'
 
 export const REAL_NAME_MAX_LENGTH = 255
@@ -48,7 +48,7 @@ export class AccountService {
     if (!isValidEmail(input.email)) {
       throw new InvalidInput('invalid_field', 'email', `email must be a valid address of at most ${EMAIL_MAX_LENGTH} characters`)
     }
-    if ((input.realName?.length ?? 0) > REAL_NAME_MAX_LENGTH) {
+    if (characterCount(input.realName ?? '') > REAL_NAME_MAX_LENGTH) {
       throw new InvalidInput('invalid_field', 'real_name', `real_name must be at most ${REAL_NAME_MAX_LENGTH} characters long`)
     }
     // Registration with codes is not enabled yet, so any code is refused rather than ignored.
@@ -59,12 +59,15 @@ export class AccountService {
       throw new InvalidInput('promo_code_not_accepted', 'promo_code', 'promo codes are not enabled; leave promo_code out')
     }
     checkPasswordPolicy(input.password, input.username)
-    const customValues = await this.customFields.validateValues(input.customFields)
+    // Checked now to fail fast, and again in the transaction against definitions that cannot
+    // change before it commits (one may change while the password is being hashed).
+    await this.customFields.validateValues(input.customFields)
     const passwordHash = await hashPassword(input.password, this.bcryptCost)
     const roles = context.roles ?? ['user']
 
     const at = new Date()
     const id = await this.accounts.transaction(async (writer) => {
+      const customValues = this.customFields.checkValues(input.customFields, await writer.customFieldDefinitions())
       const userId = await writer.insertUser({
         username: input.username,
         email: input.email,
@@ -100,9 +103,9 @@ export class AccountService {
     return user
   }
 
-  // Makes sure an approved admin exists: from the configured credentials, or else (only where
-  // `generate` is allowed, in development) with a generated password. Several instances starting
-  // at once may all try; the unique index lets one win and the others find its admin.
+  // Makes sure an admin exists: from the configured credentials, or else (only where `generate`
+  // is allowed, in development) with a generated password. Several instances starting at once
+  // may all try; the unique index lets one win and the others find its admin.
   async ensureFirstAdmin (credentials: FirstAdminCredentials | undefined, generate: boolean): Promise<FirstAdmin | undefined> {
     if (await this.accounts.hasUserWithRole('admin')) return undefined
     if (credentials === undefined && !generate) return undefined
@@ -112,8 +115,11 @@ export class AccountService {
       const user = await this.createAccount({ ...account, customFields: {} }, { createdBy: null, roles: ['admin', 'user'] })
       return { user, generatedPassword }
     } catch (error) {
-      if (error instanceof UsernameTaken && await this.accounts.hasUserWithRole('admin')) return undefined
-      throw error
+      if (!(error instanceof Conflict)) throw error
+      if (await this.accounts.hasUserWithRole('admin')) return undefined
+      const field = error.field === 'email' ? 'email' : 'username'
+      throw new StartupError(`Cannot create the first admin: ${account[field]} is the ${field} of an account ` +
+        `without the admin role; set another ADMIN_${field.toUpperCase()}`)
     }
   }
 }

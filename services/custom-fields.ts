@@ -3,7 +3,7 @@ import type {
   CustomFieldDefinition, CustomFieldRepository, CustomFieldSettings, CustomFieldType
 } from '../repositories/custom-field-repository.js'
 import { InvalidInput, NotFound } from './errors.js'
-import { isValidEmail } from './formats.js'
+import { characterCount, isValidEmail } from './formats.js'
 
 export interface NewCustomField {
   name: string
@@ -25,6 +25,8 @@ export interface ValidatedCustomValue {
 }
 
 const PHONE_NUMBER = /^\+[1-9][0-9]{6,14}$/
+// The longest text value of a field without max_length (the largest max_length allowed).
+export const TEXT_VALUE_MAX_LENGTH = 10000
 const TEXT_TYPES: CustomFieldType[] = ['string', 'phone_number', 'enum', 'url', 'email']
 
 function isHttpUrl (value: string): boolean {
@@ -42,8 +44,10 @@ function valueProblem (definition: Omit<CustomFieldDefinition, 'id' | 'createdAt
     return Number.isSafeInteger(value) ? undefined : 'must be an integer'
   }
   if (typeof value !== 'string') return 'must be a string'
-  if (definition.minLength !== null && value.length < definition.minLength) return `must be at least ${definition.minLength} characters long`
-  if (definition.maxLength !== null && value.length > definition.maxLength) return `must be at most ${definition.maxLength} characters long`
+  const length = characterCount(value)
+  const maxLength = definition.maxLength ?? TEXT_VALUE_MAX_LENGTH
+  if (definition.minLength !== null && length < definition.minLength) return `must be at least ${definition.minLength} characters long`
+  if (length > maxLength) return `must be at most ${maxLength} characters long`
   switch (definition.type) {
     case 'phone_number':
       return PHONE_NUMBER.test(value) ? undefined : 'must be a phone number in international format, such as +391234567890'
@@ -95,18 +99,22 @@ export class CustomFieldRegistry {
     return await this.get(await this.repository.insert(definition, new Date()))
   }
 
+  // Applies the changes given (undefined keeps a setting, null clears it) to the definition as
+  // it is when the change is written, so concurrent changes cannot combine into an invalid one.
   async change (id: number, changes: CustomFieldChanges): Promise<CustomFieldDefinition> {
-    const current = await this.get(id)
-    const settings: CustomFieldSettings = {
-      label: changes.label ?? current.label,
-      typeOptions: changes.typeOptions !== undefined ? changes.typeOptions : current.typeOptions,
-      mandatory: changes.mandatory ?? current.mandatory,
-      minLength: changes.minLength !== undefined ? changes.minLength : current.minLength,
-      maxLength: changes.maxLength !== undefined ? changes.maxLength : current.maxLength,
-      defaultValue: changes.defaultValue !== undefined ? changes.defaultValue : current.defaultValue
-    }
-    checkDefinition({ ...current, ...settings })
-    await this.repository.update(id, settings, new Date())
+    const found = await this.repository.update(id, (current) => {
+      const settings: CustomFieldSettings = {
+        label: changes.label ?? current.label,
+        typeOptions: changes.typeOptions !== undefined ? changes.typeOptions : current.typeOptions,
+        mandatory: changes.mandatory ?? current.mandatory,
+        minLength: changes.minLength !== undefined ? changes.minLength : current.minLength,
+        maxLength: changes.maxLength !== undefined ? changes.maxLength : current.maxLength,
+        defaultValue: changes.defaultValue !== undefined ? changes.defaultValue : current.defaultValue
+      }
+      checkDefinition({ ...current, ...settings })
+      return settings
+    }, new Date())
+    if (!found) throw new NotFound(`Custom field ${id} not found`)
     return await this.get(id)
   }
 
@@ -114,10 +122,14 @@ export class CustomFieldRegistry {
     if (!await this.repository.delete(id)) throw new NotFound(`Custom field ${id} not found`)
   }
 
-  // Checks the custom-field part of an account against the current definitions: every key must
-  // be defined, every value valid, every mandatory field present (a default counts as present).
+  // Checks the custom-field part of an account against the current definitions.
   async validateValues (input: Record<string, unknown>): Promise<ValidatedCustomValue[]> {
-    const definitions = await this.repository.list()
+    return this.checkValues(input, await this.repository.list())
+  }
+
+  // Checks the custom-field part of an account against `definitions`: every key must be
+  // defined, every value valid, every mandatory field present (a default counts as present).
+  checkValues (input: Record<string, unknown>, definitions: CustomFieldDefinition[]): ValidatedCustomValue[] {
     for (const name of Object.keys(input)) {
       if (!definitions.some((definition) => definition.name === name)) {
         throw new InvalidInput('unknown_field', name, `${name} is not a field of an account`)
@@ -125,7 +137,9 @@ export class CustomFieldRegistry {
     }
     const values: ValidatedCustomValue[] = []
     for (const definition of definitions) {
-      const given = input[definition.name]
+      // Own keys only: a field named like an Object.prototype member (`constructor`) is no
+      // different from any other.
+      const given = Object.hasOwn(input, definition.name) ? input[definition.name] : undefined
       const value = given === undefined || given === null ? definition.defaultValue : given
       if (value === null) {
         if (definition.mandatory) throw new InvalidInput('missing_field', definition.name, `${definition.name} is required`)
@@ -152,6 +166,10 @@ function checkDefinition (definition: Omit<CustomFieldDefinition, 'id' | 'create
   }
   if (definition.minLength !== null && definition.maxLength !== null && definition.minLength > definition.maxLength) {
     throw new InvalidInput('invalid_field', 'min_length', 'min_length must not be greater than max_length')
+  }
+  for (const [index, option] of (definition.typeOptions ?? []).entries()) {
+    const problem = valueProblem({ ...definition, type: 'string' }, option)
+    if (problem !== undefined) throw new InvalidInput('invalid_field', `type_options[${index}]`, `type_options[${index}] ${problem}`)
   }
   if (definition.defaultValue !== null) {
     const problem = valueProblem(definition, definition.defaultValue)

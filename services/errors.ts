@@ -1,3 +1,8 @@
+// The service cannot start as configured; the message says why in one line.
+export class StartupError extends Error {
+  override name = 'StartupError'
+}
+
 // Domain errors: services throw these; the error plugin turns them into each surface's body.
 export class DomainError extends Error {
   constructor (
@@ -60,7 +65,7 @@ export class InvalidGrant extends DomainError {
 }
 
 export class UnsupportedGrantType extends DomainError {
-  constructor (grantType: string) {
-    super(400, 'unsupported_grant_type', `grant_type ${grantType} is not supported; use password`, 'grant_type')
+  constructor () {
+    super(400, 'unsupported_grant_type', 'grant_type must be password, the only grant supported', 'grant_type')
   }
 }

@@ -7,5 +7,10 @@ export const EMAIL_MAX_LENGTH = 254
 const EMAIL_PATTERN = fullFormats.email as RegExp
 
 export function isValidEmail (value: string): boolean {
-  return value.length <= EMAIL_MAX_LENGTH && EMAIL_PATTERN.test(value)
+  return characterCount(value) <= EMAIL_MAX_LENGTH && EMAIL_PATTERN.test(value)
+}
+
+// Lengths count characters (code points), as the request schemas and MySQL do, not UTF-16 units.
+export function characterCount (text: string): number {
+  return [...text].length
 }

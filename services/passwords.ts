@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import bcrypt from 'bcrypt'
 import { dictionary } from '@zxcvbn-ts/language-common'
 import { InvalidInput } from './errors.js'
+import { characterCount } from './formats.js'
 
 export const PASSWORD_MIN_LENGTH = 8
 export const PASSWORD_MAX_LENGTH = 128
@@ -17,7 +18,8 @@ function isCommonPassword (password: string): boolean {
 
 // Throws an InvalidInput naming `password` when the password breaks a rule of the policy.
 export function checkPasswordPolicy (password: string, username: string): void {
-  if (password.length < PASSWORD_MIN_LENGTH || password.length > PASSWORD_MAX_LENGTH) {
+  const length = characterCount(password)
+  if (length < PASSWORD_MIN_LENGTH || length > PASSWORD_MAX_LENGTH) {
     throw new InvalidInput('invalid_field', 'password', `password must be ${PASSWORD_MIN_LENGTH} to ${PASSWORD_MAX_LENGTH} characters long`)
   }
   const classes = CHARACTER_CLASSES.filter((pattern) => pattern.test(password)).length

@@ -1,5 +1,6 @@
 import type { AccountRepository } from '../repositories/account-repository.js'
 import { InvalidGrant, UnsupportedGrantType } from './errors.js'
+import { USERNAME_PATTERN, isValidEmail } from './formats.js'
 import { hashPassword, verifyPassword } from './passwords.js'
 
 export interface TokenClaims {
@@ -30,7 +31,7 @@ export class TokenService {
   }
 
   async grant (grantType: string, login: string, password: string): Promise<IssuedToken> {
-    if (grantType !== 'password') throw new UnsupportedGrantType(grantType)
+    if (grantType !== 'password') throw new UnsupportedGrantType()
     return await this.passwordGrant(login, password)
   }
 
@@ -38,7 +39,10 @@ export class TokenService {
   // approved all fail alike, and an unknown login still costs one bcrypt comparison, so neither
   // the answer nor its timing tells which accounts exist.
   private async passwordGrant (login: string, password: string): Promise<IssuedToken> {
-    const credentials = await this.accounts.findCredentials(login)
+    // A login that no account could have is not looked up: database collations differ in how
+    // they compare accents and trailing spaces, and this way none of that matters.
+    const possible = USERNAME_PATTERN.test(login) || isValidEmail(login)
+    const credentials = possible ? await this.accounts.findCredentials(login) : undefined
     const matches = await verifyPassword(password, credentials?.passwordHash ?? await this.dummyHash)
     const principal = credentials !== undefined && matches ? await this.accounts.findActivePrincipal(credentials.id) : undefined
     if (principal === undefined) throw new InvalidGrant()

@@ -253,4 +253,12 @@ onEachDatabase('account creation', async (t, kind) => {
     }
     t.ok(api.logs.length > 0, 'the app did log')
   })
+
+  t.test('counts lengths in characters, as the contract does, not in UTF-16 units', async (t) => {
+    const api = await build(t, kind)
+    const response = await create(api, newAccount({ real_name: '😀'.repeat(255), password: `Aa1${'😀'.repeat(125)}` }))
+    t.equal(response.statusCode, 201)
+    t.equal(response.body.real_name, '😀'.repeat(255))
+    t.type(await api.tokenFor('jane_doe', `Aa1${'😀'.repeat(125)}`), 'string')
+  })
 })

@@ -189,4 +189,75 @@ onEachDatabase('custom fields on account creation', async (t, kind) => {
     await first.request({ method: 'PATCH', url: `${FIELDS}${String(field.body.id)}/`, token: await first.adminToken(), payload: { mandatory: false } })
     t.equal((await create(second, newAccount())).statusCode, 201)
   })
+
+  t.test('a field named like an Object.prototype member is an ordinary optional field', async (t) => {
+    const api = await build(t, kind)
+    t.equal((await defineField(api, { name: 'constructor', label: 'Builder' })).statusCode, 201)
+    const without = await create(api, newAccount())
+    t.equal(without.statusCode, 201)
+    t.notOk(Object.hasOwn(without.body, 'constructor'))
+    const withValue = await create(api, newAccount({ username: 'bob', email: 'bob@example.com', constructor: 'ACME' }))
+    t.equal(withValue.body.constructor, 'ACME')
+  })
+
+  t.test('a field deleted while accounts using it are created never causes a 500', async (t) => {
+    const api = await build(t, kind)
+    const token = await api.adminToken()
+    for (let round = 0; round < 5; round++) {
+      const field = await defineField(api, { name: 'company', label: 'Company' })
+      const [created, deleted] = await Promise.all([
+        api.request({ method: 'POST', url: CREATE, token, payload: newAccount({ username: `racer${round}`, email: `racer${round}@example.com`, company: 'ACME' }) }),
+        api.request({ method: 'DELETE', url: `${FIELDS}${String(field.body.id)}/`, token })
+      ])
+      t.equal(deleted.statusCode, 204)
+      t.ok(created.statusCode === 201 || created.body.code === 'unknown_field', `round ${round}: ${created.statusCode} ${String(created.body.code)}`)
+    }
+    t.equal(Number((await api.app.knex('user_custom_field_values').count<Array<{ count: number | string }>>({ count: '*' }))[0]?.count), 0)
+  })
+
+  t.test('caps a text value without max_length at 10000 characters, on every database', async (t) => {
+    const api = await build(t, kind, { env: { BODY_LIMIT: '1048576' } })
+    await defineField(api, { name: 'bio', label: 'Bio' })
+    const tooLong = await create(api, newAccount({ bio: 'b'.repeat(10001) }))
+    t.equal(tooLong.statusCode, 400)
+    t.match(tooLong.body, { code: 'invalid_field', field: 'bio' })
+    const longest = await create(api, newAccount({ bio: '😀'.repeat(10000) }))
+    t.equal(longest.statusCode, 201)
+    t.equal(longest.body.bio, '😀'.repeat(10000))
+  })
+
+  t.test('stores the largest enum definition the contract allows', async (t) => {
+    const api = await build(t, kind, { env: { BODY_LIMIT: '1048576' } })
+    const options = Array.from({ length: 100 }, (_, index) => `${index}`.padEnd(255, '😀'))
+    const response = await defineField(api, { name: 'choice', label: 'Choice', type: 'enum', type_options: options, default: options[99] })
+    t.equal(response.statusCode, 201)
+    t.strictSame(response.body.type_options, options)
+  })
+
+  t.test('counts lengths in characters, not UTF-16 units', async (t) => {
+    const api = await build(t, kind)
+    await defineField(api, { name: 'nickname', label: 'Nickname', max_length: 3 })
+    t.equal((await create(api, newAccount({ nickname: '😀😀😀' }))).statusCode, 201)
+  })
+
+  t.test('refuses enum options that break the field\'s own length limits', async (t) => {
+    const api = await build(t, kind)
+    const response = await defineField(api, { name: 'size', label: 'Size', type: 'enum', type_options: ['S', 'XXL'], max_length: 2 })
+    t.equal(response.statusCode, 400)
+    t.match(response.body, { code: 'invalid_field', field: 'type_options[1]' })
+  })
+
+  t.test('concurrent changes of one definition cannot combine into an invalid one', async (t) => {
+    const api = await build(t, kind)
+    const token = await api.adminToken()
+    const field = await defineField(api, { name: 'code', label: 'Code', min_length: 1, max_length: 10 })
+    const url = `${FIELDS}${String(field.body.id)}/`
+    const responses = await Promise.all([
+      api.request({ method: 'PATCH', url, token, payload: { min_length: 8 } }),
+      api.request({ method: 'PATCH', url, token, payload: { max_length: 5 } })
+    ])
+    t.strictSame(responses.map((response) => response.statusCode).sort(), [200, 400])
+    const final = await api.request({ url, token })
+    t.ok(final.body.min_length <= final.body.max_length, `${String(final.body.min_length)} <= ${String(final.body.max_length)}`)
+  })
 })

@@ -38,4 +38,23 @@ onEachDatabase('the first admin', async (t, kind) => {
       message: /^Invalid configuration: ADMIN_PASSWORD: password must contain at least 3 of/
     })
   })
+
+  t.test('a blocked admin still counts: a restart creates no second admin', async (t) => {
+    const databaseUrl = await createTestDatabase(t, kind, { shared: true })
+    const first = await build(t, kind, { databaseUrl })
+    await first.app.knex('users').where({ username: ADMIN.username }).update({ status: 'b' })
+    const second = await build(t, kind, { databaseUrl })
+    t.equal(Number((await second.app.knex('users').count<Array<{ count: number | string }>>({ count: '*' }))[0]?.count), 1)
+  })
+
+  t.test('refuses to start, in one line, when the admin username belongs to an account without the admin role', async (t) => {
+    const databaseUrl = await createTestDatabase(t, kind, { shared: true })
+    const first = await build(t, kind, { databaseUrl, env: { ADMIN_USERNAME: 'boss', ADMIN_EMAIL: 'boss@example.com' } })
+    await first.request({ method: 'POST', url: '/api/v2/account/create/', token: await first.tokenFor('boss', ADMIN.password), payload: { username: 'admin', email: 'someone@example.com', password: 'Corr3ct-Horse!' } })
+    await first.app.knex('user_roles').delete().whereIn('role_id', first.app.knex('roles').select('id').where({ name: 'admin' }))
+    await t.rejects(build(t, kind, { databaseUrl }), {
+      name: 'StartupError',
+      message: 'Cannot create the first admin: admin is the username of an account without the admin role; set another ADMIN_USERNAME'
+    })
+  })
 })

@@ -75,6 +75,20 @@ onEachDatabase('tokens', async (t, kind) => {
     t.equal(response.statusCode, 400)
     t.match(response.body, { code: 'invalid_field', field: 'username' })
   })
+  t.test('matches a login byte for byte after lower-casing: no accent or space folding by the database', async (t) => {
+    const api = await build(t, kind)
+    for (const username of ['ädmin', 'admin ', ' admin', 'ADMİN']) {
+      const response = await api.request({ method: 'POST', url: TOKEN, payload: { grant_type: 'password', username, password: ADMIN.password } })
+      t.equal(response.body.code, 'invalid_grant', JSON.stringify(username))
+    }
+  })
+
+  t.test('never logs a password sent in the query string', async (t) => {
+    const api = await build(t, kind)
+    await api.request({ method: 'POST', url: `${TOKEN}?password=Query-Secret-123&access_token=Query-Token-456`, payload: { grant_type: 'password', username: ADMIN.username, password: ADMIN.password } })
+    t.ok(api.logs.some((line) => line.includes('"url":"/oauth/token/"')), 'the request is logged, by its path')
+    t.notOk(api.logs.some((line) => line.includes('Query-Secret-123') || line.includes('Query-Token-456')))
+  })
 })
 
 onEachDatabase('reading users', async (t, kind) => {

@@ -2,9 +2,11 @@ import type { CustomFieldDefinition } from '../../../repositories/custom-field-r
 import type { StoredUser } from '../../../repositories/account-repository.js'
 import type { CustomField, User } from '../../../schemas/components.js'
 
-// A user as the v2 contract shows it: SelfCommunity's field names, custom fields as top-level keys.
+// A user as the v2 contract shows it: SelfCommunity's field names, custom fields as top-level
+// keys (first, so a standard field always wins over a custom one of the same name).
 export function userRepresentation (user: StoredUser): User {
   return {
+    ...user.customFields,
     id: user.id,
     username: user.username,
     real_name: user.realName,
@@ -12,8 +14,7 @@ export function userRepresentation (user: StoredUser): User {
     email_isvalid: user.emailIsValid,
     date_joined: user.dateJoined,
     status: user.status,
-    roles: user.roles,
-    ...user.customFields
+    roles: user.roles
   }
 }
 

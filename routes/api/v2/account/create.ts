@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { callerOf } from '../../../../plugins/auth.js'
 import { AccountCreateRequest } from '../../../../schemas/components.js'
 import { operations } from '../../../../schemas/operations.js'
 import { userRepresentation } from '../representations.js'
@@ -14,7 +15,7 @@ const accountCreateRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const customFields = Object.fromEntries(Object.entries(request.body).filter(([key]) => !STANDARD_FIELDS.has(key)))
       const user = await fastify.accountService.createAccount(
         { username, email, password, realName, inviteCode, promoCode, customFields },
-        { createdBy: request.principal?.id ?? null }
+        { createdBy: callerOf(request).id }
       )
       return await reply.code(201).send(userRepresentation(user))
     }

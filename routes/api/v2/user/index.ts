@@ -1,22 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { operations } from '../../../../schemas/operations.js'
-import { Forbidden, Unauthorized } from '../../../../services/errors.js'
+import { callerOf } from '../../../../plugins/auth.js'
+import { Forbidden } from '../../../../services/errors.js'
 import { userRepresentation } from '../representations.js'
 
 const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.route({
     ...operations.getCurrentUser,
-    handler: async (request) => {
-      if (request.principal === null) throw new Unauthorized()
-      return userRepresentation(await fastify.accountService.getUser(request.principal.id))
-    }
+    handler: async (request) => userRepresentation(await fastify.accountService.getUser(callerOf(request).id))
   })
 
   fastify.route({
     ...operations.getUser,
     handler: async (request) => {
-      const caller = request.principal
-      if (caller === null) throw new Unauthorized()
+      const caller = callerOf(request)
       if (caller.id !== request.params.id && !caller.roles.includes('admin')) {
         throw new Forbidden('Only an admin can read another user')
       }
