@@ -1,6 +1,7 @@
 // `npm run generate`: writes schemas/ from openapi.yaml. `--check` only reports drift.
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { parse } from 'yaml'
 import { generateTypeBox, type GeneratedFiles } from './openapi-to-typebox.js'
 import { projectRoot } from '../paths.js'
@@ -33,4 +34,4 @@ async function main (): Promise<void> {
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) await main()
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) await main()

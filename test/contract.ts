@@ -70,6 +70,8 @@ export function contractViolations (method: string, url: string, response: Contr
       base = ['components', 'responses', name]
     }
     hasBody = response$.content !== undefined
+    const missingHeaders = Object.keys(response$.headers ?? {}).filter((name) => response.headers[name.toLowerCase()] === undefined)
+    if (missingHeaders.length > 0) return [`the documented header ${missingHeaders.join(', ')} is missing`]
     if (hasBody) schemaRef = `openapi#/${pointer([...base, 'content', 'application/json', 'schema'])}`
   }
   if (!hasBody) return response.body === '' ? [] : [`status ${response.statusCode} must have no body`]
