@@ -50,12 +50,16 @@ const FRAMEWORK_ERRORS: Record<string, Omit<ErrorBody, 'statusCode'>> = {
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: { code: 'invalid_body', message: 'The Content-Length header does not match the body' }
 }
 
-const UNREACHABLE_DATABASE_CODES = ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR']
+const UNAVAILABLE_DATABASE_CODES = [
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR',
+  // Still deadlocked after retries, or waited too long for a lock: busy, worth a retry later.
+  'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY'
+]
 
-// No connection could be had: the server is down or unreachable, the pool timed out waiting,
-// or the pool is closed (Knex says so only in its message).
+// No connection could be had (the server is down or unreachable, the pool timed out waiting,
+// or the pool is closed: Knex says so only in its message), or the database is too busy.
 function isDatabaseUnavailable (error: FastifyError): boolean {
-  return error.name === 'KnexTimeoutError' || UNREACHABLE_DATABASE_CODES.includes(error.code) ||
+  return error.name === 'KnexTimeoutError' || UNAVAILABLE_DATABASE_CODES.includes(error.code) ||
     error.message === 'Unable to acquire a connection'
 }
 
@@ -95,8 +99,9 @@ export default fp(async (fastify) => {
     const issue = error.validation?.[0] as ValidationIssue | undefined
     if (issue !== undefined) return send(reply, validationErrorBody(issue, error.validationContext ?? 'body'))
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      const contentType = String(request.headers['content-type']).slice(0, 100)
-      return send(reply, { statusCode: 415, code: 'unsupported_media_type', message: `This operation does not accept a ${contentType} body` })
+      const contentType = request.headers['content-type']
+      const message = contentType === undefined ? 'The request body needs a Content-Type' : `This operation does not accept a ${contentType.slice(0, 100)} body`
+      return send(reply, { statusCode: 415, code: 'unsupported_media_type', message })
     }
     const known = FRAMEWORK_ERRORS[error.code]
     if (known !== undefined) return send(reply, { statusCode: error.statusCode ?? 400, ...known })

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import { EmailTaken, UsernameTaken } from '../services/errors.js'
 import { type CustomFieldDefinition, selectDefinitions } from './custom-field-repository.js'
-import { fromDatabaseTime, toDatabaseTime, violatedUniqueColumn } from './sql.js'
+import { fromDatabaseTime, retryingDeadlocks, toDatabaseTime, violatedUniqueColumn } from './sql.js'
 
 export type CustomFieldValue = string | number
 
@@ -111,8 +111,9 @@ export class AccountWriter {
 export class AccountRepository {
   constructor (private readonly knex: Knex) {}
 
+  // Runs `work` in one transaction, again from the start if the database broke a deadlock.
   async transaction<T> (work: (writer: AccountWriter) => Promise<T>): Promise<T> {
-    return await this.knex.transaction(async (trx) => await work(new AccountWriter(trx)))
+    return await retryingDeadlocks(this.knex, async (trx) => await work(new AccountWriter(trx)))
   }
 
   async findById (id: number): Promise<StoredUser | undefined> {
@@ -125,6 +126,7 @@ export class AccountRepository {
       this.knex('user_custom_field_values as v')
         .join('custom_fields as f', 'f.id', 'v.field_id')
         .where('v.user_id', id)
+        .whereNull('f.deleted_at')
         .orderBy('f.id')
         .select<Array<{ name: string, value: string }>>('f.name', 'v.value')
     ])

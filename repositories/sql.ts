@@ -18,6 +18,20 @@ export function supportsRowLocks (db: Knex): boolean {
   return db.client.config.client === 'mysql2'
 }
 
+// InnoDB gives up on a transaction caught in a deadlock (for instance two creates waiting on
+// the gap left by a third's rolled-back duplicate); run again, it goes through.
+const DEADLOCK_ATTEMPTS = 3
+
+export async function retryingDeadlocks<T> (db: Knex, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction(work)
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ER_LOCK_DEADLOCK' || attempt === DEADLOCK_ATTEMPTS) throw error
+    }
+  }
+}
+
 // The column whose unique index rejected a write, or undefined when the error is something else.
 // Only the index part of the message is read: the duplicate value itself may contain any text.
 export function violatedUniqueColumn (error: unknown, columns: string[]): string | undefined {

@@ -29,4 +29,24 @@ onEachDatabase('concurrent creates', async (t, kind) => {
     t.equal(responses.filter((response) => response.statusCode === 201).length, 1)
     t.ok(responses.filter((response) => response.statusCode !== 201).every((response) => response.body.code === 'email_taken'))
   })
+
+  t.test('parallel creates conflicting crosswise on username and email only ever get 201 or 409', async (t) => {
+    const api = await build(t, kind)
+    const token = await api.adminToken()
+    const statuses: number[] = []
+    // Usernames and emails drawn from pools of three: a create that fails on one index rolls
+    // back its insert into the other, which is where InnoDB deadlocks waiting creates.
+    const pick = (): number => Math.floor(Math.random() * 3)
+    for (let round = 0; round < 40; round++) {
+      const responses = await Promise.all(Array.from({ length: 12 }, async () => await api.request({
+        method: 'POST', url: '/api/v2/account/create/', token,
+        payload: newAccount({ username: `cross${round}_${pick()}`, email: `cross${round}_${pick()}@example.com` })
+      })))
+      statuses.push(...responses.map((response) => response.statusCode))
+    }
+    t.strictSame([...new Set(statuses)].sort(), [201, 409])
+    const users = await api.app.knex('users').where('username', 'like', 'cross%').select('username', 'email')
+    t.equal(new Set(users.map((user: { username: string }) => user.username.toLowerCase())).size, users.length, 'no username twice')
+    t.equal(new Set(users.map((user: { email: string }) => user.email.toLowerCase())).size, users.length, 'no email twice')
+  })
 })
