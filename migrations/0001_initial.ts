@@ -11,7 +11,8 @@ export async function up (knex: Knex): Promise<void> {
     table.increments('id')
     table.string('username', 255).notNullable()
     // Lower-cased copies: their unique indexes make uniqueness case-insensitive on every database.
-    // Compared by bytes, not by MySQL's default collations, which would equate accented letters.
+    // Compared by code point (utf8mb4_bin), not by MySQL's default collations, which would
+    // equate accented letters.
     table.string('username_normalized', 255).notNullable().unique().collate('utf8mb4_bin')
     table.string('email', 254).notNullable()
     table.string('email_normalized', 254).notNullable().unique().collate('utf8mb4_bin')
@@ -43,6 +44,8 @@ export async function up (knex: Knex): Promise<void> {
     table.text('default_value', 'mediumtext').nullable()
     table.datetime('created_at', { precision: 3 }).notNullable()
     table.datetime('updated_at', { precision: 3 }).notNullable()
+    // Set while a deleted definition's values are being removed; such a definition is gone.
+    table.datetime('deleted_at', { precision: 3 }).nullable()
   })
 
   await knex.schema.createTable('user_custom_field_values', (table) => {

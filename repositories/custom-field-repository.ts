@@ -34,7 +34,12 @@ interface CustomFieldRow {
   default_value: string | null
   created_at: string
   updated_at: string
+  deleted_at: string | null
 }
+
+// Values are removed this many at a time when a definition is deleted, each batch its own
+// short statement, so a field with millions of values holds nobody up.
+const PURGE_BATCH_SIZE = 1000
 
 function fromRow (row: CustomFieldRow): CustomFieldDefinition {
   return {
@@ -66,7 +71,7 @@ function settingsColumns (settings: CustomFieldSettings): Record<string, unknown
 // Every definition. With `lock`, inside a transaction, no definition can change or disappear
 // until that transaction ends, so values checked against them are still valid at commit.
 export async function selectDefinitions (db: Knex, options: { lock: boolean }): Promise<CustomFieldDefinition[]> {
-  const query = db('custom_fields').orderBy('id').select<CustomFieldRow[]>('*')
+  const query = db('custom_fields').whereNull('deleted_at').orderBy('id').select<CustomFieldRow[]>('*')
   if (options.lock && supportsRowLocks(db)) void query.forShare()
   return (await query).map(fromRow)
 }
@@ -85,7 +90,7 @@ export class CustomFieldRepository {
   }
 
   async findById (id: number): Promise<CustomFieldDefinition | undefined> {
-    const row = await this.knex('custom_fields').where({ id }).first<CustomFieldRow | undefined>('*')
+    const row = await this.knex('custom_fields').where({ id }).whereNull('deleted_at').first<CustomFieldRow | undefined>('*')
     return row === undefined ? undefined : fromRow(row)
   }
 
@@ -109,22 +114,31 @@ export class CustomFieldRepository {
   async update (id: number, decide: (current: CustomFieldDefinition) => CustomFieldSettings, at: Date): Promise<boolean> {
     return await this.knex.transaction(async (trx) => {
       const row = await lockDefinition(trx, id)
-      if (row === undefined) return false
+      if (row === undefined || row.deleted_at !== null) return false
       const settings = decide(fromRow(row))
       await trx('custom_fields').where({ id }).update({ ...settingsColumns(settings), updated_at: toDatabaseTime(at) })
       return true
     })
   }
 
-  // Deletes the definition and its stored values; false when there was none. The definition is
-  // locked first, as account creation locks it, so the two wait for each other instead of
-  // deadlocking.
-  async delete (id: number): Promise<boolean> {
-    return await this.knex.transaction(async (trx) => {
-      if (await lockDefinition(trx, id) === undefined) return false
-      await trx('user_custom_field_values').where({ field_id: id }).delete()
-      await trx('custom_fields').where({ id }).delete()
+  // Deletes the definition and its stored values; false when there was none. First the
+  // definition is marked deleted, in a transaction as short as the creates in flight that
+  // locked it: from then on no create, read or change sees it. Then its values go in batches,
+  // and the definition last. A delete interrupted halfway is finished by the next one.
+  async delete (id: number, at: Date): Promise<boolean> {
+    const found = await this.knex.transaction(async (trx) => {
+      const row = await lockDefinition(trx, id)
+      if (row === undefined) return false
+      if (row.deleted_at === null) await trx('custom_fields').where({ id }).update({ deleted_at: toDatabaseTime(at) })
       return true
     })
+    if (!found) return false
+    for (;;) {
+      const userIds = await this.knex('user_custom_field_values').where({ field_id: id }).limit(PURGE_BATCH_SIZE).pluck('user_id')
+      if (userIds.length === 0) break
+      await this.knex('user_custom_field_values').where({ field_id: id }).whereIn('user_id', userIds).delete()
+    }
+    await this.knex('custom_fields').where({ id }).delete()
+    return true
   }
 }

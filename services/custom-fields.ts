@@ -119,7 +119,7 @@ export class CustomFieldRegistry {
   }
 
   async remove (id: number): Promise<void> {
-    if (!await this.repository.delete(id)) throw new NotFound(`Custom field ${id} not found`)
+    if (!await this.repository.delete(id, new Date())) throw new NotFound(`Custom field ${id} not found`)
   }
 
   // Checks the custom-field part of an account against the current definitions.

@@ -94,6 +94,42 @@ onEachDatabase('custom-field definitions', async (t, kind) => {
     t.equal((await api.request({ method: 'DELETE', url, token: await api.adminToken() })).statusCode, 404)
   })
 
+  t.test('deletes a field with more values than one batch removes', async (t) => {
+    const api = await build(t, kind)
+    const field = await defineField(api, { name: 'company', label: 'Company' })
+    const at = '2026-01-01 00:00:00.000'
+    const users = Array.from({ length: 2500 }, (_, index) => ({
+      username: `bulk${index}`, username_normalized: `bulk${index}`, email: `bulk${index}@example.com`,
+      email_normalized: `bulk${index}@example.com`, password_hash: 'x', date_joined: at, updated_at: at
+    }))
+    for (let start = 0; start < users.length; start += 500) await api.app.knex('users').insert(users.slice(start, start + 500))
+    const ids = await api.app.knex('users').where('username', 'like', 'bulk%').pluck('id')
+    for (let start = 0; start < ids.length; start += 500) {
+      await api.app.knex('user_custom_field_values').insert(ids.slice(start, start + 500).map((id: number) => ({ user_id: id, field_id: field.body.id, value: '"ACME"' })))
+    }
+    const deleted = await api.request({ method: 'DELETE', url: `${FIELDS}${String(field.body.id)}/`, token: await api.adminToken() })
+    t.equal(deleted.statusCode, 204)
+    t.equal(Number((await api.app.knex('user_custom_field_values').count<Array<{ count: number | string }>>({ count: '*' }))[0]?.count), 0)
+    t.equal(await api.app.knex('custom_fields').where({ id: field.body.id }).first(), undefined)
+  })
+
+  t.test('a field whose deletion was interrupted is gone for everyone, and deleting it again finishes the job', async (t) => {
+    const api = await build(t, kind)
+    const token = await api.adminToken()
+    const field = await defineField(api, { name: 'company', label: 'Company' })
+    const user = await create(api, newAccount({ company: 'ACME' }))
+    await api.app.knex('custom_fields').where({ id: field.body.id }).update({ deleted_at: '2026-01-01 00:00:00.000' })
+    const url = `${FIELDS}${String(field.body.id)}/`
+    t.equal((await api.request({ url, token })).statusCode, 404)
+    t.equal((await api.request({ url: FIELDS, token })).body.count, 0)
+    t.equal((await api.request({ method: 'PATCH', url, token, payload: { label: 'Employer' } })).statusCode, 404)
+    t.notOk('company' in (await api.request({ url: `/api/v2/user/${String(user.body.id)}/`, token })).body)
+    t.match((await create(api, newAccount({ username: 'bob', email: 'bob@example.com', company: 'ACME' }))).body, { code: 'unknown_field', field: 'company' })
+    t.equal((await api.request({ method: 'DELETE', url, token })).statusCode, 204)
+    t.equal(await api.app.knex('user_custom_field_values').where({ field_id: field.body.id }).first(), undefined)
+    t.equal(await api.app.knex('custom_fields').where({ id: field.body.id }).first(), undefined)
+  })
+
   t.test('is for admins only', async (t) => {
     const api = await build(t, kind)
     const { token } = await createUserWithToken(api)
