@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { isAbsolute, join, resolve } from 'node:path'
 import { envSchema } from 'env-schema'
 import { Type, type Static } from '@sinclair/typebox'
@@ -105,15 +105,23 @@ function jwtSecret (env: Environment, dataDir: string): string {
   const saved = readSecretFile(file)
   if (saved !== undefined) return saved
   const secret = randomBytes(48).toString('base64url')
+  // Written whole to a file of its own, then linked into place: the link fails if another
+  // process starting at the same time got there first (its secret is kept), and nobody ever
+  // reads a half-written secret.
+  const pending = `${file}.${randomBytes(6).toString('hex')}`
+  let pendingWritten = false
   try {
     mkdirSync(dataDir, { recursive: true })
-    writeFileSync(file, `${secret}\n`, { mode: 0o600, flag: 'wx' })
+    writeFileSync(pending, `${secret}\n`, { mode: 0o600, flag: 'wx' })
+    pendingWritten = true
+    linkSync(pending, file)
     return secret
   } catch (error) {
-    // EEXIST: another process starting at the same time wrote its secret first; that one is kept.
     const written = (error as NodeJS.ErrnoException).code === 'EEXIST' ? readSecretFile(file) : undefined
     if (written !== undefined) return written
     throw new ConfigError(`Invalid configuration: cannot write the JWT secret to ${file} (${(error as Error).message})`)
+  } finally {
+    if (pendingWritten) rmSync(pending, { force: true })
   }
 }
 
