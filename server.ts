@@ -24,4 +24,10 @@ closeWithGrace({ delay: 10000 }, async ({ err }) => {
   await app.close()
 })
 
-await app.listen({ host: config.host, port: config.port })
+try {
+  await app.listen({ host: config.host, port: config.port })
+} catch (error) {
+  await app.close()
+  const { code, message } = error as NodeJS.ErrnoException
+  exitOnStartupFailure(code === 'EADDRINUSE' || code === 'EACCES' ? new StartupError(`Cannot listen on ${config.host}:${config.port}: ${message}`) : error)
+}
