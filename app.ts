@@ -25,19 +25,15 @@ export interface AppOptions extends AccountsOptions {
   logStream?: DestinationStream
 }
 
-// Secrets never reach a log line, whatever a future log statement includes.
+// Secrets never reach a log line, whatever a future log statement includes. pino redacts
+// paths, not keys found anywhere, so each secret is listed at every depth our log objects reach.
+const SECRET_KEYS = ['password', 'password_hash', 'passwordHash', 'access_token', 'accessToken', 'authToken']
+const SECRET_HEADERS = ['authorization', 'x-auth-token', 'cookie']
+const LOGGED_DEPTHS = ['', '*.', '*.*.']
 export const REDACTED_LOG_PATHS = [
-  'headers.authorization',
-  'headers["x-auth-token"]',
-  'headers.cookie',
-  '*.headers.authorization',
-  '*.headers["x-auth-token"]',
-  '*.headers.cookie',
-  '*.password',
-  '*.password_hash',
-  '*.passwordHash',
-  '*.access_token',
-  '*.accessToken',
+  ...LOGGED_DEPTHS.flatMap((depth) => SECRET_KEYS.map((key) => `${depth}${key}`)),
+  ...LOGGED_DEPTHS.flatMap((depth) => SECRET_HEADERS.map((header) => `${depth}headers["${header}"]`)),
+  // mysql2 puts the statement with its values bound in on its errors.
   'err.sql',
   'err.bindings'
 ]

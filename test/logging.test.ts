@@ -7,11 +7,13 @@ t.test('the logger redacts authorization headers, passwords, hashes and tokens',
   api.app.log.info({
     request: { headers: { authorization: 'Bearer header-token', 'x-auth-token': 'rc-token', cookie: 'session=cookie-value' } },
     body: { password: 'body-password', password_hash: '$2b$10$hash', access_token: 'body-token' },
-    user: { passwordHash: '$2b$10$otherhash', accessToken: 'camel-token' }
+    user: { passwordHash: '$2b$10$otherhash', accessToken: 'camel-token' },
+    password: 'top-password',
+    err: { config: { headers: { authorization: 'Bearer deep-token' } } }
   }, 'something happened')
   const line = api.logs.find((entry) => entry.includes('something happened')) ?? ''
   t.ok(line !== '', 'the line was logged')
-  for (const secret of ['header-token', 'rc-token', 'cookie-value', 'body-password', '$2b$10$hash', 'body-token', '$2b$10$otherhash', 'camel-token']) {
+  for (const secret of ['header-token', 'rc-token', 'cookie-value', 'body-password', '$2b$10$hash', 'body-token', '$2b$10$otherhash', 'camel-token', 'top-password', 'deep-token']) {
     t.notOk(line.includes(secret), `${secret} is redacted`)
   }
   t.match(line, /\[redacted\]/)
