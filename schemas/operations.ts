@@ -51,7 +51,7 @@ export const operations = {
     url: "/api/v2/user/:id/",
     schema: {
       params: Type.Object({
-        id: Type.Integer({"description":"The numeric id.","minimum":1})
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
       }, {"additionalProperties":false}),
       response: {
         200: User,
@@ -119,7 +119,7 @@ export const operations = {
     url: "/api/v2/custom_field/:id/",
     schema: {
       params: Type.Object({
-        id: Type.Integer({"description":"The numeric id.","minimum":1})
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
       }, {"additionalProperties":false}),
       response: {
         200: CustomField,
@@ -138,7 +138,7 @@ export const operations = {
     url: "/api/v2/custom_field/:id/",
     schema: {
       params: Type.Object({
-        id: Type.Integer({"description":"The numeric id.","minimum":1})
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
       }, {"additionalProperties":false}),
       body: CustomFieldUpdateRequest,
       response: {
@@ -160,7 +160,7 @@ export const operations = {
     url: "/api/v2/custom_field/:id/",
     schema: {
       params: Type.Object({
-        id: Type.Integer({"description":"The numeric id.","minimum":1})
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
       }, {"additionalProperties":false}),
       response: {
         204: Type.Null({ description: "The definition and its values are gone." }),

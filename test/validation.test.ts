@@ -34,6 +34,15 @@ onEachDatabase('path parameters are plain decimals', async (t, kind) => {
     })
   }
 
+  t.test('a user id beyond the largest id is a 400, not a rounded number', async (t) => {
+    const api = await build(t, kind)
+    for (const id of ['4294967296', '9007199254740993', '1'.repeat(99)]) {
+      const response = await api.request({ url: `/api/v2/user/${id}/`, token: await api.adminToken() })
+      t.equal(response.statusCode, 400, id)
+      t.match(response.body, { code: 'invalid_field', field: 'id' }, id)
+    }
+  })
+
   t.test('a user id written as a plain decimal reads that user', async (t) => {
     const api = await build(t, kind)
     const response = await api.request({ url: '/api/v2/user/1/', token: await api.adminToken() })
