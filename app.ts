@@ -45,7 +45,7 @@ function serializeRequest (request: FastifyRequest): Record<string, unknown> {
     url: request.url?.split('?')[0],
     host: request.host,
     remoteAddress: request.ip,
-    remotePort: request.socket.remotePort
+    remotePort: request.socket?.remotePort
   }
 }
 

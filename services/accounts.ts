@@ -115,6 +115,8 @@ export class AccountService {
       const user = await this.createAccount({ ...account, customFields: {} }, { createdBy: null, roles: ['admin', 'user'] })
       return { user, generatedPassword }
     } catch (error) {
+      // Say a mandatory custom field without a default was defined: no account can be made.
+      if (error instanceof InvalidInput) throw new StartupError(`Cannot create the first admin: ${error.message}`)
       if (!(error instanceof Conflict)) throw error
       if (await this.accounts.hasUserWithRole('admin')) return undefined
       const field = error.field === 'email' ? 'email' : 'username'

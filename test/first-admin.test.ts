@@ -57,4 +57,13 @@ onEachDatabase('the first admin', async (t, kind) => {
       message: 'Cannot create the first admin: admin is the username of an account without the admin role; set another ADMIN_USERNAME'
     })
   })
+
+  t.test('refuses to start, in one line, when a mandatory custom field leaves no way to make the first admin', async (t) => {
+    const databaseUrl = await createTestDatabase(t, kind, { shared: true })
+    const first = await build(t, kind, { databaseUrl })
+    await first.request({ method: 'POST', url: '/api/v2/custom_field/', token: await first.adminToken(), payload: { name: 'company', label: 'Company', mandatory: true } })
+    await first.app.knex('user_roles').delete()
+    await first.app.knex('users').delete()
+    await t.rejects(build(t, kind, { databaseUrl }), { name: 'StartupError', message: 'Cannot create the first admin: company is required' })
+  })
 })
