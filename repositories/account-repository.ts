@@ -153,6 +153,10 @@ export class AccountRepository {
     return row === undefined ? undefined : { id: row.id, passwordHash: row.password_hash }
   }
 
+  async replacePasswordHash (id: number, passwordHash: string): Promise<void> {
+    await this.knex('users').where({ id }).update({ password_hash: passwordHash, updated_at: toDatabaseTime(new Date()) })
+  }
+
   // The caller behind a token, if the account still exists and is approved.
   async findActivePrincipal (id: number): Promise<Principal | undefined> {
     const row = await this.knex('users').where({ id, status: 'a' }).first<{ id: number, username: string } | undefined>('id', 'username')

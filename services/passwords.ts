@@ -46,6 +46,11 @@ export async function hashPassword (password: string, cost: number): Promise<str
   return await bcrypt.hash(bcryptInput(password), cost)
 }
 
+// The bcrypt cost a hash was made with.
+export function hashCost (hash: string): number {
+  return bcrypt.getRounds(hash)
+}
+
 export async function verifyPassword (password: string, hash: string): Promise<boolean> {
   return await bcrypt.compare(bcryptInput(password), hash)
 }

@@ -1,7 +1,7 @@
 import type { AccountRepository } from '../repositories/account-repository.js'
 import { InvalidGrant, UnsupportedGrantType } from './errors.js'
 import { USERNAME_PATTERN, isValidEmail } from './formats.js'
-import { hashPassword, verifyPassword } from './passwords.js'
+import { hashCost, hashPassword, verifyPassword } from './passwords.js'
 
 export interface TokenClaims {
   sub: string
@@ -44,8 +44,14 @@ export class TokenService {
     const possible = USERNAME_PATTERN.test(login) || isValidEmail(login)
     const credentials = possible ? await this.accounts.findCredentials(login) : undefined
     const matches = await verifyPassword(password, credentials?.passwordHash ?? await this.dummyHash)
-    const principal = credentials !== undefined && matches ? await this.accounts.findActivePrincipal(credentials.id) : undefined
+    if (credentials === undefined || !matches) throw new InvalidGrant()
+    const principal = await this.accounts.findActivePrincipal(credentials.id)
     if (principal === undefined) throw new InvalidGrant()
+    // A hash made with another BCRYPT_COST is remade with the current one, so that every
+    // account's check costs what the dummy one does, and raising the cost protects everyone.
+    if (hashCost(credentials.passwordHash) !== this.options.bcryptCost) {
+      await this.accounts.replacePasswordHash(principal.id, await hashPassword(password, this.options.bcryptCost))
+    }
     return {
       accessToken: this.sign({ sub: String(principal.id), username: principal.username, roles: principal.roles }),
       expiresIn: this.options.expiresIn,

@@ -1,4 +1,4 @@
-import { ADMIN, build, createUserWithToken, onEachDatabase } from './helper.js'
+import { ADMIN, build, createTestDatabase, createUserWithToken, onEachDatabase } from './helper.js'
 
 const TOKEN = '/oauth/token/'
 
@@ -48,6 +48,18 @@ onEachDatabase('tokens', async (t, kind) => {
     t.equal(grant.body.code, 'invalid_grant')
     const me = await api.request({ url: '/api/v2/user/me/', token })
     t.equal(me.statusCode, 401)
+  })
+
+  t.test('remakes a password hash made with another BCRYPT_COST at the next login', async (t) => {
+    const databaseUrl = await createTestDatabase(t, kind, { shared: true })
+    const before = await build(t, kind, { databaseUrl })
+    await createUserWithToken(before)
+    const after = await build(t, kind, { databaseUrl, env: { BCRYPT_COST: '5' } })
+    const costOf = async (): Promise<string> => (await after.app.knex('users').where({ username: 'jane_doe' }).first('password_hash')).password_hash.slice(0, 7)
+    t.equal(await costOf(), '$2b$04$')
+    await after.tokenFor('jane_doe', 'Corr3ct-Horse!')
+    t.equal(await costOf(), '$2b$05$')
+    t.type(await after.tokenFor('jane_doe', 'Corr3ct-Horse!'), 'string', 'the password still works')
   })
 
   t.test('refuses an unsupported grant type naming the field', async (t) => {
