@@ -4,8 +4,8 @@ import { isAbsolute, join, resolve } from 'node:path'
 import { envSchema } from 'env-schema'
 import { Type, type Static } from '@sinclair/typebox'
 import { projectRoot } from './paths.js'
+import { checkUsernameAndEmail } from './services/accounts.js'
 import { InvalidInput } from './services/errors.js'
-import { USERNAME_PATTERN, isValidEmail } from './services/formats.js'
 import { checkPasswordPolicy } from './services/passwords.js'
 
 function oneOf<T extends string> (values: T[], defaultValue: T) {
@@ -152,13 +152,13 @@ function firstAdminCredentials (env: Environment): FirstAdminCredentials | undef
   return credentials
 }
 
+// The account rule the credentials break, named by its variable, or undefined.
 function brokenAccountRule ({ username, email, password }: FirstAdminCredentials): string | undefined {
-  if (!USERNAME_PATTERN.test(username)) return 'ADMIN_USERNAME must be 1 to 255 letters, digits, "_" or "-"'
-  if (!isValidEmail(email)) return 'ADMIN_EMAIL must be a valid email address'
   try {
+    checkUsernameAndEmail(username, email)
     checkPasswordPolicy(password, username)
   } catch (error) {
-    if (error instanceof InvalidInput) return `ADMIN_PASSWORD: ${error.message}`
+    if (error instanceof InvalidInput) return `ADMIN_${(error.field ?? '').toUpperCase()}: ${error.message}`
     throw error
   }
   return undefined

@@ -31,6 +31,17 @@ export interface FirstAdmin {
   generatedPassword?: string
 }
 
+// The rules of a username and an email, wherever an account comes from (a request, or the
+// configured first admin).
+export function checkUsernameAndEmail (username: string, email: string): void {
+  if (!USERNAME_PATTERN.test(username)) {
+    throw new InvalidInput('invalid_field', 'username', 'username must be 1 to 255 letters, digits, "_" or "-"')
+  }
+  if (!isValidEmail(email)) {
+    throw new InvalidInput('invalid_field', 'email', `email must be a valid address of at most ${EMAIL_MAX_LENGTH} characters`)
+  }
+}
+
 export class AccountService {
   constructor (
     private readonly accounts: AccountRepository,
@@ -42,12 +53,7 @@ export class AccountService {
   // an audit entry and a user.created event in one transaction. Uniqueness is left to the
   // database's unique indexes, so concurrent creates cannot both win.
   async createAccount (input: AccountInput, context: CreationContext): Promise<StoredUser> {
-    if (!USERNAME_PATTERN.test(input.username)) {
-      throw new InvalidInput('invalid_field', 'username', 'username must be 1 to 255 letters, digits, "_" or "-"')
-    }
-    if (!isValidEmail(input.email)) {
-      throw new InvalidInput('invalid_field', 'email', `email must be a valid address of at most ${EMAIL_MAX_LENGTH} characters`)
-    }
+    checkUsernameAndEmail(input.username, input.email)
     if (characterCount(input.realName ?? '') > REAL_NAME_MAX_LENGTH) {
       throw new InvalidInput('invalid_field', 'real_name', `real_name must be at most ${REAL_NAME_MAX_LENGTH} characters long`)
     }

@@ -216,6 +216,17 @@ t.test('first admin', async (t) => {
       t.match(configError(t, baseEnv(t, env))?.message, /ADMIN_USERNAME, ADMIN_EMAIL and ADMIN_PASSWORD must be set together/, Object.keys(env).join(' + '))
     }
   })
+
+  t.test('refuses credentials that break the account rules, naming the variable', async (t) => {
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ ADMIN_USERNAME: 'root admin' }, 'Invalid configuration: ADMIN_USERNAME: username must be 1 to 255 letters, digits, "_" or "-"'],
+      [{ ADMIN_EMAIL: 'not-an-email' }, 'Invalid configuration: ADMIN_EMAIL: email must be a valid address of at most 254 characters'],
+      [{ ADMIN_PASSWORD: 'xxroot123' }, 'Invalid configuration: ADMIN_PASSWORD: password must contain at least 3 of: lower case letters, upper case letters, digits, special characters']
+    ]
+    for (const [override, message] of cases) {
+      t.equal(configError(t, baseEnv(t, { ...admin, ...override }))?.message, message)
+    }
+  })
 })
 
 t.test('ranges', async (t) => {
