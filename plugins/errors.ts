@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { DomainError } from '../services/errors.js'
+import { DatabaseUnavailable, DomainError } from '../services/errors.js'
 
 interface ErrorBody {
   statusCode: number
@@ -67,6 +67,11 @@ function send (reply: FastifyReply, body: ErrorBody): FastifyReply {
   return reply.code(body.statusCode).type('application/json').send(body)
 }
 
+function sendDomainError (reply: FastifyReply, error: DomainError): FastifyReply {
+  if (error instanceof DatabaseUnavailable) reply.header('retry-after', String(error.retryAfterSeconds))
+  return send(reply, { statusCode: error.statusCode, code: error.code, message: error.message, field: error.field })
+}
+
 // Errors Fastify meets before any route is chosen (an undecodable URL), in the same body.
 export const frameworkErrors: FastifyServerOptions['frameworkErrors'] = (error, _request, reply) => {
   void send(reply, { statusCode: 400, code: 'bad_request', message: error.code === 'FST_ERR_BAD_URL' ? 'The URL is not validly encoded' : 'Bad request' })
@@ -93,9 +98,11 @@ export function clientErrorHandler (error: Error & { code?: string }, socket: So
 // message that reveals nothing of the internals.
 export default fp(async (fastify) => {
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
-    if (error instanceof DomainError) {
-      return send(reply, { statusCode: error.statusCode, code: error.code, message: error.message, field: error.field })
+    if (isDatabaseUnavailable(error)) {
+      request.log.error({ err: error }, 'database unavailable')
+      return sendDomainError(reply, new DatabaseUnavailable())
     }
+    if (error instanceof DomainError) return sendDomainError(reply, error)
     const issue = error.validation?.[0] as ValidationIssue | undefined
     if (issue !== undefined) return send(reply, validationErrorBody(issue, error.validationContext ?? 'body'))
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
@@ -105,11 +112,6 @@ export default fp(async (fastify) => {
     }
     const known = FRAMEWORK_ERRORS[error.code]
     if (known !== undefined) return send(reply, { statusCode: error.statusCode ?? 400, ...known })
-    if (isDatabaseUnavailable(error)) {
-      request.log.error({ err: error }, 'database unavailable')
-      reply.header('retry-after', '5')
-      return send(reply, { statusCode: 503, code: 'database_unavailable', message: 'The database does not answer; retry shortly' })
-    }
     const statusCode = error.statusCode ?? 500
     if (statusCode >= 400 && statusCode < 500) {
       return send(reply, { statusCode, code: 'bad_request', message: error.message })

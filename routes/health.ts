@@ -1,7 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { operations } from '../schemas/operations.js'
-
-const RETRY_AFTER_SECONDS = 5
+import { DatabaseUnavailable } from '../services/errors.js'
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.route({
@@ -11,10 +10,9 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.route({
     ...operations.checkReadiness,
-    handler: async (request, reply) => {
+    handler: async () => {
       if (await fastify.repositories.health.ping()) return { status: 'ok' as const }
-      return await reply.code(503).header('retry-after', String(RETRY_AFTER_SECONDS))
-        .send({ statusCode: 503, code: 'database_unavailable', message: 'The database does not answer' })
+      throw new DatabaseUnavailable()
     }
   })
 }

@@ -34,6 +34,15 @@ export class Forbidden extends DomainError {
   }
 }
 
+// The database does not answer (or is too busy); the request may be retried after a while.
+export class DatabaseUnavailable extends DomainError {
+  readonly retryAfterSeconds = 5
+
+  constructor () {
+    super(503, 'database_unavailable', 'The database does not answer; retry shortly')
+  }
+}
+
 export class NotFound extends DomainError {
   constructor (message: string) {
     super(404, 'not_found', message)
