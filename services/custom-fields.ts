@@ -102,17 +102,11 @@ export class CustomFieldRegistry {
   // Applies the changes given (undefined keeps a setting, null clears it) to the definition as
   // it is when the change is written, so concurrent changes cannot combine into an invalid one.
   async change (id: number, changes: CustomFieldChanges): Promise<CustomFieldDefinition> {
+    const given = Object.fromEntries(Object.entries(changes).filter(([, value]) => value !== undefined)) as CustomFieldChanges
     const found = await this.repository.update(id, (current) => {
-      const settings: CustomFieldSettings = {
-        label: changes.label ?? current.label,
-        typeOptions: changes.typeOptions !== undefined ? changes.typeOptions : current.typeOptions,
-        mandatory: changes.mandatory ?? current.mandatory,
-        minLength: changes.minLength !== undefined ? changes.minLength : current.minLength,
-        maxLength: changes.maxLength !== undefined ? changes.maxLength : current.maxLength,
-        defaultValue: changes.defaultValue !== undefined ? changes.defaultValue : current.defaultValue
-      }
-      checkDefinition({ ...current, ...settings })
-      return settings
+      const changed = { ...current, ...given }
+      checkDefinition(changed)
+      return changed
     }, new Date())
     if (!found) throw new NotFound(`Custom field ${id} not found`)
     return await this.get(id)
