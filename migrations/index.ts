@@ -1,10 +1,12 @@
 import type { Knex } from 'knex'
 import * as initial from './0001_initial.js'
+import * as registrationControls from './0002_registration_controls.js'
 
 // Migrations are listed here rather than discovered on disk, so that the same list runs from
 // source (TypeScript) and from dist/ (JavaScript). Append only: a released migration never changes.
 const migrations: Record<string, Knex.Migration> = {
-  '0001_initial': initial
+  '0001_initial': initial,
+  '0002_registration_controls': registrationControls
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

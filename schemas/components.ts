@@ -6,8 +6,8 @@ export const AccountCreateRequest = Type.Object({
   email: Type.String({"description":"Unique regardless of case.","format":"email","maxLength":254}),
   password: Type.String({"description":"At least 3 of lower case, upper case, digit, special; not containing the username; not a common password.","minLength":8,"maxLength":128}),
   real_name: Type.Optional(Type.String({"maxLength":255})),
-  invite_code: Type.Optional(Type.String({"description":"Refused when not empty, as invite codes are not enabled.","maxLength":255})),
-  promo_code: Type.Optional(Type.String({"description":"Refused when not empty, as promo codes are not enabled.","maxLength":255}))
+  invite_code: Type.Optional(Type.String({"description":"An invite code, regardless of case; its rules are those of `POST /api/v2/account/create/`.","maxLength":255})),
+  promo_code: Type.Optional(Type.String({"description":"A promo code, regardless of case; its rules are those of `POST /api/v2/account/create/`.","maxLength":255}))
 }, {"description":"The standard fields below, plus one top-level key for each custom field defined in the\nregistry. Any other key is refused with `400 unknown_field`.\n","additionalProperties":true})
 export type AccountCreateRequest = Static<typeof AccountCreateRequest>
 
@@ -68,10 +68,166 @@ export const CustomFieldUpdateRequest = Type.Object({
 }, {"minProperties":1,"additionalProperties":false})
 export type CustomFieldUpdateRequest = Static<typeof CustomFieldUpdateRequest>
 
+export const Feature = Type.Object({
+  id: Type.Integer(),
+  name: Type.String(),
+  enabled: Type.Boolean()
+}, {"description":"A feature, as SelfCommunity's.","additionalProperties":false})
+export type Feature = Static<typeof Feature>
+
+export const PageLink = Type.Union([Type.String(), Type.Null()], {"description":"The path and query of the next (or previous) page; null when there is none."})
+export type PageLink = Static<typeof PageLink>
+
+export const FeaturePage = Type.Object({
+  count: Type.Integer(),
+  next: PageLink,
+  previous: PageLink,
+  results: Type.Array(Feature)
+}, {"additionalProperties":false})
+export type FeaturePage = Static<typeof FeaturePage>
+
+export const FeatureUpdateRequest = Type.Object({
+  enabled: Type.Boolean()
+}, {"additionalProperties":false})
+export type FeatureUpdateRequest = Static<typeof FeatureUpdateRequest>
+
 export const Health = Type.Object({
   status: Type.Unsafe<"ok">({"type":"string","enum":["ok"]})
 }, {"additionalProperties":false})
 export type Health = Static<typeof Health>
+
+export const InviteStatus = Type.Unsafe<"valid" | "used" | "expired" | "revoked">({"type":"string","enum":["valid","used","expired","revoked"],"description":"`valid`: can be used now; `used`, `expired`, `revoked`: cannot, and why."})
+export type InviteStatus = Static<typeof InviteStatus>
+
+export const User = Type.Object({
+  id: Type.Integer(),
+  username: Type.String(),
+  real_name: Type.String({"description":"Empty when not given."}),
+  email: Type.String({"format":"email"}),
+  email_isvalid: Type.Boolean({"description":"Whether the email address has been verified."}),
+  date_joined: Type.String({"format":"date-time"}),
+  status: Type.Unsafe<"a" | "b" | "u">({"type":"string","enum":["a","b","u"],"description":"a (approved), b (blocked), u (unregistered, deleted)."}),
+  roles: Type.Array(Type.String())
+}, {"description":"A user, as SelfCommunity's User type (the fields that apply), plus `roles` and one\nkey for each custom field that has a value.\n","additionalProperties":true})
+export type User = Static<typeof User>
+
+export const Invite = Type.Object({
+  id: Type.Integer(),
+  name: Type.String({"description":"Empty when not given."}),
+  forced_username: Type.Union([Type.String(), Type.Null()], {"description":"The only username that can use the code."}),
+  email: Type.Union([Type.String(), Type.Null()], {"description":"The only email that can use the code (regardless of case)."}),
+  code: Type.String(),
+  role: Type.Union([Type.String(), Type.Null()], {"description":"A role the account gets besides `user`."}),
+  generated_at: Type.String({"format":"date-time"}),
+  sent_at: Type.Union([Type.String({"format":"date-time"}), Type.Null()]),
+  used_at: Type.Union([Type.String({"format":"date-time"}), Type.Null()]),
+  expires_at: Type.Union([Type.String({"format":"date-time"}), Type.Null()]),
+  revoked_at: Type.Union([Type.String({"format":"date-time"}), Type.Null()]),
+  status: InviteStatus,
+  invited_by: Type.Union([User, Type.Null()], {"description":"The admin who issued the code (null once that account is gone)."}),
+  user: Type.Union([User, Type.Null()], {"description":"The account created with the code, once it is used."}),
+  extra_data: Type.Union([Type.Object({}, {"additionalProperties":true}), Type.Null()], {"description":"Any JSON object given at issue, returned as given."})
+}, {"description":"An invite code, as SelfCommunity's Invite, plus its expiry, revocation and status.","additionalProperties":false})
+export type Invite = Static<typeof Invite>
+
+export const InviteCheck = Type.Object({
+  code: Type.String(),
+  status: InviteStatus,
+  valid: Type.Boolean({"description":"Whether the code can be used now."}),
+  expires_at: Type.Union([Type.String({"format":"date-time"}), Type.Null()]),
+  invite: Type.Optional(Invite)
+}, {"additionalProperties":false})
+export type InviteCheck = Static<typeof InviteCheck>
+
+export const InviteCreateRequest = Type.Object({
+  code: Type.Optional(Type.String({"description":"The code to issue; a random one when not given.","pattern":"^[A-Za-z0-9_-]{4,64}$"})),
+  name: Type.Optional(Type.String({"maxLength":255})),
+  email: Type.Optional(Type.String({"format":"email","maxLength":254})),
+  role: Type.Optional(Type.String({"description":"An existing role to grant, besides `user`.","minLength":1,"maxLength":64})),
+  forced_username: Type.Optional(Type.String({"pattern":"^[A-Za-z0-9_-]+$","minLength":1,"maxLength":255})),
+  expires_at: Type.Optional(Type.String({"description":"A time in the future.","format":"date-time"})),
+  sent_at: Type.Optional(Type.String({"description":"When the code was sent to the person invited.","format":"date-time"})),
+  extra_data: Type.Optional(Type.Object({}, {"additionalProperties":true}))
+}, {"additionalProperties":false})
+export type InviteCreateRequest = Static<typeof InviteCreateRequest>
+
+export const InvitePage = Type.Object({
+  count: Type.Integer(),
+  next: PageLink,
+  previous: PageLink,
+  results: Type.Array(Invite)
+}, {"additionalProperties":false})
+export type InvitePage = Static<typeof InvitePage>
+
+export const Preference = Type.Object({
+  id: Type.Integer(),
+  section: Type.String(),
+  name: Type.String(),
+  value: Type.Union([Type.Boolean(), Type.String()], {"description":"A boolean for a `boolean` preference; JSON text for a `json` one."}),
+  type: Type.Unsafe<"boolean" | "json">({"type":"string","enum":["boolean","json"]}),
+  help: Type.String()
+}, {"description":"A dynamic preference, as SelfCommunity's.","additionalProperties":false})
+export type Preference = Static<typeof Preference>
+
+export const PreferenceList = Type.Array(Preference)
+export type PreferenceList = Static<typeof PreferenceList>
+
+export const PreferencePage = Type.Object({
+  count: Type.Integer(),
+  next: PageLink,
+  previous: PageLink,
+  results: Type.Array(Preference)
+}, {"additionalProperties":false})
+export type PreferencePage = Static<typeof PreferencePage>
+
+export const PreferenceUpdateRequest = Type.Object({}, {"description":"Preference keys (`section.name` or `name`) and their new values.","minProperties":1,"additionalProperties":true})
+export type PreferenceUpdateRequest = Static<typeof PreferenceUpdateRequest>
+
+export const Promo = Type.Object({
+  id: Type.Integer(),
+  name: Type.String({"description":"Empty when not given."}),
+  code: Type.String(),
+  valid_from: Type.String({"format":"date-time"}),
+  valid_to: Type.Union([Type.String({"format":"date-time"}), Type.Null()], {"description":"The end of validity; null for none."}),
+  max_uses: Type.Union([Type.Integer(), Type.Null()], {"description":"How many times the code can be redeemed; null for no limit."}),
+  uses: Type.Integer({"description":"How many times it was redeemed."}),
+  active: Type.Boolean(),
+  redeemable: Type.Boolean({"description":"Whether it can be redeemed now (active, valid now, under its limit)."}),
+  created_at: Type.String({"format":"date-time"})
+}, {"description":"A promo code, as SelfCommunity's Promo, plus its use limit and uses.","additionalProperties":false})
+export type Promo = Static<typeof Promo>
+
+export const PromoCreateRequest = Type.Object({
+  code: Type.Optional(Type.String({"description":"The code; a random one when not given.","pattern":"^[A-Za-z0-9_-]{4,64}$"})),
+  name: Type.Optional(Type.String({"maxLength":255})),
+  valid_from: Type.Optional(Type.String({"description":"Now when not given.","format":"date-time"})),
+  valid_to: Type.Optional(Type.String({"description":"After valid_from and in the future.","format":"date-time"})),
+  max_uses: Type.Optional(Type.Integer({"minimum":1,"maximum":4294967295})),
+  active: Type.Optional(Type.Boolean({"default":true}))
+}, {"additionalProperties":false})
+export type PromoCreateRequest = Static<typeof PromoCreateRequest>
+
+export const PromoPage = Type.Object({
+  count: Type.Integer(),
+  next: PageLink,
+  previous: PageLink,
+  results: Type.Array(Promo)
+}, {"additionalProperties":false})
+export type PromoPage = Static<typeof PromoPage>
+
+export const PromoRedemption = Type.Object({
+  user: User,
+  redeemed_at: Type.String({"format":"date-time"})
+}, {"additionalProperties":false})
+export type PromoRedemption = Static<typeof PromoRedemption>
+
+export const PromoRedemptionPage = Type.Object({
+  count: Type.Integer(),
+  next: PageLink,
+  previous: PageLink,
+  results: Type.Array(PromoRedemption)
+}, {"additionalProperties":false})
+export type PromoRedemptionPage = Static<typeof PromoRedemptionPage>
 
 export const TokenRequest = Type.Object({
   grant_type: Type.String({"description":"Only `password` is supported."}),
@@ -89,14 +245,15 @@ export const TokenResponse = Type.Object({
 }, {"additionalProperties":false})
 export type TokenResponse = Static<typeof TokenResponse>
 
-export const User = Type.Object({
-  id: Type.Integer(),
-  username: Type.String(),
-  real_name: Type.String({"description":"Empty when not given."}),
-  email: Type.String({"format":"email"}),
-  email_isvalid: Type.Boolean({"description":"Whether the email address has been verified."}),
-  date_joined: Type.String({"format":"date-time"}),
-  status: Type.Unsafe<"a" | "b" | "u">({"type":"string","enum":["a","b","u"],"description":"a (approved), b (blocked), u (unregistered, deleted)."}),
-  roles: Type.Array(Type.String())
-}, {"description":"A user, as SelfCommunity's User type (the fields that apply), plus `roles` and one\nkey for each custom field that has a value.\n","additionalProperties":true})
-export type User = Static<typeof User>
+export const UserPage = Type.Object({
+  count: Type.Integer({"description":"How many results there are in all pages."}),
+  next: PageLink,
+  previous: PageLink,
+  results: Type.Array(User)
+}, {"additionalProperties":false})
+export type UserPage = Static<typeof UserPage>
+
+export const UserUpdateRequest = Type.Object({
+  real_name: Type.Optional(Type.String({"maxLength":255}))
+}, {"description":"`real_name`, and one top-level key for each custom field to change, validated as on\naccount creation; `null` removes a custom field's value (unless the field is\nmandatory). Custom fields not given keep their values. No other field of an account\ncan change here (`400 read_only_field`); any other key is refused (`400 unknown_field`).\n","minProperties":1,"additionalProperties":true})
+export type UserUpdateRequest = Static<typeof UserUpdateRequest>

@@ -7,10 +7,28 @@ import {
   CustomFieldCreateRequest,
   CustomFieldList,
   CustomFieldUpdateRequest,
+  Feature,
+  FeaturePage,
+  FeatureUpdateRequest,
   Health,
+  Invite,
+  InviteCheck,
+  InviteCreateRequest,
+  InvitePage,
+  InviteStatus,
+  Preference,
+  PreferenceList,
+  PreferencePage,
+  PreferenceUpdateRequest,
+  Promo,
+  PromoCreateRequest,
+  PromoPage,
+  PromoRedemptionPage,
   TokenRequest,
   TokenResponse,
-  User
+  User,
+  UserPage,
+  UserUpdateRequest
 } from './components.js'
 
 export const operations = {
@@ -59,6 +77,28 @@ export const operations = {
         401: ApiError,
         403: ApiError,
         404: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true } }
+  },
+  updateUser: {
+    method: "PATCH",
+    url: "/api/v2/user/:id/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      body: UserUpdateRequest,
+      response: {
+        200: User,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        413: ApiError,
+        415: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -197,6 +237,331 @@ export const operations = {
       }
     },
     config: { access: { authenticated: false } }
+  },
+  searchAccounts: {
+    method: "GET",
+    url: "/api/v2/account/search/",
+    schema: {
+      querystring: Type.Object({
+        search: Type.Optional(Type.String({"description":"The start of the username or of the email, regardless of case.","minLength":1,"maxLength":255})),
+        username: Type.Optional(Type.String({"description":"The start of the username, regardless of case.","minLength":1,"maxLength":255})),
+        email: Type.Optional(Type.String({"description":"The start of the email, regardless of case.","minLength":1,"maxLength":254})),
+        status: Type.Optional(Type.Unsafe<"a" | "b" | "u">({"type":"string","enum":["a","b","u"],"description":"Only users with this status."})),
+        limit: Type.Optional(Type.Integer({"description":"The most results on one page.","default":20,"minimum":1,"maximum":100})),
+        offset: Type.Optional(Type.Integer({"description":"How many results to skip.","default":0,"minimum":0,"maximum":4294967295}))
+      }, {"additionalProperties":false}),
+      response: {
+        200: UserPage,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, role: "admin" } }
+  },
+  searchUsers: {
+    method: "GET",
+    url: "/api/v2/user/search/",
+    schema: {
+      querystring: Type.Object({
+        search: Type.Optional(Type.String({"description":"The start of the username or of the email, regardless of case.","minLength":1,"maxLength":255})),
+        username: Type.Optional(Type.String({"description":"The start of the username, regardless of case.","minLength":1,"maxLength":255})),
+        email: Type.Optional(Type.String({"description":"The start of the email, regardless of case.","minLength":1,"maxLength":254})),
+        status: Type.Optional(Type.Unsafe<"a" | "b" | "u">({"type":"string","enum":["a","b","u"],"description":"Only users with this status."})),
+        limit: Type.Optional(Type.Integer({"description":"The most results on one page.","default":20,"minimum":1,"maximum":100})),
+        offset: Type.Optional(Type.Integer({"description":"How many results to skip.","default":0,"minimum":0,"maximum":4294967295}))
+      }, {"additionalProperties":false}),
+      response: {
+        200: UserPage,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, role: "admin" } }
+  },
+  listPreferences: {
+    method: "GET",
+    url: "/api/v2/dynamic_preference/",
+    schema: {
+      querystring: Type.Object({
+        search: Type.Optional(Type.String({"description":"Part of a preference's name or help text, regardless of case.","maxLength":255})),
+        section: Type.Optional(Type.String({"description":"Only the preferences of this section.","maxLength":64})),
+        keys: Type.Optional(Type.String({"description":"Only these preferences, as a comma-separated list of `section.name` keys.","maxLength":2000})),
+        ordering: Type.Optional(Type.Unsafe<"id" | "-id" | "name" | "-name" | "section" | "-section">({"type":"string","enum":["id","-id","name","-name","section","-section"],"description":"The order of the results; a leading `-` reverses it.","default":"id"}))
+      }, {"additionalProperties":false}),
+      response: {
+        200: PreferencePage,
+        400: ApiError,
+        401: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true } }
+  },
+  updatePreferences: {
+    method: "PATCH",
+    url: "/api/v2/dynamic_preference/",
+    schema: {
+      body: PreferenceUpdateRequest,
+      response: {
+        200: PreferenceList,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        409: ApiError,
+        413: ApiError,
+        415: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, role: "admin" } }
+  },
+  getPreference: {
+    method: "GET",
+    url: "/api/v2/dynamic_preference/:id/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      response: {
+        200: Preference,
+        400: ApiError,
+        401: ApiError,
+        404: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true } }
+  },
+  listFeatures: {
+    method: "GET",
+    url: "/api/v2/feature/",
+    schema: {
+      querystring: Type.Object({
+        all: Type.Optional(Type.Boolean({"description":"Also list the features that are disabled.","default":false}))
+      }, {"additionalProperties":false}),
+      response: {
+        200: FeaturePage,
+        400: ApiError,
+        401: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true } }
+  },
+  updateFeature: {
+    method: "PATCH",
+    url: "/api/v2/feature/:name/",
+    schema: {
+      params: Type.Object({
+        name: Type.String({"description":"The feature's name, such as `promo_code`.","pattern":"^[a-z][a-z0-9_]{0,63}$"})
+      }, {"additionalProperties":false}),
+      body: FeatureUpdateRequest,
+      response: {
+        200: Feature,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        413: ApiError,
+        415: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, role: "admin" } }
+  },
+  listInviteCodes: {
+    method: "GET",
+    url: "/api/v2/invite_code/",
+    schema: {
+      querystring: Type.Object({
+        status: Type.Optional(InviteStatus),
+        email: Type.Optional(Type.String({"description":"Only codes bound to this email (regardless of case).","maxLength":254})),
+        search: Type.Optional(Type.String({"description":"Only codes whose code or name starts with this text (regardless of case).","maxLength":255})),
+        limit: Type.Optional(Type.Integer({"description":"The most results on one page.","default":20,"minimum":1,"maximum":100})),
+        offset: Type.Optional(Type.Integer({"description":"How many results to skip.","default":0,"minimum":0,"maximum":4294967295}))
+      }, {"additionalProperties":false}),
+      response: {
+        200: InvitePage,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, role: "admin" } }
+  },
+  createInviteCode: {
+    method: "POST",
+    url: "/api/v2/invite_code/",
+    schema: {
+      body: InviteCreateRequest,
+      response: {
+        201: Invite,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        409: ApiError,
+        413: ApiError,
+        415: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, role: "admin" } }
+  },
+  checkInviteCode: {
+    method: "GET",
+    url: "/api/v2/invite_code/:code/",
+    schema: {
+      params: Type.Object({
+        code: Type.String({"description":"The code, in any case.","pattern":"^[A-Za-z0-9_-]{1,64}$"})
+      }, {"additionalProperties":false}),
+      response: {
+        200: InviteCheck,
+        400: ApiError,
+        401: ApiError,
+        404: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true } }
+  },
+  revokeInviteCode: {
+    method: "POST",
+    url: "/api/v2/invite_code/:code/revoke/",
+    schema: {
+      params: Type.Object({
+        code: Type.String({"description":"The code, in any case.","pattern":"^[A-Za-z0-9_-]{1,64}$"})
+      }, {"additionalProperties":false}),
+      response: {
+        200: Invite,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        409: ApiError,
+        413: ApiError,
+        415: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, role: "admin" } }
+  },
+  listPromoCodes: {
+    method: "GET",
+    url: "/api/v2/promo_code/",
+    schema: {
+      querystring: Type.Object({
+        active: Type.Optional(Type.Boolean({"description":"Only active (`true`) or deactivated (`false`) codes."})),
+        search: Type.Optional(Type.String({"description":"Only codes whose code or name starts with this text (regardless of case).","maxLength":255})),
+        limit: Type.Optional(Type.Integer({"description":"The most results on one page.","default":20,"minimum":1,"maximum":100})),
+        offset: Type.Optional(Type.Integer({"description":"How many results to skip.","default":0,"minimum":0,"maximum":4294967295}))
+      }, {"additionalProperties":false}),
+      response: {
+        200: PromoPage,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, role: "admin" } }
+  },
+  createPromoCode: {
+    method: "POST",
+    url: "/api/v2/promo_code/",
+    schema: {
+      body: PromoCreateRequest,
+      response: {
+        201: Promo,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        409: ApiError,
+        413: ApiError,
+        415: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, role: "admin" } }
+  },
+  getPromoCode: {
+    method: "GET",
+    url: "/api/v2/promo_code/:code/",
+    schema: {
+      params: Type.Object({
+        code: Type.String({"description":"The code, in any case.","pattern":"^[A-Za-z0-9_-]{1,64}$"})
+      }, {"additionalProperties":false}),
+      response: {
+        200: Promo,
+        400: ApiError,
+        401: ApiError,
+        404: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true } }
+  },
+  listPromoRedemptions: {
+    method: "GET",
+    url: "/api/v2/promo_code/:code/redemptions/",
+    schema: {
+      params: Type.Object({
+        code: Type.String({"description":"The code, in any case.","pattern":"^[A-Za-z0-9_-]{1,64}$"})
+      }, {"additionalProperties":false}),
+      querystring: Type.Object({
+        limit: Type.Optional(Type.Integer({"description":"The most results on one page.","default":20,"minimum":1,"maximum":100})),
+        offset: Type.Optional(Type.Integer({"description":"How many results to skip.","default":0,"minimum":0,"maximum":4294967295}))
+      }, {"additionalProperties":false}),
+      response: {
+        200: PromoRedemptionPage,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, role: "admin" } }
+  },
+  deactivatePromoCode: {
+    method: "POST",
+    url: "/api/v2/promo_code/:code/deactivate/",
+    schema: {
+      params: Type.Object({
+        code: Type.String({"description":"The code, in any case.","pattern":"^[A-Za-z0-9_-]{1,64}$"})
+      }, {"additionalProperties":false}),
+      response: {
+        200: Promo,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        413: ApiError,
+        415: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, role: "admin" } }
   }
 } as const
 

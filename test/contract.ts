@@ -30,7 +30,9 @@ export interface MatchedOperation { template: string, method: string, operation:
 // The operation of the contract that a request was served by, trailing slash or not.
 export function findOperation (method: string, url: string): MatchedOperation | undefined {
   const path = url.split('?')[0] ?? ''
-  for (const [template, item] of Object.entries(contract.paths)) {
+  // Literal paths first, as the router does: /api/v2/user/search/ is not /api/v2/user/{id}/.
+  const templates = Object.entries(contract.paths).sort(([a], [b]) => Number(a.includes('{')) - Number(b.includes('{')))
+  for (const [template, item] of templates) {
     const pattern = new RegExp(`^${template.replace(/\/$/, '').replace(/\{[^}]+\}/g, '[^/]+')}/?$`)
     const operation = item[method.toLowerCase()]
     if (operation !== undefined && pattern.test(path)) return { template, method: method.toLowerCase(), operation }
