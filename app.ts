@@ -13,8 +13,14 @@ import repositories from './plugins/repositories.js'
 import roles from './plugins/roles.js'
 import routeTable from './plugins/route-table.js'
 import validation from './plugins/validation.js'
+import registration from './plugins/registration.js'
 import accountCreateRoutes from './routes/api/v2/account/create.js'
+import accountSearchRoutes from './routes/api/v2/account/search.js'
 import customFieldRoutes from './routes/api/v2/custom_field/index.js'
+import preferenceRoutes from './routes/api/v2/dynamic_preference/index.js'
+import featureRoutes from './routes/api/v2/feature/index.js'
+import inviteCodeRoutes from './routes/api/v2/invite_code/index.js'
+import promoCodeRoutes from './routes/api/v2/promo_code/index.js'
 import userRoutes from './routes/api/v2/user/index.js'
 import healthRoutes from './routes/health.js'
 import tokenRoutes from './routes/oauth/token.js'
@@ -89,10 +95,16 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(roles)
   await app.register(customFieldRegistry)
   await app.register(accounts, { announceFirstAdmin: options.announceFirstAdmin })
+  await app.register(registration)
 
   await app.register(healthRoutes)
   await app.register(tokenRoutes)
   await app.register(accountCreateRoutes)
+  await app.register(accountSearchRoutes)
   await app.register(userRoutes)
   await app.register(customFieldRoutes)
+  await app.register(preferenceRoutes)
+  await app.register(featureRoutes)
+  await app.register(inviteCodeRoutes)
+  await app.register(promoCodeRoutes)
 }

@@ -1,11 +1,13 @@
 import fp from 'fastify-plugin'
 import { AccountService } from '../services/accounts.js'
 import { TokenService } from '../services/tokens.js'
+import { UserService } from '../services/users.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     accountService: AccountService
     tokenService: TokenService
+    userService: UserService
   }
 }
 
@@ -23,11 +25,13 @@ function printFirstAdmin (username: string, password: string): void {
 // Account creation and tokens, and the first admin: created at start when no admin exists.
 export default fp<AccountsOptions>(async (fastify, options) => {
   const { config, repositories } = fastify
-  const accountService = new AccountService(repositories.accounts, fastify.customFieldRegistry, config.bcryptCost)
+  const userService = new UserService(repositories.accounts, fastify.customFieldRegistry)
+  const accountService = new AccountService(repositories.accounts, fastify.customFieldRegistry, userService, config.bcryptCost)
   const tokenService = new TokenService(repositories.accounts, (claims) => fastify.jwt.sign(claims),
     { expiresIn: config.jwt.expiresIn, bcryptCost: config.bcryptCost })
   fastify.decorate('accountService', accountService)
   fastify.decorate('tokenService', tokenService)
+  fastify.decorate('userService', userService)
 
   const firstAdmin = await accountService.ensureFirstAdmin(config.firstAdmin, config.environment === 'development')
   if (firstAdmin?.generatedPassword !== undefined) {

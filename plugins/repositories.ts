@@ -2,6 +2,9 @@ import fp from 'fastify-plugin'
 import { AccountRepository } from '../repositories/account-repository.js'
 import { CustomFieldRepository } from '../repositories/custom-field-repository.js'
 import { HealthRepository } from '../repositories/health-repository.js'
+import { InviteCodeRepository } from '../repositories/invite-code-repository.js'
+import { PreferenceRepository } from '../repositories/preference-repository.js'
+import { PromoCodeRepository } from '../repositories/promo-code-repository.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -9,6 +12,9 @@ declare module 'fastify' {
       accounts: AccountRepository
       customFields: CustomFieldRepository
       health: HealthRepository
+      inviteCodes: InviteCodeRepository
+      preferences: PreferenceRepository
+      promoCodes: PromoCodeRepository
     }
   }
 }
@@ -18,6 +24,9 @@ export default fp(async (fastify) => {
   fastify.decorate('repositories', {
     accounts: new AccountRepository(fastify.knex),
     customFields: new CustomFieldRepository(fastify.knex),
-    health: new HealthRepository(fastify.knex)
+    health: new HealthRepository(fastify.knex),
+    inviteCodes: new InviteCodeRepository(fastify.knex),
+    preferences: new PreferenceRepository(fastify.knex),
+    promoCodes: new PromoCodeRepository(fastify.knex)
   })
 }, { name: 'repositories', dependencies: ['database'] })

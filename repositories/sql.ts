@@ -42,3 +42,31 @@ export function violatedUniqueColumn (error: unknown, columns: string[]): string
   if (index === undefined) return undefined
   return columns.find((column) => index.includes(column))
 }
+
+// A condition that `column` starts with `prefix`, its LIKE wildcards taken literally. The
+// escape character is bound, as SQLite and MySQL read a backslash in a literal differently.
+// For a lower-cased copy (a `_normalized` column, compared by code point on MySQL), pass the
+// prefix lower-cased.
+export function startsWith (column: string, prefix: string): [string, string[]] {
+  return ['?? like ? escape ?', [column, `${prefix.replace(/[\\%_]/g, '\\$&')}%`, '\\']]
+}
+
+// Which part of a long result to read.
+export interface PageWindow {
+  limit: number
+  offset: number
+}
+
+// One window of the rows `query` selects, in `order`, and how many it selects in all.
+export async function windowOf<Row> (
+  query: Knex.QueryBuilder,
+  window: PageWindow,
+  order: Array<{ column: string, order: 'asc' | 'desc' }>,
+  columns: string[] = ['*']
+): Promise<{ total: number, rows: Row[] }> {
+  const [counted, rows] = await Promise.all([
+    query.clone().count<Array<{ total: number | string }>>({ total: '*' }),
+    query.clone().orderBy(order).limit(window.limit).offset(window.offset).select(columns)
+  ])
+  return { total: Number(counted[0]?.total ?? 0), rows: rows as Row[] }
+}

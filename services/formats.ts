@@ -1,4 +1,5 @@
 import { fullFormats } from 'ajv-formats/dist/formats.js'
+import { InvalidInput } from './errors.js'
 
 export const USERNAME_PATTERN = /^[A-Za-z0-9_-]{1,255}$/
 export const EMAIL_MAX_LENGTH = 254
@@ -13,4 +14,18 @@ export function isValidEmail (value: string): boolean {
 // Lengths count characters (code points), as the request schemas and MySQL do, not UTF-16 units.
 export function characterCount (text: string): number {
   return [...text].length
+}
+
+// The times a DATETIME column holds on MySQL/MariaDB: years 1000 to 9999.
+const EARLIEST_TIME = Date.UTC(1000, 0, 1)
+const LATEST_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999)
+
+// A date-time of a request as a Date. The schema checked its format, not that it names a real
+// moment (a leap second does not) nor that the database can store it.
+export function storableTime (text: string, field: string): Date {
+  const time = Date.parse(text)
+  if (Number.isNaN(time) || time < EARLIEST_TIME || time > LATEST_TIME) {
+    throw new InvalidInput('invalid_field', field, `${field} must be a date-time between the years 1000 and 9999`)
+  }
+  return new Date(time)
 }
