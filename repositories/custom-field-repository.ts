@@ -22,6 +22,15 @@ export interface CustomFieldDefinition extends CustomFieldSettings {
   updatedAt: string
 }
 
+export type NewCustomFieldDefinition = { name: string, type: CustomFieldType } & CustomFieldSettings
+
+// What replacing the whole registry does to it.
+export interface RegistryReplacement {
+  added: NewCustomFieldDefinition[]
+  changed: Array<{ id: number, settings: CustomFieldSettings }>
+  removedIds: number[]
+}
+
 interface CustomFieldRow {
   id: number
   name: string
@@ -82,6 +91,51 @@ async function lockDefinition (trx: Knex.Transaction, id: number): Promise<Custo
   return await query
 }
 
+async function insertDefinition (db: Knex, definition: NewCustomFieldDefinition, time: string): Promise<number> {
+  try {
+    const [id] = await db('custom_fields').insert({
+      name: definition.name, type: definition.type, ...settingsColumns(definition), created_at: time, updated_at: time
+    })
+    return Number(id)
+  } catch (error) {
+    if (violatedUniqueColumn(error, ['name']) !== undefined) {
+      throw new Conflict('custom_field_exists', 'name', `A custom field named ${definition.name} already exists`)
+    }
+    throw error
+  }
+}
+
+// Replaces the whole registry, inside `trx`, with what `decide` makes of the current
+// definitions, all of them locked meanwhile. Removed definitions are only marked deleted, gone
+// for everyone at commit; the ids returned are for purgeDefinitions once the transaction is over.
+export async function replaceDefinitions (
+  trx: Knex.Transaction, decide: (current: CustomFieldDefinition[]) => RegistryReplacement, at: Date
+): Promise<number[]> {
+  const query = trx('custom_fields').whereNull('deleted_at').orderBy('id').select<CustomFieldRow[]>('*')
+  if (supportsRowLocks(trx)) void query.forUpdate()
+  const { added, changed, removedIds } = decide((await query).map(fromRow))
+  const time = toDatabaseTime(at)
+  if (removedIds.length > 0) await trx('custom_fields').whereIn('id', removedIds).update({ deleted_at: time })
+  for (const { id, settings } of changed) {
+    await trx('custom_fields').where({ id }).update({ ...settingsColumns(settings), updated_at: time })
+  }
+  for (const definition of added) await insertDefinition(trx, definition, time)
+  return removedIds
+}
+
+// Removes the values of definitions already marked deleted, a batch at a time, then the
+// definitions themselves.
+export async function purgeDefinitions (db: Knex, ids: number[]): Promise<void> {
+  for (const id of ids) {
+    for (;;) {
+      const userIds = await db('user_custom_field_values').where({ field_id: id }).limit(PURGE_BATCH_SIZE).pluck('user_id')
+      if (userIds.length === 0) break
+      await db('user_custom_field_values').where({ field_id: id }).whereIn('user_id', userIds).delete()
+    }
+    await db('custom_fields').where({ id }).delete()
+  }
+}
+
 export class CustomFieldRepository {
   constructor (private readonly knex: Knex) {}
 
@@ -94,19 +148,8 @@ export class CustomFieldRepository {
     return row === undefined ? undefined : fromRow(row)
   }
 
-  async insert (definition: { name: string, type: CustomFieldType } & CustomFieldSettings, at: Date): Promise<number> {
-    const time = toDatabaseTime(at)
-    try {
-      const [id] = await this.knex('custom_fields').insert({
-        name: definition.name, type: definition.type, ...settingsColumns(definition), created_at: time, updated_at: time
-      })
-      return Number(id)
-    } catch (error) {
-      if (violatedUniqueColumn(error, ['name']) !== undefined) {
-        throw new Conflict('custom_field_exists', 'name', `A custom field named ${definition.name} already exists`)
-      }
-      throw error
-    }
+  async insert (definition: NewCustomFieldDefinition, at: Date): Promise<number> {
+    return await insertDefinition(this.knex, definition, toDatabaseTime(at))
   }
 
   // Replaces the settings with what `decide` makes of the current definition, the row locked
@@ -133,12 +176,7 @@ export class CustomFieldRepository {
       return true
     })
     if (!found) return false
-    for (;;) {
-      const userIds = await this.knex('user_custom_field_values').where({ field_id: id }).limit(PURGE_BATCH_SIZE).pluck('user_id')
-      if (userIds.length === 0) break
-      await this.knex('user_custom_field_values').where({ field_id: id }).whereIn('user_id', userIds).delete()
-    }
-    await this.knex('custom_fields').where({ id }).delete()
+    await purgeDefinitions(this.knex, [id])
     return true
   }
 }

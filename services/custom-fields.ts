@@ -1,6 +1,8 @@
+import { isDeepStrictEqual } from 'node:util'
 import type { CustomFieldValue } from '../repositories/account-repository.js'
 import type {
-  CustomFieldDefinition, CustomFieldRepository, CustomFieldSettings, CustomFieldType
+  CustomFieldDefinition, CustomFieldRepository, CustomFieldSettings, CustomFieldType, NewCustomFieldDefinition,
+  RegistryReplacement
 } from '../repositories/custom-field-repository.js'
 import { InvalidInput, NotFound } from './errors.js'
 import { characterCount, isValidEmail } from './formats.js'
@@ -22,6 +24,11 @@ export interface ValidatedCustomValue {
   fieldId: number
   name: string
   value: CustomFieldValue
+}
+
+export interface CustomFieldChangeSet {
+  values: ValidatedCustomValue[]
+  removedFieldIds: number[]
 }
 
 const PHONE_NUMBER = /^\+[1-9][0-9]{6,14}$/
@@ -82,6 +89,11 @@ export class CustomFieldRegistry {
   }
 
   async define (input: NewCustomField): Promise<CustomFieldDefinition> {
+    return await this.get(await this.repository.insert(this.checkNewDefinition(input), new Date()))
+  }
+
+  // The definition `define` would store for `input`, checked the same way.
+  checkNewDefinition (input: NewCustomField): NewCustomFieldDefinition {
     if (this.reservedNames.has(input.name)) {
       throw new InvalidInput('reserved_name', 'name', `${input.name} is a standard field of an account and cannot be a custom field`)
     }
@@ -96,7 +108,30 @@ export class CustomFieldRegistry {
       defaultValue: input.defaultValue ?? null
     }
     checkDefinition(definition)
-    return await this.get(await this.repository.insert(definition, new Date()))
+    return definition
+  }
+
+  // What replacing the registry `current` with `wanted` (each checked by checkNewDefinition)
+  // does: new names are added, changed settings written, names not wanted removed. A field's
+  // type cannot change, since the values stored for it were checked against that type.
+  planReplacement (wanted: NewCustomFieldDefinition[], current: CustomFieldDefinition[]): RegistryReplacement {
+    const replacement: RegistryReplacement = { added: [], changed: [], removedIds: [] }
+    for (const definition of wanted) {
+      const existing = current.find((candidate) => candidate.name === definition.name)
+      if (existing === undefined) {
+        replacement.added.push(definition)
+        continue
+      }
+      if (existing.type !== definition.type) {
+        throw new InvalidInput('invalid_field', `${definition.name}.type`, `the type of ${definition.name} is ${existing.type} and cannot change`)
+      }
+      const { name, type, ...settings } = definition
+      if (!isDeepStrictEqual(settings, settingsOf(existing))) replacement.changed.push({ id: existing.id, settings })
+    }
+    for (const existing of current) {
+      if (!wanted.some((definition) => definition.name === existing.name)) replacement.removedIds.push(existing.id)
+    }
+    return replacement
   }
 
   // Applies the changes given (undefined keeps a setting, null clears it) to the definition as
@@ -145,6 +180,31 @@ export class CustomFieldRegistry {
     }
     return values
   }
+
+  // Checks a change of some custom fields of an existing account against `definitions`: every
+  // key must be defined and every value valid; null removes a value, unless the field is
+  // mandatory. Fields not given are left as they are.
+  checkChanges (input: Record<string, unknown>, definitions: CustomFieldDefinition[]): CustomFieldChangeSet {
+    const changes: CustomFieldChangeSet = { values: [], removedFieldIds: [] }
+    for (const [name, value] of Object.entries(input)) {
+      const definition = definitions.find((candidate) => candidate.name === name)
+      if (definition === undefined) throw new InvalidInput('unknown_field', name, `${name} is not a field of an account`)
+      if (value === null) {
+        if (definition.mandatory) throw new InvalidInput('missing_field', name, `${name} is required and cannot be removed`)
+        changes.removedFieldIds.push(definition.id)
+        continue
+      }
+      const problem = valueProblem(definition, value)
+      if (problem !== undefined) throw new InvalidInput('invalid_field', name, `${name} ${problem}`)
+      changes.values.push({ fieldId: definition.id, name, value: value as CustomFieldValue })
+    }
+    return changes
+  }
+}
+
+function settingsOf (definition: CustomFieldDefinition): CustomFieldSettings {
+  const { label, typeOptions, mandatory, minLength, maxLength, defaultValue } = definition
+  return { label, typeOptions, mandatory, minLength, maxLength, defaultValue }
 }
 
 function checkDefinition (definition: Omit<CustomFieldDefinition, 'id' | 'createdAt' | 'updatedAt'>): void {
