@@ -198,4 +198,58 @@ export class AccountRepository {
       .first('ur.user_id')
     return row !== undefined
   }
+
+  // One page of the ids, in order, of the users whose username and email start as given
+  // (regardless of case) and who have the status; and how many such users there are.
+  async search (
+    criteria: { search?: string, username?: string, email?: string, status?: string },
+    window: PageWindow
+  ): Promise<{ count: number, ids: number[] }> {
+    const { search, username, email, status } = criteria
+    const matching = this.knex('users').modify((query: Knex.QueryBuilder) => {
+      if (search !== undefined) {
+        void query.where((either) => {
+          void either.whereRaw(...startsWith('username_normalized', search.toLowerCase()))
+            .orWhereRaw(...startsWith('email_normalized', search.toLowerCase()))
+        })
+      }
+      if (username !== undefined) void query.whereRaw(...startsWith('username_normalized', username.toLowerCase()))
+      if (email !== undefined) void query.whereRaw(...startsWith('email_normalized', email.toLowerCase()))
+      if (status !== undefined) void query.where({ status })
+    })
+    const { total, rows } = await windowOf<{ id: number }>(matching, window, [{ column: 'id', order: 'asc' }], ['id'])
+    return { count: total, ids: rows.map((row) => row.id) }
+  }
+
+  // Changes the user in one transaction: real_name if given, and the custom-field values that
+  // `checkCustomFields` makes of the change against the definitions, which cannot change until
+  // it commits; with the audit entry and the event. False (and nothing changed) when there is
+  // no such user.
+  async update (
+    id: number,
+    change: { realName?: string, audit: { actorId: number, action: string }, event: { type: string, payload: unknown }, at: Date },
+    checkCustomFields: (definitions: CustomFieldDefinition[]) => { values: Array<{ fieldId: number, value: CustomFieldValue }>, removedFieldIds: number[] }
+  ): Promise<boolean> {
+    return await retryingDeadlocks(this.knex, async (trx) => {
+      const writer = new AccountWriter(trx)
+      // The update locks the row (the count is of rows found, changed or not), so changes of
+      // one user apply one after the other.
+      const found = await trx('users').where({ id })
+        .update({ ...(change.realName !== undefined ? { real_name: change.realName } : {}), updated_at: toDatabaseTime(change.at) })
+      if (found === 0) return false
+      const { values, removedFieldIds } = checkCustomFields(await writer.customFieldDefinitions())
+      if (values.length > 0) {
+        await trx('user_custom_field_values')
+          .insert(values.map(({ fieldId, value }) => ({ user_id: id, field_id: fieldId, value: JSON.stringify(value) })))
+          .onConflict(['user_id', 'field_id'])
+          .merge(['value'])
+      }
+      if (removedFieldIds.length > 0) {
+        await trx('user_custom_field_values').where({ user_id: id }).whereIn('field_id', removedFieldIds).delete()
+      }
+      await writer.recordAudit({ ...change.audit, subjectId: id, at: change.at })
+      await writer.enqueueEvent({ ...change.event, at: change.at })
+      return true
+    })
+  }
 }

@@ -1,0 +1,66 @@
+import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
+import type { PageWindow } from '../repositories/sql.js'
+import { REAL_NAME_MAX_LENGTH } from './accounts.js'
+import type { CustomFieldRegistry } from './custom-fields.js'
+import { InvalidInput, NotFound } from './errors.js'
+import { characterCount } from './formats.js'
+
+export interface UserSearch {
+  // The start of the username or of the email.
+  search?: string
+  username?: string
+  email?: string
+  status?: 'a' | 'b' | 'u'
+}
+
+export interface UserSearchResult {
+  // How many users match, on all pages.
+  count: number
+  users: StoredUser[]
+}
+
+export interface UserChanges {
+  realName?: string
+  // New values of custom fields, keyed by field name; null removes a value.
+  customFields: Record<string, unknown>
+}
+
+// Reading, searching and changing existing accounts.
+export class UserService {
+  constructor (
+    private readonly accounts: AccountRepository,
+    private readonly customFields: CustomFieldRegistry
+  ) {}
+
+  async getUser (id: number): Promise<StoredUser> {
+    const user = await this.accounts.findById(id)
+    if (user === undefined) throw new NotFound(`User ${id} not found`)
+    return user
+  }
+
+  // The users whose username and email start as given, regardless of case, and who have the
+  // status: one window of them in the order of their ids, and how many there are in all.
+  async search (criteria: UserSearch, window: PageWindow): Promise<UserSearchResult> {
+    const { count, ids } = await this.accounts.search(criteria, window)
+    return { count, users: await this.accounts.findByIds(ids) }
+  }
+
+  // Changes real_name and custom fields of the user, then writes an audit entry and a
+  // user.updated event, all in one transaction. The custom fields are checked against the
+  // definitions as they are in that transaction, so none can change in between.
+  async updateUser (id: number, changes: UserChanges, updatedBy: number): Promise<StoredUser> {
+    if (changes.realName !== undefined && characterCount(changes.realName) > REAL_NAME_MAX_LENGTH) {
+      throw new InvalidInput('invalid_field', 'real_name', `real_name must be at most ${REAL_NAME_MAX_LENGTH} characters long`)
+    }
+    const at = new Date()
+    const changed = [...(changes.realName !== undefined ? ['real_name'] : []), ...Object.keys(changes.customFields)]
+    const found = await this.accounts.update(id, {
+      realName: changes.realName,
+      audit: { actorId: updatedBy, action: 'user.update' },
+      event: { type: 'user.updated', payload: { id, changed, updated_by: updatedBy, updated_at: at.toISOString() } },
+      at
+    }, (definitions) => this.customFields.checkChanges(changes.customFields, definitions))
+    if (!found) throw new NotFound(`User ${id} not found`)
+    return await this.getUser(id)
+  }
+}

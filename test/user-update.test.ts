@@ -1,0 +1,220 @@
+import { fromDatabaseTime } from '../repositories/sql.js'
+import { ADMIN, build, createUserWithToken, onEachDatabase, type TestApp } from './helper.js'
+
+const FIELDS = '/api/v2/custom_field/'
+const userUrl = (id: number): string => `/api/v2/user/${id}/`
+
+async function defineField (api: TestApp, definition: Record<string, unknown>): Promise<void> {
+  const response = await api.request({ method: 'POST', url: FIELDS, token: await api.adminToken(), payload: definition })
+  if (response.statusCode !== 201) throw new Error(`Could not define ${String(definition.name)}: ${response.text}`)
+}
+
+async function patch (api: TestApp, id: number, payload: unknown, token?: string) {
+  return await api.request({ method: 'PATCH', url: userUrl(id), token: token ?? await api.adminToken(), payload: payload as Record<string, unknown> })
+}
+
+async function rowCount (api: TestApp, table: string): Promise<number> {
+  const [row] = await api.app.knex(table).count<Array<{ count: number | string }>>({ count: '*' })
+  return Number(row?.count)
+}
+
+// What a failed change must leave as it was: the user's row and values, the audit log, the outbox.
+async function snapshot (api: TestApp, id: number): Promise<unknown> {
+  return {
+    user: await api.app.knex('users').where({ id }).first(),
+    values: await api.app.knex('user_custom_field_values').where({ user_id: id }).orderBy('field_id').select('field_id', 'value'),
+    audit: await rowCount(api, 'audit_log'),
+    events: await rowCount(api, 'outbox_events')
+  }
+}
+
+onEachDatabase('user update', async (t, kind) => {
+  t.test('changes real_name and answers with the user as GET then shows it', async (t) => {
+    const api = await build(t, kind)
+    const { user } = await createUserWithToken(api, { real_name: 'Jane Doe' })
+    const response = await patch(api, user.id, { real_name: 'Jane Roe' })
+    t.equal(response.statusCode, 200)
+    t.strictSame(response.body, { ...user, real_name: 'Jane Roe' })
+    const read = await api.request({ url: userUrl(user.id), token: await api.adminToken() })
+    t.strictSame(read.body, response.body)
+  })
+
+  t.test('accepts a real_name of 255 characters outside the basic plane', async (t) => {
+    const api = await build(t, kind)
+    const { user } = await createUserWithToken(api)
+    const response = await patch(api, user.id, { real_name: '😀'.repeat(255) })
+    t.equal(response.statusCode, 200)
+    t.equal(response.body.real_name, '😀'.repeat(255))
+  })
+
+  t.test('refuses a real_name longer than 255 characters or not a string', async (t) => {
+    const api = await build(t, kind)
+    const { user } = await createUserWithToken(api, { real_name: 'Jane Doe' })
+    const before = await snapshot(api, user.id)
+    for (const realName of ['x'.repeat(256), 42, null]) {
+      const response = await patch(api, user.id, { real_name: realName })
+      t.equal(response.statusCode, 400, String(realName))
+      t.match(response.body, { code: 'invalid_field', field: 'real_name' }, String(realName))
+    }
+    t.strictSame(await snapshot(api, user.id), before)
+  })
+
+  t.test('sets a custom field the user had no value for', async (t) => {
+    const api = await build(t, kind)
+    await defineField(api, { name: 'company', label: 'Company' })
+    const { user } = await createUserWithToken(api)
+    const response = await patch(api, user.id, { company: 'ACME' })
+    t.equal(response.statusCode, 200)
+    t.equal(response.body.company, 'ACME')
+  })
+
+  t.test('changes a custom field and keeps the ones not given', async (t) => {
+    const api = await build(t, kind)
+    await defineField(api, { name: 'company', label: 'Company' })
+    await defineField(api, { name: 'age', label: 'Age', type: 'integer' })
+    const { user } = await createUserWithToken(api, { company: 'ACME', age: 30 })
+    const response = await patch(api, user.id, { age: 31 })
+    t.equal(response.statusCode, 200)
+    t.strictSame(response.body, { ...user, age: 31 })
+    t.equal(await rowCount(api, 'user_custom_field_values'), 2)
+  })
+
+  t.test('removes the value of a custom field given null', async (t) => {
+    const api = await build(t, kind)
+    await defineField(api, { name: 'company', label: 'Company' })
+    const { user } = await createUserWithToken(api, { company: 'ACME' })
+    const response = await patch(api, user.id, { company: null })
+    t.equal(response.statusCode, 200)
+    t.notOk('company' in response.body)
+    t.equal(await rowCount(api, 'user_custom_field_values'), 0)
+  })
+
+  t.test('refuses to remove the value of a mandatory field', async (t) => {
+    const api = await build(t, kind)
+    await defineField(api, { name: 'company', label: 'Company', mandatory: true })
+    const { user } = await createUserWithToken(api, { company: 'ACME' })
+    const before = await snapshot(api, user.id)
+    const response = await patch(api, user.id, { real_name: 'Changed', company: null })
+    t.equal(response.statusCode, 400)
+    t.match(response.body, { code: 'missing_field', field: 'company' })
+    t.strictSame(await snapshot(api, user.id), before)
+  })
+
+  t.test('refuses a key that is no field with 400 unknown_field', async (t) => {
+    const api = await build(t, kind)
+    const { user } = await createUserWithToken(api)
+    const before = await snapshot(api, user.id)
+    const response = await patch(api, user.id, { real_name: 'Changed', nickname: 'JD' })
+    t.equal(response.statusCode, 400)
+    t.match(response.body, { code: 'unknown_field', field: 'nickname' })
+    t.strictSame(await snapshot(api, user.id), before)
+  })
+
+  for (const [field, value] of Object.entries({
+    username: 'renamed', email: 'new@example.com', password: 'N3w-Password!', id: 99, roles: ['admin'], status: 'b',
+    date_joined: '2020-01-01T00:00:00.000Z', email_isvalid: true, invite_code: 'CODE', promo_code: 'PROMO'
+  })) {
+    t.test(`refuses to change the standard field ${field} with 400 read_only_field`, async (t) => {
+      const api = await build(t, kind)
+      const { user } = await createUserWithToken(api)
+      const before = await snapshot(api, user.id)
+      const response = await patch(api, user.id, { real_name: 'Changed', [field]: value })
+      t.equal(response.statusCode, 400)
+      t.match(response.body, { code: 'read_only_field', field })
+      t.strictSame(await snapshot(api, user.id), before)
+    })
+  }
+
+  t.test('refuses an invalid custom value naming the field and changes nothing', async (t) => {
+    const api = await build(t, kind)
+    await defineField(api, { name: 'age', label: 'Age', type: 'integer' })
+    await defineField(api, { name: 'plan', label: 'Plan', type: 'enum', type_options: ['free', 'pro'] })
+    const { user } = await createUserWithToken(api, { real_name: 'Jane Doe', age: 30, plan: 'free' })
+    const before = await snapshot(api, user.id)
+    for (const [field, value] of [['age', 'thirty'], ['plan', 'gold'], ['age', 1.5]] as const) {
+      const response = await patch(api, user.id, { real_name: 'Changed', plan: 'pro', [field]: value })
+      t.equal(response.statusCode, 400, `${field}: ${value}`)
+      t.match(response.body, { code: 'invalid_field', field }, `${field}: ${value}`)
+    }
+    t.strictSame(await snapshot(api, user.id), before)
+  })
+
+  t.test('refuses an empty change', async (t) => {
+    const api = await build(t, kind)
+    const { user } = await createUserWithToken(api)
+    const response = await patch(api, user.id, {})
+    t.equal(response.statusCode, 400)
+    t.equal(response.body.code, 'invalid_body')
+  })
+
+  t.test('lets a user change themselves', async (t) => {
+    const api = await build(t, kind)
+    await defineField(api, { name: 'company', label: 'Company' })
+    const { user, token } = await createUserWithToken(api)
+    const response = await patch(api, user.id, { real_name: 'Me Myself', company: 'Self Inc' }, token)
+    t.equal(response.statusCode, 200)
+    t.match(response.body, { real_name: 'Me Myself', company: 'Self Inc' })
+  })
+
+  t.test('answers 403 to a user who is not an admin changing another user', async (t) => {
+    const api = await build(t, kind)
+    const { user } = await createUserWithToken(api, { real_name: 'Jane Doe' })
+    const { token } = await createUserWithToken(api, { username: 'member', email: 'member@example.com' })
+    const before = await snapshot(api, user.id)
+    const response = await patch(api, user.id, { real_name: 'Hijacked' }, token)
+    t.equal(response.statusCode, 403)
+    t.equal(response.body.code, 'forbidden')
+    t.strictSame(await snapshot(api, user.id), before)
+  })
+
+  t.test('answers 403, not 404, to a user who is not an admin naming a user that does not exist', async (t) => {
+    const api = await build(t, kind)
+    const { token } = await createUserWithToken(api)
+    const response = await patch(api, 9999, { real_name: 'Nobody' }, token)
+    t.equal(response.statusCode, 403)
+  })
+
+  t.test('answers 404 for a user that does not exist', async (t) => {
+    const api = await build(t, kind)
+    const before = await Promise.all(['audit_log', 'outbox_events'].map(async (table) => await rowCount(api, table)))
+    const response = await patch(api, 9999, { real_name: 'Nobody' })
+    t.equal(response.statusCode, 404)
+    t.equal(response.body.code, 'not_found')
+    t.strictSame(await Promise.all(['audit_log', 'outbox_events'].map(async (table) => await rowCount(api, table))), before)
+  })
+
+  t.test('answers 401 without a token', async (t) => {
+    const api = await build(t, kind)
+    const { user } = await createUserWithToken(api)
+    const response = await api.request({ method: 'PATCH', url: userUrl(user.id), payload: { real_name: 'Anonymous' } })
+    t.equal(response.statusCode, 401)
+  })
+
+  t.test('records an audit entry and a user.updated event naming the fields changed', async (t) => {
+    const api = await build(t, kind)
+    await defineField(api, { name: 'company', label: 'Company' })
+    const { user } = await createUserWithToken(api, { company: 'ACME' })
+    const admin = await api.app.knex('users').where({ username: ADMIN.username }).first('id')
+    await patch(api, user.id, { real_name: 'Jane Roe', company: null })
+    const audit = await api.app.knex('audit_log').where({ subject_id: user.id, action: 'user.update' }).select('actor_id')
+    t.strictSame(audit, [{ actor_id: admin.id }])
+    const events = await api.app.knex('outbox_events').where({ type: 'user.updated' }).select('payload', 'created_at')
+    t.equal(events.length, 1)
+    const payload = JSON.parse(events[0].payload)
+    t.strictSame(Object.keys(payload).sort(), ['changed', 'id', 'updated_at', 'updated_by'])
+    t.match(payload, { id: user.id, changed: ['real_name', 'company'], updated_by: admin.id })
+    const row = await api.app.knex('users').where({ id: user.id }).first('updated_at')
+    t.equal(payload.updated_at, fromDatabaseTime(row.updated_at))
+    t.ok(Date.parse(payload.updated_at) >= Date.parse(user.date_joined))
+  })
+
+  t.test('records the user as the actor of a change of themselves', async (t) => {
+    const api = await build(t, kind)
+    const { user, token } = await createUserWithToken(api)
+    await patch(api, user.id, { real_name: 'Me' }, token)
+    const audit = await api.app.knex('audit_log').where({ subject_id: user.id, action: 'user.update' }).select('actor_id')
+    t.strictSame(audit, [{ actor_id: user.id }])
+    const [event] = await api.app.knex('outbox_events').where({ type: 'user.updated' }).pluck('payload')
+    t.equal(JSON.parse(event).updated_by, user.id)
+  })
+})
