@@ -1,7 +1,10 @@
 import type { Knex } from 'knex'
 import { EmailTaken, UsernameTaken } from '../services/errors.js'
 import { type CustomFieldDefinition, selectDefinitions } from './custom-field-repository.js'
-import { fromDatabaseTime, retryingDeadlocks, toDatabaseTime, violatedUniqueColumn } from './sql.js'
+import { type StoredInvite, selectInvite } from './invite-code-repository.js'
+import { featureIsEnabled, preferenceIsOn } from './preference-repository.js'
+import { type StoredPromo, selectPromo } from './promo-code-repository.js'
+import { type PageWindow, fromDatabaseTime, retryingDeadlocks, startsWith, toDatabaseTime, violatedUniqueColumn, windowOf } from './sql.js'
 
 export type CustomFieldValue = string | number
 
@@ -77,6 +80,49 @@ export class AccountWriter {
   // The custom-field definitions, which stay as read until the transaction ends.
   async customFieldDefinitions (): Promise<CustomFieldDefinition[]> {
     return await selectDefinitions(this.trx, { lock: true })
+  }
+
+  // The switches of registration, as they are in this transaction.
+  async registrationGates (): Promise<{ inviteRequired: boolean, promoAccepted: boolean }> {
+    const [inviteRequired, promoAccepted] = await Promise.all([preferenceIsOn(this.trx, 'invite_code'), featureIsEnabled(this.trx, 'promo_code')])
+    return { inviteRequired, promoAccepted }
+  }
+
+  // The invite with this code, locked until the transaction ends: of creates racing for one
+  // code, each finds it as the one before left it.
+  async lockInvite (code: string): Promise<StoredInvite | undefined> {
+    return await selectInvite(this.trx, code, { lock: true })
+  }
+
+  // Uses the invite for the user; false (and nothing changed) when it is no longer usable.
+  async useInvite (inviteId: number, userId: number, at: Date): Promise<boolean> {
+    const time = toDatabaseTime(at)
+    const changed = await this.trx('invite_codes')
+      .where({ id: inviteId })
+      .whereNull('used_at')
+      .whereNull('revoked_at')
+      .where((query) => { void query.whereNull('expires_at').orWhere('expires_at', '>', time) })
+      .update({ used_at: time, user_id: userId })
+    return changed === 1
+  }
+
+  async lockPromo (code: string): Promise<StoredPromo | undefined> {
+    return await selectPromo(this.trx, code, { lock: true })
+  }
+
+  // Counts one use of the promo code and records the user's redemption; false (and nothing
+  // changed) when the code is no longer redeemable.
+  async redeemPromo (promoId: number, userId: number, at: Date): Promise<boolean> {
+    const time = toDatabaseTime(at)
+    const changed = await this.trx('promo_codes')
+      .where({ id: promoId, active: true })
+      .where('valid_from', '<=', time)
+      .where((query) => { void query.whereNull('valid_to').orWhere('valid_to', '>', time) })
+      .where((query) => { void query.whereNull('max_uses').orWhereRaw('?? < ??', ['uses', 'max_uses']) })
+      .increment('uses', 1)
+    if (changed !== 1) return false
+    await this.trx('promo_code_redemptions').insert({ promo_code_id: promoId, user_id: userId, redeemed_at: time })
+    return true
   }
 
   // Returns the names that are not defined roles (and grants nothing) when there are any.

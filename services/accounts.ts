@@ -5,6 +5,8 @@ import type { CustomFieldRegistry } from './custom-fields.js'
 import { Conflict, InvalidInput, NotFound, StartupError } from './errors.js'
 import { EMAIL_MAX_LENGTH, USERNAME_PATTERN, characterCount, isValidEmail } from './formats.js'
 import { checkPasswordPolicy, hashPassword } from './passwords.js'
+import type { UserService } from './users.js'
+import { admittingInvite, admittingPromo, inviteRefusal, promoRefusal } from './registration-gates.js'
 
 export const REAL_NAME_MAX_LENGTH = 255
 
@@ -23,6 +25,8 @@ export interface CreationContext {
   // The user creating the account; null when the service itself does (the first admin).
   createdBy: number | null
   roles?: string[]
+  // The service's own accounts (the first admin) need no invite and redeem no promo code.
+  skipRegistrationGates?: boolean
 }
 
 export interface FirstAdmin {
@@ -46,34 +50,34 @@ export class AccountService {
   constructor (
     private readonly accounts: AccountRepository,
     private readonly customFields: CustomFieldRegistry,
+    private readonly users: UserService,
     private readonly bcryptCost: number
   ) {}
 
   // Applies every rule of account creation, then writes the user, its roles, its custom fields,
-  // an audit entry and a user.created event in one transaction. Uniqueness is left to the
-  // database's unique indexes, so concurrent creates cannot both win.
+  // the use of its invite code, the redemption of its promo code, an audit entry and a
+  // user.created event in one transaction. Uniqueness is left to the database's unique
+  // indexes, so concurrent creates cannot both win.
   async createAccount (input: AccountInput, context: CreationContext): Promise<StoredUser> {
     checkUsernameAndEmail(input.username, input.email)
     if (characterCount(input.realName ?? '') > REAL_NAME_MAX_LENGTH) {
       throw new InvalidInput('invalid_field', 'real_name', `real_name must be at most ${REAL_NAME_MAX_LENGTH} characters long`)
-    }
-    // Registration with codes is not enabled yet, so any code is refused rather than ignored.
-    if (input.inviteCode !== undefined && input.inviteCode !== '') {
-      throw new InvalidInput('invite_code_not_accepted', 'invite_code', 'invite codes are not enabled; leave invite_code out')
-    }
-    if (input.promoCode !== undefined && input.promoCode !== '') {
-      throw new InvalidInput('promo_code_not_accepted', 'promo_code', 'promo codes are not enabled; leave promo_code out')
     }
     checkPasswordPolicy(input.password, input.username)
     // Checked now to fail fast, and again in the transaction against definitions that cannot
     // change before it commits (one may change while the password is being hashed).
     await this.customFields.validateValues(input.customFields)
     const passwordHash = await hashPassword(input.password, this.bcryptCost)
-    const roles = context.roles ?? ['user']
-
     const at = new Date()
     const id = await this.accounts.transaction(async (writer) => {
       const customValues = this.customFields.checkValues(input.customFields, await writer.customFieldDefinitions())
+      // The codes are checked under lock, so of creates racing for one code each sees it as
+      // the one before left it: one invite use, no redemption beyond the limit.
+      const gates = context.skipRegistrationGates === true ? { inviteRequired: false, promoAccepted: false } : await writer.registrationGates()
+      const invite = await admittingInvite(writer, input, gates.inviteRequired, at)
+      const promo = await admittingPromo(writer, input.promoCode, gates.promoAccepted, at)
+      const inviteRoles = invite?.role !== undefined && invite.role !== null ? [invite.role] : []
+      const roles = [...new Set([...(context.roles ?? ['user']), ...inviteRoles])]
       const userId = await writer.insertUser({
         username: input.username,
         email: input.email,
@@ -85,6 +89,8 @@ export class AccountService {
       const unknownRoles = await writer.grantRoles(userId, roles)
       if (unknownRoles.length > 0) throw new InvalidInput('unknown_role', 'roles', `No such role: ${unknownRoles.join(', ')}`)
       await writer.saveCustomFieldValues(userId, customValues)
+      if (invite !== undefined && !await writer.useInvite(invite.id, userId, at)) throw inviteRefusal('used')
+      if (promo !== undefined && !await writer.redeemPromo(promo.id, userId, at)) throw promoRefusal('exhausted')
       await writer.recordAudit({ actorId: context.createdBy, action: 'account.create', subjectId: userId, at })
       await writer.enqueueEvent({
         type: 'user.created',
@@ -93,6 +99,8 @@ export class AccountService {
           username: input.username,
           email: input.email,
           roles,
+          invite_code: invite?.code ?? null,
+          promo_code: promo?.code ?? null,
           created_by: context.createdBy,
           date_joined: at.toISOString()
         },
@@ -100,13 +108,7 @@ export class AccountService {
       })
       return userId
     })
-    return await this.getUser(id)
-  }
-
-  async getUser (id: number): Promise<StoredUser> {
-    const user = await this.accounts.findById(id)
-    if (user === undefined) throw new NotFound(`User ${id} not found`)
-    return user
+    return await this.users.getUser(id)
   }
 
   // Makes sure an admin exists: from the configured credentials, or else (only where `generate`
@@ -118,7 +120,7 @@ export class AccountService {
     const generatedPassword = credentials === undefined ? generatePassword() : undefined
     const account = credentials ?? { username: 'admin', email: 'admin@example.com', password: generatedPassword as string }
     try {
-      const user = await this.createAccount({ ...account, customFields: {} }, { createdBy: null, roles: ['admin', 'user'] })
+      const user = await this.createAccount({ ...account, customFields: {} }, { createdBy: null, roles: ['admin', 'user'], skipRegistrationGates: true })
       return { user, generatedPassword }
     } catch (error) {
       // Say a mandatory custom field without a default was defined: no account can be made.

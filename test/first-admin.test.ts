@@ -58,6 +58,21 @@ onEachDatabase('the first admin', async (t, kind) => {
     })
   })
 
+  t.test('is created while registration needs invite codes and redeems promo codes', async (t) => {
+    const databaseUrl = await createTestDatabase(t, kind, { shared: true })
+    const first = await build(t, kind, { databaseUrl })
+    const token = await first.adminToken()
+    const preference = await first.request({ method: 'PATCH', url: '/api/v2/dynamic_preference/', token, payload: { 'configurations.invite_code': true } })
+    t.equal(preference.statusCode, 200)
+    const feature = await first.request({ method: 'PATCH', url: '/api/v2/feature/promo_code/', token, payload: { enabled: true } })
+    t.equal(feature.statusCode, 200)
+    await first.app.knex('user_roles').delete()
+    await first.app.knex('users').delete()
+    const second = await build(t, kind, { databaseUrl })
+    const me = await second.request({ url: '/api/v2/user/me/', token: await second.adminToken() })
+    t.match(me.body, { username: ADMIN.username, roles: ['admin', 'user'] })
+  })
+
   t.test('refuses to start, in one line, when a mandatory custom field leaves no way to make the first admin', async (t) => {
     const databaseUrl = await createTestDatabase(t, kind, { shared: true })
     const first = await build(t, kind, { databaseUrl })
