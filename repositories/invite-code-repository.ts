@@ -1,6 +1,8 @@
 import type { Knex } from 'knex'
-import type { InviteStatus } from '../services/invite-codes.js'
 import { type PageWindow, fromDatabaseTime, startsWith, supportsRowLocks, toDatabaseTime, violatedUniqueColumn, windowOf } from './sql.js'
+
+// Whether an invite can be used, and if not why (decided by inviteStatus in services/).
+export type InviteStatus = 'valid' | 'used' | 'expired' | 'revoked'
 
 export interface StoredInvite {
   id: number

@@ -147,7 +147,7 @@ export const InviteCreateRequest = Type.Object({
   forced_username: Type.Optional(Type.String({"pattern":"^[A-Za-z0-9_-]+$","minLength":1,"maxLength":255})),
   expires_at: Type.Optional(Type.String({"description":"A time in the future.","format":"date-time"})),
   sent_at: Type.Optional(Type.String({"description":"When the code was sent to the person invited.","format":"date-time"})),
-  extra_data: Type.Optional(Type.Object({}, {"additionalProperties":true}))
+  extra_data: Type.Optional(Type.Object({}, {"description":"Any JSON object, nested at most 32 levels deep; returned as given.","additionalProperties":true}))
 }, {"additionalProperties":false})
 export type InviteCreateRequest = Static<typeof InviteCreateRequest>
 

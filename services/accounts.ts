@@ -86,11 +86,11 @@ export class AccountService {
         createdBy: context.createdBy,
         at
       })
+      if (invite !== undefined && !await writer.useInvite(invite.id, userId, at)) throw inviteRefusal('used')
+      if (promo !== undefined && !await writer.redeemPromo(promo.id, userId, at)) throw promoRefusal('exhausted')
       const unknownRoles = await writer.grantRoles(userId, roles)
       if (unknownRoles.length > 0) throw new InvalidInput('unknown_role', 'roles', `No such role: ${unknownRoles.join(', ')}`)
       await writer.saveCustomFieldValues(userId, customValues)
-      if (invite !== undefined && !await writer.useInvite(invite.id, userId, at)) throw inviteRefusal('used')
-      if (promo !== undefined && !await writer.redeemPromo(promo.id, userId, at)) throw promoRefusal('exhausted')
       await writer.recordAudit({ actorId: context.createdBy, action: 'account.create', subjectId: userId, at })
       await writer.enqueueEvent({
         type: 'user.created',

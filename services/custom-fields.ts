@@ -78,6 +78,11 @@ export class CustomFieldRegistry {
     private readonly reservedNames: ReadonlySet<string>
   ) {}
 
+  // Whether `name` is a standard field of an account or a user, and so never a custom field.
+  isStandardField (name: string): boolean {
+    return this.reservedNames.has(name)
+  }
+
   async list (): Promise<CustomFieldDefinition[]> {
     return await this.repository.list()
   }

@@ -29,3 +29,21 @@ export function storableTime (text: string, field: string): Date {
   }
   return new Date(time)
 }
+
+// How deep a free-form JSON value may nest: deep enough for any real use, shallow enough to be
+// written back without exhausting the stack.
+export const JSON_MAX_DEPTH = 32
+
+// Why a free-form JSON value cannot be stored and returned as given, or undefined when it can:
+// nested too deep, or holding a number beyond JSON's range (1e400 parses as Infinity, which
+// would come back as null).
+export function jsonValueProblem (value: unknown, depth = 0): string | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? undefined : 'holds a number too large to keep'
+  if (value === null || typeof value !== 'object') return undefined
+  if (depth === JSON_MAX_DEPTH) return `is nested more than ${JSON_MAX_DEPTH} levels deep`
+  for (const item of Object.values(value)) {
+    const problem = jsonValueProblem(item, depth + 1)
+    if (problem !== undefined) return problem
+  }
+  return undefined
+}

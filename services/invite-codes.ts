@@ -1,11 +1,11 @@
 import type { AccountRepository, Principal, StoredUser } from '../repositories/account-repository.js'
-import type { InviteCodeRepository, InviteFilter, NewInvite, StoredInvite } from '../repositories/invite-code-repository.js'
+import type { InviteCodeRepository, InviteFilter, InviteStatus, NewInvite, StoredInvite } from '../repositories/invite-code-repository.js'
 import type { PageWindow } from '../repositories/sql.js'
 import { Conflict, InvalidInput, NotFound } from './errors.js'
 import { insertWithRandomCode } from './codes.js'
-import { characterCount, isValidEmail, storableTime, USERNAME_PATTERN } from './formats.js'
+import { characterCount, isValidEmail, jsonValueProblem, storableTime, USERNAME_PATTERN } from './formats.js'
 
-export type InviteStatus = 'valid' | 'used' | 'expired' | 'revoked'
+export type { InviteStatus }
 
 // Whether an invite can be used at `now`, and if not why. A used code stays `used` whatever
 // happens to it after.
@@ -99,6 +99,8 @@ export class InviteCodeService {
     if (characterCount(name) > NAME_MAX_LENGTH) {
       throw new InvalidInput('invalid_field', 'name', `name must be at most ${NAME_MAX_LENGTH} characters long`)
     }
+    const extraDataProblem = jsonValueProblem(request.extraData)
+    if (extraDataProblem !== undefined) throw new InvalidInput('invalid_field', 'extra_data', `extra_data ${extraDataProblem}`)
     if (request.email !== undefined && !isValidEmail(request.email)) {
       throw new InvalidInput('invalid_field', 'email', 'email must be an email address')
     }

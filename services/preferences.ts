@@ -6,6 +6,7 @@ import type {
 import { CustomFieldCreateRequest } from '../schemas/components.js'
 import type { CustomFieldRegistry } from './custom-fields.js'
 import { InvalidInput, NotFound } from './errors.js'
+import { jsonValueProblem } from './formats.js'
 
 // The preference whose value is the custom-field registry itself, not a value of its own.
 const REGISTRY_PREFERENCE = 'user_metadata_definition'
@@ -137,7 +138,10 @@ export class PreferenceService {
         const wanted = this.wantedDefinitions(key, jsonValue(key, value))
         change.registry = (current) => within(key, () => this.customFields.planReplacement(wanted, current))
       } else {
-        change.values.push({ id: preference.id, value: JSON.stringify(jsonValue(key, value)) })
+        const json = jsonValue(key, value)
+        const problem = jsonValueProblem(json)
+        if (problem !== undefined) throw new InvalidInput('invalid_field', key, `${key} ${problem}`)
+        change.values.push({ id: preference.id, value: JSON.stringify(json) })
       }
     }
     await this.repository.change(change, new Date())

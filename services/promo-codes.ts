@@ -35,7 +35,8 @@ export interface Redemption {
   redeemedAt: string
 }
 
-export interface Page<T> {
+// One page of a list, and how many items there are in all.
+export interface Listing<T> {
   total: number
   items: T[]
 }
@@ -81,7 +82,7 @@ export class PromoCodeService {
     return assessed(promo, now)
   }
 
-  async list (filter: PromoFilter, window: PageWindow, now = new Date()): Promise<Page<PromoCode>> {
+  async list (filter: PromoFilter, window: PageWindow, now = new Date()): Promise<Listing<PromoCode>> {
     const { total, promos } = await this.repository.list(filter, window)
     return { total, items: promos.map((promo) => assessed(promo, now)) }
   }
@@ -91,7 +92,7 @@ export class PromoCodeService {
   }
 
   // One page of who redeemed the code and when, oldest first.
-  async redemptions (code: string, window: PageWindow): Promise<Page<Redemption>> {
+  async redemptions (code: string, window: PageWindow): Promise<Listing<Redemption>> {
     const promo = await this.existing(code)
     const { total, redemptions } = await this.repository.listRedemptions(promo.id, window)
     const users = await this.accounts.findByIds(redemptions.map((redemption) => redemption.userId))

@@ -21,7 +21,7 @@ export interface UserSearchResult {
 
 export interface UserChanges {
   realName?: string
-  // New values of custom fields, keyed by field name; null removes a value.
+  // The other keys given: new values of custom fields, keyed by field name; null removes a value.
   customFields: Record<string, unknown>
 }
 
@@ -49,6 +49,9 @@ export class UserService {
   // user.updated event, all in one transaction. The custom fields are checked against the
   // definitions as they are in that transaction, so none can change in between.
   async updateUser (id: number, changes: UserChanges, updatedBy: number): Promise<StoredUser> {
+    // Of the standard fields only real_name can change here; every other key is a custom field.
+    const readOnly = Object.keys(changes.customFields).find((name) => this.customFields.isStandardField(name))
+    if (readOnly !== undefined) throw new InvalidInput('read_only_field', readOnly, `${readOnly} cannot be changed`)
     if (changes.realName !== undefined && characterCount(changes.realName) > REAL_NAME_MAX_LENGTH) {
       throw new InvalidInput('invalid_field', 'real_name', `real_name must be at most ${REAL_NAME_MAX_LENGTH} characters long`)
     }

@@ -178,6 +178,34 @@ onEachDatabase('issuing invite codes', async (t, kind) => {
     t.equal(await inviteCount(api), 0)
   })
 
+  t.test('keeps extra_data nested up to 32 levels and refuses deeper, even far deeper, with a 400', async (t) => {
+    const api = await build(t, kind)
+    const nested = (depth: number): unknown => depth === 0 ? 'leaf' : { level: nested(depth - 1) }
+    const deepest = await issue(api, { extra_data: nested(32) as Record<string, unknown> })
+    t.equal(deepest.statusCode, 201)
+    t.strictSame(deepest.body.extra_data, nested(32))
+    for (const depth of [33, 5000]) {
+      const response = await api.request({
+        method: 'POST', url: INVITES, token: await api.adminToken(),
+        headers: { 'content-type': 'application/json' }, payload: `{"extra_data":${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}}`
+      })
+      t.equal(response.statusCode, 400, `nested ${depth} deep`)
+      t.match(response.body, { code: 'invalid_field', field: 'extra_data' })
+    }
+    t.equal(await inviteCount(api), 1)
+  })
+
+  t.test('refuses a number in extra_data that JSON cannot give back', async (t) => {
+    const api = await build(t, kind)
+    const response = await api.request({
+      method: 'POST', url: INVITES, token: await api.adminToken(),
+      headers: { 'content-type': 'application/json' }, payload: '{"extra_data":{"big":1e400}}'
+    })
+    t.equal(response.statusCode, 400)
+    t.match(response.body, { code: 'invalid_field', field: 'extra_data' })
+    t.equal(await inviteCount(api), 0)
+  })
+
   t.test('needs a token, and the admin role', async (t) => {
     const api = await build(t, kind)
     const { token } = await createUserWithToken(api)

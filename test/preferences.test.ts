@@ -294,6 +294,9 @@ onEachDatabase('dynamic preferences', async (t, kind) => {
     const response = await patch(api, { 'style.colors': '{"primary": "#fff"}' })
     t.match(response.body, [{ id: 3, value: '{"primary":"#fff"}' }])
     t.equal((await patch(api, { colors: { primary: '#000' } })).body[0].value, '{"primary":"#000"}')
+    const tooDeep = await patch(api, { colors: `${'['.repeat(40)}${']'.repeat(40)}` })
+    t.equal(tooDeep.statusCode, 400)
+    t.match(tooDeep.body, { code: 'invalid_field', field: 'colors' })
   })
 
   t.test('any user can read preferences, only an admin can change them', async (t) => {

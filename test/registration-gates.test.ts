@@ -225,6 +225,25 @@ onEachDatabase('promo codes at registration', async (t, kind) => {
     t.equal((await create(api, token, { promo_code: promo.code })).statusCode, 201)
   })
 
+  t.test('a create that fails after using its codes leaves both as they were', async (t) => {
+    const api = await build(t, kind)
+    const token = await api.adminToken()
+    await enableInvites(api, token)
+    await enablePromos(api, token)
+    await api.app.knex('roles').insert({ name: 'moderator' })
+    const invite = await issueInvite(api, token, { role: 'moderator' })
+    const promo = await createPromo(api, token, { max_uses: 1 })
+    // The invite's role is gone by the time it is granted, after both codes were used.
+    await api.app.knex('roles').where({ name: 'moderator' }).delete()
+    const response = await create(api, token, { invite_code: invite.code, promo_code: promo.code })
+    t.equal(response.statusCode, 400)
+    t.match(response.body, { code: 'unknown_role' })
+    t.strictSame(await api.app.knex('invite_codes').where({ id: invite.id }).first('used_at', 'user_id'), { used_at: null, user_id: null })
+    t.equal(Number((await api.app.knex('promo_codes').where({ id: promo.id }).first('uses')).uses), 0)
+    t.equal((await api.app.knex('promo_code_redemptions').select()).length, 0)
+    t.equal(await userCount(api), 1, 'only the admin exists')
+  })
+
   t.test('uses an invite code and redeems a promo code in one create', async (t) => {
     const api = await build(t, kind)
     const token = await api.adminToken()
