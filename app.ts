@@ -9,11 +9,11 @@ import customFieldRegistry from './plugins/custom-field-registry.js'
 import database from './plugins/database.js'
 import docs from './plugins/docs.js'
 import errors, { clientErrorHandler, frameworkErrors } from './plugins/errors.js'
+import permissions from './plugins/permissions.js'
+import registration from './plugins/registration.js'
 import repositories from './plugins/repositories.js'
-import roles from './plugins/roles.js'
 import routeTable from './plugins/route-table.js'
 import validation from './plugins/validation.js'
-import registration from './plugins/registration.js'
 import accountCreateRoutes from './routes/api/v2/account/create.js'
 import accountSearchRoutes from './routes/api/v2/account/search.js'
 import customFieldRoutes from './routes/api/v2/custom_field/index.js'
@@ -21,6 +21,7 @@ import preferenceRoutes from './routes/api/v2/dynamic_preference/index.js'
 import featureRoutes from './routes/api/v2/feature/index.js'
 import inviteCodeRoutes from './routes/api/v2/invite_code/index.js'
 import promoCodeRoutes from './routes/api/v2/promo_code/index.js'
+import roleRoutes from './routes/api/v2/role/index.js'
 import userRoutes from './routes/api/v2/user/index.js'
 import healthRoutes from './routes/health.js'
 import tokenRoutes from './routes/oauth/token.js'
@@ -92,7 +93,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(database)
   await app.register(repositories)
   await app.register(auth)
-  await app.register(roles)
+  await app.register(permissions)
   await app.register(customFieldRegistry)
   await app.register(accounts, { announceFirstAdmin: options.announceFirstAdmin })
   await app.register(registration)
@@ -107,4 +108,5 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(featureRoutes)
   await app.register(inviteCodeRoutes)
   await app.register(promoCodeRoutes)
+  await app.register(roleRoutes)
 }

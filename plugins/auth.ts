@@ -8,8 +8,8 @@ import type { TokenClaims } from '../services/tokens.js'
 export interface RouteAccess {
   // Whether the route needs a valid bearer token.
   authenticated: boolean
-  // A role the caller must have (checked by the roles plugin).
-  role?: string
+  // A permission the caller must have (checked by the permissions plugin).
+  permission?: string
 }
 
 declare module 'fastify' {

@@ -2,20 +2,23 @@ import fp from 'fastify-plugin'
 import { InviteCodeService } from '../services/invite-codes.js'
 import { PreferenceService } from '../services/preferences.js'
 import { PromoCodeService } from '../services/promo-codes.js'
+import { RoleService } from '../services/roles.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     preferenceService: PreferenceService
     inviteCodeService: InviteCodeService
     promoCodeService: PromoCodeService
+    roleService: RoleService
   }
 }
 
-// The registries behind the gates of registration: preferences and features, invite codes,
-// promo codes.
+// The registries behind the gates of registration (preferences and features, invite codes,
+// promo codes) and behind every permission check (roles).
 export default fp(async (fastify) => {
   const { repositories } = fastify
   fastify.decorate('preferenceService', new PreferenceService(repositories.preferences, fastify.customFieldRegistry))
   fastify.decorate('inviteCodeService', new InviteCodeService(repositories.inviteCodes, repositories.accounts))
   fastify.decorate('promoCodeService', new PromoCodeService(repositories.promoCodes, repositories.accounts))
+  fastify.decorate('roleService', new RoleService(repositories.roles))
 }, { name: 'registration', dependencies: ['repositories', 'custom-field-registry'] })

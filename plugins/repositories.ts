@@ -5,6 +5,7 @@ import { HealthRepository } from '../repositories/health-repository.js'
 import { InviteCodeRepository } from '../repositories/invite-code-repository.js'
 import { PreferenceRepository } from '../repositories/preference-repository.js'
 import { PromoCodeRepository } from '../repositories/promo-code-repository.js'
+import { RoleRepository } from '../repositories/role-repository.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,6 +16,7 @@ declare module 'fastify' {
       inviteCodes: InviteCodeRepository
       preferences: PreferenceRepository
       promoCodes: PromoCodeRepository
+      roles: RoleRepository
     }
   }
 }
@@ -27,6 +29,7 @@ export default fp(async (fastify) => {
     health: new HealthRepository(fastify.knex),
     inviteCodes: new InviteCodeRepository(fastify.knex),
     preferences: new PreferenceRepository(fastify.knex),
-    promoCodes: new PromoCodeRepository(fastify.knex)
+    promoCodes: new PromoCodeRepository(fastify.knex),
+    roles: new RoleRepository(fastify.knex)
   })
 }, { name: 'repositories', dependencies: ['database'] })

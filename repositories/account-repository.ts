@@ -29,6 +29,8 @@ export interface Principal {
   id: number
   username: string
   roles: string[]
+  // What the roles grant.
+  permissions: string[]
 }
 
 export interface NewUser {
@@ -224,7 +226,16 @@ export class AccountRepository {
   async findActivePrincipal (id: number): Promise<Principal | undefined> {
     const row = await this.knex('users').where({ id, status: 'a' }).first<{ id: number, username: string } | undefined>('id', 'username')
     if (row === undefined) return undefined
-    return { id: row.id, username: row.username, roles: await this.roleNames(id) }
+    const [roles, permissions] = await Promise.all([
+      this.roleNames(id),
+      this.knex('user_roles as ur')
+        .join('role_permissions as rp', 'rp.role_id', 'ur.role_id')
+        .where('ur.user_id', id)
+        .distinct('rp.permission')
+        .orderBy('rp.permission')
+        .pluck<string[]>('rp.permission')
+    ])
+    return { id: row.id, username: row.username, roles, permissions }
   }
 
   async roleNames (userId: number): Promise<string[]> {

@@ -159,6 +159,23 @@ export const InvitePage = Type.Object({
 }, {"additionalProperties":false})
 export type InvitePage = Static<typeof InvitePage>
 
+export const Permission = Type.Object({
+  name: Type.String(),
+  description: Type.String()
+}, {"additionalProperties":false})
+export type Permission = Static<typeof Permission>
+
+export const PermissionName = Type.String({"pattern":"^[a-z][a-z-]{0,63}$"})
+export type PermissionName = Static<typeof PermissionName>
+
+export const PermissionPage = Type.Object({
+  count: Type.Integer(),
+  next: PageLink,
+  previous: PageLink,
+  results: Type.Array(Permission)
+}, {"additionalProperties":false})
+export type PermissionPage = Static<typeof PermissionPage>
+
 export const Preference = Type.Object({
   id: Type.Integer(),
   section: Type.String(),
@@ -228,6 +245,35 @@ export const PromoRedemptionPage = Type.Object({
   results: Type.Array(PromoRedemption)
 }, {"additionalProperties":false})
 export type PromoRedemptionPage = Static<typeof PromoRedemptionPage>
+
+export const Role = Type.Object({
+  name: Type.String(),
+  description: Type.String(),
+  permissions: Type.Array(Type.String(), {"description":"The permissions the role grants, ordered by name."}),
+  protected: Type.Boolean({"description":"Whether the role's permissions are fixed (the `admin` role)."})
+}, {"additionalProperties":false})
+export type Role = Static<typeof Role>
+
+export const RoleCreateRequest = Type.Object({
+  name: Type.String({"description":"Lower case letters, digits, `_` and `-`, starting with a letter.","pattern":"^[a-z][a-z0-9_-]{0,63}$"}),
+  description: Type.Optional(Type.String({"maxLength":255})),
+  permissions: Type.Optional(Type.Array(PermissionName, {"maxItems":100}))
+}, {"additionalProperties":false})
+export type RoleCreateRequest = Static<typeof RoleCreateRequest>
+
+export const RolePage = Type.Object({
+  count: Type.Integer(),
+  next: PageLink,
+  previous: PageLink,
+  results: Type.Array(Role)
+}, {"additionalProperties":false})
+export type RolePage = Static<typeof RolePage>
+
+export const RoleUpdateRequest = Type.Object({
+  description: Type.Optional(Type.String({"maxLength":255})),
+  permissions: Type.Optional(Type.Array(PermissionName, {"maxItems":100}))
+}, {"minProperties":1,"additionalProperties":false})
+export type RoleUpdateRequest = Static<typeof RoleUpdateRequest>
 
 export const TokenRequest = Type.Object({
   grant_type: Type.String({"description":"Only `password` is supported."}),

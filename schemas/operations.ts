@@ -16,6 +16,7 @@ import {
   InviteCreateRequest,
   InvitePage,
   InviteStatus,
+  PermissionPage,
   Preference,
   PreferenceList,
   PreferencePage,
@@ -24,6 +25,10 @@ import {
   PromoCreateRequest,
   PromoPage,
   PromoRedemptionPage,
+  Role,
+  RoleCreateRequest,
+  RolePage,
+  RoleUpdateRequest,
   TokenRequest,
   TokenResponse,
   User,
@@ -49,7 +54,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, role: "admin" } }
+    config: { access: { authenticated: true, permission: "create-user" } }
   },
   getCurrentUser: {
     method: "GET",
@@ -133,7 +138,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, role: "admin" } }
+    config: { access: { authenticated: true, permission: "manage-custom-fields" } }
   },
   createCustomField: {
     method: "POST",
@@ -152,7 +157,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, role: "admin" } }
+    config: { access: { authenticated: true, permission: "manage-custom-fields" } }
   },
   getCustomField: {
     method: "GET",
@@ -171,7 +176,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, role: "admin" } }
+    config: { access: { authenticated: true, permission: "manage-custom-fields" } }
   },
   updateCustomField: {
     method: "PATCH",
@@ -193,7 +198,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, role: "admin" } }
+    config: { access: { authenticated: true, permission: "manage-custom-fields" } }
   },
   deleteCustomField: {
     method: "DELETE",
@@ -214,7 +219,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, role: "admin" } }
+    config: { access: { authenticated: true, permission: "manage-custom-fields" } }
   },
   checkLiveness: {
     method: "GET",
@@ -259,7 +264,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, role: "admin" } }
+    config: { access: { authenticated: true, permission: "view-user-administration" } }
   },
   searchUsers: {
     method: "GET",
@@ -282,7 +287,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, role: "admin" } }
+    config: { access: { authenticated: true, permission: "view-user-administration" } }
   },
   listPreferences: {
     method: "GET",
@@ -321,7 +326,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, role: "admin" } }
+    config: { access: { authenticated: true, permission: "manage-preferences" } }
   },
   getPreference: {
     method: "GET",
@@ -378,7 +383,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, role: "admin" } }
+    config: { access: { authenticated: true, permission: "manage-preferences" } }
   },
   listInviteCodes: {
     method: "GET",
@@ -400,7 +405,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, role: "admin" } }
+    config: { access: { authenticated: true, permission: "manage-invite-codes" } }
   },
   createInviteCode: {
     method: "POST",
@@ -419,7 +424,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, role: "admin" } }
+    config: { access: { authenticated: true, permission: "manage-invite-codes" } }
   },
   checkInviteCode: {
     method: "GET",
@@ -459,7 +464,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, role: "admin" } }
+    config: { access: { authenticated: true, permission: "manage-invite-codes" } }
   },
   listPromoCodes: {
     method: "GET",
@@ -480,7 +485,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, role: "admin" } }
+    config: { access: { authenticated: true, permission: "manage-promo-codes" } }
   },
   createPromoCode: {
     method: "POST",
@@ -499,7 +504,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, role: "admin" } }
+    config: { access: { authenticated: true, permission: "manage-promo-codes" } }
   },
   getPromoCode: {
     method: "GET",
@@ -540,7 +545,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, role: "admin" } }
+    config: { access: { authenticated: true, permission: "manage-promo-codes" } }
   },
   deactivatePromoCode: {
     method: "POST",
@@ -561,7 +566,76 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, role: "admin" } }
+    config: { access: { authenticated: true, permission: "manage-promo-codes" } }
+  },
+  listRoles: {
+    method: "GET",
+    url: "/api/v2/role/",
+    schema: {
+      response: {
+        200: RolePage,
+        401: ApiError,
+        403: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, permission: "manage-roles" } }
+  },
+  createRole: {
+    method: "POST",
+    url: "/api/v2/role/",
+    schema: {
+      body: RoleCreateRequest,
+      response: {
+        201: Role,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        409: ApiError,
+        413: ApiError,
+        415: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, permission: "manage-roles" } }
+  },
+  updateRole: {
+    method: "PATCH",
+    url: "/api/v2/role/:name/",
+    schema: {
+      params: Type.Object({
+        name: Type.String({"description":"The role's name.","pattern":"^[a-z][a-z0-9_-]{0,63}$"})
+      }, {"additionalProperties":false}),
+      body: RoleUpdateRequest,
+      response: {
+        200: Role,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        413: ApiError,
+        415: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, permission: "manage-roles" } }
+  },
+  listPermissions: {
+    method: "GET",
+    url: "/api/v2/permission/",
+    schema: {
+      response: {
+        200: PermissionPage,
+        401: ApiError,
+        403: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, permission: "manage-roles" } }
   }
 } as const
 

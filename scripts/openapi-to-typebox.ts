@@ -33,7 +33,7 @@ interface OpenApiResponse {
 interface OpenApiOperation {
   operationId: string
   security?: unknown[]
-  'x-required-role'?: string
+  'x-required-permission'?: string
   parameters?: OpenApiParameter[]
   requestBody?: { $ref?: string, required?: boolean, content?: Record<string, { schema?: JsonSchema }> }
   responses: Record<string, OpenApiResponse>
@@ -317,11 +317,11 @@ function accessRule (document: OpenApiDocument, operation: OpenApiOperation, whe
     throw new Error(`Optional authentication ({} in security) is not supported at ${where}: use security: [] for public access, or require authentication`)
   }
   const authenticated = security.length > 0
-  const role = operation['x-required-role']
-  if (role !== undefined && !authenticated) throw new Error(`${operation.operationId} requires a role but no authentication`)
-  return role === undefined
+  const permission = operation['x-required-permission']
+  if (permission !== undefined && !authenticated) throw new Error(`${operation.operationId} requires a permission but no authentication`)
+  return permission === undefined
     ? `{ authenticated: ${authenticated} }`
-    : `{ authenticated: true, role: ${JSON.stringify(role)} }`
+    : `{ authenticated: true, permission: ${JSON.stringify(permission)} }`
 }
 
 function generateOperations (document: OpenApiDocument): string {

@@ -1,7 +1,7 @@
 import type { AccountRepository, Principal, StoredUser } from '../repositories/account-repository.js'
 import type { InviteCodeRepository, InviteFilter, InviteStatus, NewInvite, StoredInvite } from '../repositories/invite-code-repository.js'
 import type { PageWindow } from '../repositories/sql.js'
-import { Conflict, InvalidInput, NotFound } from './errors.js'
+import { Conflict, Forbidden, InvalidInput, NotFound } from './errors.js'
 import { insertWithRandomCode } from './codes.js'
 import { characterCount, isValidEmail, jsonValueProblem, storableTime, USERNAME_PATTERN } from './formats.js'
 
@@ -77,7 +77,7 @@ export class InviteCodeService {
     if (invite === undefined) throw new NotFound(`Invite code ${code} not found`)
     const now = new Date()
     const check = { code: invite.code, status: inviteStatus(invite, now), expiresAt: invite.expiresAt }
-    if (!caller.roles.includes('admin')) return check
+    if (!caller.permissions.includes('manage-invite-codes')) return check
     return { ...check, details: await this.oneDetailed(invite, now) }
   }
 
@@ -92,6 +92,10 @@ export class InviteCodeService {
 
   // The invite `request` describes, every part checked.
   private async checkedInvite (request: InviteRequest, issuer: Principal, at: Date): Promise<InviteDraft> {
+    // An invite carrying the admin role grants it to whoever uses it: it takes the same right.
+    if (request.role === 'admin' && !issuer.permissions.includes('assign-admin-role')) {
+      throw new Forbidden('An invite with the admin role requires the assign-admin-role permission')
+    }
     if (request.code !== undefined && !CODE_PATTERN.test(request.code)) {
       throw new InvalidInput('invalid_field', 'code', 'code must be 4 to 64 letters, digits, _ or -')
     }

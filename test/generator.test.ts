@@ -481,7 +481,7 @@ ${OK_RESPONSE}
 `)), { message: 'Only path and query parameters are supported at GET /users/' })
   })
 
-  t.test('records x-required-role as the access role of an authenticated operation', async (t) => {
+  t.test('records x-required-permission as the access permission of an authenticated operation', async (t) => {
     const generated = await operation(t, openApi(`
 security:
   - bearerAuth: []
@@ -489,10 +489,10 @@ paths:
   /admin/:
     get:
       operationId: adminOnly
-      x-required-role: admin
+      x-required-permission: create-user
 ${OK_RESPONSE}
 `), 'adminOnly')
-    t.strictSame(generated.config.access, { authenticated: true, role: 'admin' })
+    t.strictSame(generated.config.access, { authenticated: true, permission: 'create-user' })
   })
 
   t.test('marks an operation with security: [] as open to anyone', async (t) => {
@@ -529,9 +529,9 @@ paths:
     get:
       operationId: adminOnly
       security: []
-      x-required-role: admin
+      x-required-permission: create-user
 ${OK_RESPONSE}
-`)), { message: 'adminOnly requires a role but no authentication' })
+`)), { message: 'adminOnly requires a permission but no authentication' })
   })
 
   t.test('refuses optional authentication ({} beside a requirement), naming the operation', async (t) => {

@@ -43,6 +43,15 @@ async function inviteStatementInFlight (api: TestApp): Promise<boolean> {
   return false
 }
 
+// Gives the user a new role of its own that grants exactly `permissions`.
+async function grantPermissions (api: TestApp, userId: number, permissions: string[]): Promise<void> {
+  const knex = api.app.knex
+  await knex('roles').insert({ name: 'inviter', description: 'Issues invite codes.' })
+  const role = await knex('roles').where({ name: 'inviter' }).first('id')
+  await knex('role_permissions').insert(permissions.map((permission) => ({ role_id: role.id, permission })))
+  await knex('user_roles').insert({ user_id: userId, role_id: role.id })
+}
+
 function inDays (days: number): string {
   return new Date(Date.now() + days * DAY).toISOString()
 }
@@ -121,7 +130,7 @@ onEachDatabase('issuing invite codes', async (t, kind) => {
 
   t.test('refuses a role that does not exist, in any case', async (t) => {
     const api = await build(t, kind)
-    for (const role of ['moderator', 'ADMIN']) {
+    for (const role of ['no-such-role', 'ADMIN']) {
       const response = await issue(api, { role })
       t.equal(response.statusCode, 400, role)
       t.match(response.body, { code: 'unknown_role', field: 'role' }, role)
@@ -214,6 +223,27 @@ onEachDatabase('issuing invite codes', async (t, kind) => {
     t.equal(forbidden.statusCode, 403)
     t.equal(forbidden.body.code, 'forbidden')
     t.equal(await inviteCount(api), 0)
+  })
+
+  t.test('an issuer without assign-admin-role may invite to other roles but not to admin, which stores nothing', async (t) => {
+    const api = await build(t, kind)
+    const { user, token } = await createUserWithToken(api)
+    await grantPermissions(api, user.id, ['manage-invite-codes'])
+    const bot = await api.request({ method: 'POST', url: INVITES, token, payload: { code: 'bot-invite', role: 'bot' } })
+    t.equal(bot.statusCode, 201)
+    t.equal(bot.body.role, 'bot')
+    const admin = await api.request({ method: 'POST', url: INVITES, token, payload: { code: 'admin-invite', role: 'admin' } })
+    t.equal(admin.statusCode, 403)
+    t.equal(admin.body.code, 'forbidden')
+    t.match(admin.body.message, /assign-admin-role/)
+    t.strictSame(await api.app.knex('invite_codes').pluck('code'), ['bot-invite'])
+  })
+
+  t.test('an admin may issue an invite that grants the admin role', async (t) => {
+    const api = await build(t, kind)
+    const response = await issue(api, { role: 'admin' })
+    t.equal(response.statusCode, 201)
+    t.equal(response.body.role, 'admin')
   })
 })
 

@@ -6,10 +6,10 @@ import { Forbidden } from '../../../../services/errors.js'
 import { userSearchHandler } from '../account/search.js'
 import { userRepresentation } from '../representations.js'
 
-// An admin may read and change any user; any other user only themselves.
-function checkAccess (caller: Principal, userId: number, action: string): void {
-  if (caller.id !== userId && !caller.roles.includes('admin')) {
-    throw new Forbidden(`Only an admin can ${action} another user`)
+// Anyone may read and change themselves; another user only with the permission.
+function checkAccess (caller: Principal, userId: number, permission: string): void {
+  if (caller.id !== userId && !caller.permissions.includes(permission)) {
+    throw new Forbidden(`Only a user with the ${permission} permission can do this to another user`)
   }
 }
 
@@ -24,7 +24,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.route({
     ...operations.getUser,
     handler: async (request) => {
-      checkAccess(callerOf(request), request.params.id, 'read')
+      checkAccess(callerOf(request), request.params.id, 'view-user-administration')
       return userRepresentation(await fastify.userService.getUser(request.params.id))
     }
   })
@@ -33,7 +33,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     ...operations.updateUser,
     handler: async (request) => {
       const caller = callerOf(request)
-      checkAccess(caller, request.params.id, 'change')
+      checkAccess(caller, request.params.id, 'edit-other-user-info')
       const { real_name: realName, ...customFields } = request.body
       const user = await fastify.userService.updateUser(request.params.id, { realName, customFields }, caller.id)
       return userRepresentation(user)

@@ -1,0 +1,76 @@
+import type { RoleRepository, StoredPermission, StoredRole } from '../repositories/role-repository.js'
+import { InvalidInput, NotFound } from './errors.js'
+
+export type { StoredPermission }
+
+export interface Role extends StoredRole {
+  // Whether the role's grants are fixed.
+  protected: boolean
+}
+
+export interface NewRole {
+  name: string
+  description?: string
+  permissions?: string[]
+}
+
+export interface RoleChanges {
+  description?: string
+  permissions?: string[]
+}
+
+// Grants every permission, and cannot change, so no change of roles can lock every admin out.
+const PROTECTED_ROLE = 'admin'
+
+function withProtection (role: StoredRole): Role {
+  return { ...role, protected: role.name === PROTECTED_ROLE }
+}
+
+// The registry of roles and the permissions each grants. Who may do what is read from it on
+// every request, so a change applies at once, on every instance.
+export class RoleService {
+  constructor (private readonly repository: RoleRepository) {}
+
+  async list (): Promise<Role[]> {
+    return (await this.repository.list()).map(withProtection)
+  }
+
+  async listPermissions (): Promise<StoredPermission[]> {
+    return await this.repository.listPermissions()
+  }
+
+  async create (input: NewRole): Promise<Role> {
+    const permissions = await this.checkedPermissions(input.permissions ?? [])
+    await this.repository.insert({ name: input.name, description: input.description ?? '', permissions })
+    return await this.get(input.name)
+  }
+
+  async change (name: string, changes: RoleChanges): Promise<Role> {
+    if (name.toLowerCase() === PROTECTED_ROLE) {
+      throw new InvalidInput('protected_role', 'name', `The ${PROTECTED_ROLE} role grants every permission and cannot change`)
+    }
+    const permissions = changes.permissions === undefined ? undefined : await this.checkedPermissions(changes.permissions)
+    if (!await this.repository.update(name, { description: changes.description, permissions })) throw notFound(name)
+    return await this.get(name)
+  }
+
+  private async get (name: string): Promise<Role> {
+    const role = await this.repository.findByName(name)
+    if (role === undefined) throw notFound(name)
+    return withProtection(role)
+  }
+
+  // The permissions given, each once, in order; every one must exist.
+  private async checkedPermissions (given: string[]): Promise<string[]> {
+    const known = new Set((await this.repository.listPermissions()).map((permission) => permission.name))
+    const unknown = given.findIndex((permission) => !known.has(permission))
+    if (unknown !== -1) {
+      throw new InvalidInput('unknown_permission', `permissions[${unknown}]`, `${given[unknown] ?? ''} is not a permission`)
+    }
+    return [...new Set(given)]
+  }
+}
+
+function notFound (name: string): NotFound {
+  return new NotFound(`Role ${name} not found`)
+}

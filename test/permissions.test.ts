@@ -1,0 +1,135 @@
+import { build, createUserWithToken, newAccount, onEachDatabase, type TestApp } from './helper.js'
+
+const CREATE = '/api/v2/account/create/'
+
+// Gives the user a role directly: no endpoint assigns roles yet.
+async function giveRole (api: TestApp, userId: number, roleName: string): Promise<void> {
+  const role = await api.app.knex('roles').where({ name: roleName }).first('id')
+  await api.app.knex('user_roles').insert({ user_id: userId, role_id: role.id })
+}
+
+async function createAccount (api: TestApp, token: string, username: string) {
+  return await api.request({ method: 'POST', url: CREATE, token, payload: newAccount({ username, email: `${username}@example.com` }) })
+}
+
+function payloadOf (token: string): Record<string, unknown> {
+  const [, payload = ''] = token.split('.')
+  return JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'))
+}
+
+onEachDatabase('permissions decide access', async (t, kind) => {
+  t.test('a plain user cannot create accounts: 403 naming create-user', async (t) => {
+    const api = await build(t, kind)
+    const { token } = await createUserWithToken(api)
+    const response = await createAccount(api, token, 'bob')
+    t.equal(response.statusCode, 403)
+    t.match(response.body, { code: 'forbidden', message: /create-user/ })
+    t.equal(await api.app.knex('users').where({ username: 'bob' }).first(), undefined)
+  })
+
+  t.test('a role granting create-user lets its holders create accounts at once, with the token they already have', async (t) => {
+    const api = await build(t, kind)
+    const { user, token } = await createUserWithToken(api)
+    const role = await api.request({ method: 'POST', url: '/api/v2/role/', token: await api.adminToken(), payload: { name: 'recruiter', permissions: ['create-user'] } })
+    t.equal(role.statusCode, 201)
+    await giveRole(api, user.id, 'recruiter')
+    const response = await createAccount(api, token, 'bob')
+    t.equal(response.statusCode, 201)
+    t.equal(response.body.username, 'bob')
+  })
+
+  t.test('taking the permission away from the role applies at once', async (t) => {
+    const api = await build(t, kind)
+    const { user, token } = await createUserWithToken(api)
+    const admin = await api.adminToken()
+    await api.request({ method: 'POST', url: '/api/v2/role/', token: admin, payload: { name: 'recruiter', permissions: ['create-user'] } })
+    await giveRole(api, user.id, 'recruiter')
+    t.equal((await createAccount(api, token, 'bob')).statusCode, 201)
+    const emptied = await api.request({ method: 'PATCH', url: '/api/v2/role/recruiter/', token: admin, payload: { permissions: [] } })
+    t.equal(emptied.statusCode, 200)
+    const response = await createAccount(api, token, 'carol')
+    t.equal(response.statusCode, 403)
+    t.match(response.body.message, /create-user/)
+  })
+
+  t.test('a role granting manage-roles lets a user who is not admin manage roles', async (t) => {
+    const api = await build(t, kind)
+    const { user, token } = await createUserWithToken(api)
+    await api.request({ method: 'POST', url: '/api/v2/role/', token: await api.adminToken(), payload: { name: 'steward', permissions: ['manage-roles'] } })
+    await giveRole(api, user.id, 'steward')
+    t.equal((await api.request({ url: '/api/v2/role/', token })).statusCode, 200)
+    const created = await api.request({ method: 'POST', url: '/api/v2/role/', token, payload: { name: 'support' } })
+    t.equal(created.statusCode, 201)
+    t.equal((await api.request({ url: '/api/v2/custom_field/', token })).statusCode, 403)
+  })
+})
+
+onEachDatabase('the moderator role', async (t, kind) => {
+  t.test('a moderator can search users and read another user', async (t) => {
+    const api = await build(t, kind)
+    const { user: moderator, token } = await createUserWithToken(api)
+    await giveRole(api, moderator.id, 'moderator')
+    const { user: other } = await createUserWithToken(api, { username: 'bob', email: 'bob@example.com' })
+    const search = await api.request({ url: '/api/v2/user/search/', token })
+    t.equal(search.statusCode, 200)
+    t.ok(search.body.results.some((found: { id: number }) => found.id === other.id))
+    const read = await api.request({ url: `/api/v2/user/${String(other.id)}/`, token })
+    t.equal(read.statusCode, 200)
+    t.equal(read.body.username, 'bob')
+  })
+
+  t.test('a moderator can neither change another user nor create accounts', async (t) => {
+    const api = await build(t, kind)
+    const { user: moderator, token } = await createUserWithToken(api)
+    await giveRole(api, moderator.id, 'moderator')
+    const { user: other } = await createUserWithToken(api, { username: 'bob', email: 'bob@example.com', real_name: 'Bob' })
+    const patched = await api.request({ method: 'PATCH', url: `/api/v2/user/${String(other.id)}/`, token, payload: { real_name: 'Robert' } })
+    t.equal(patched.statusCode, 403)
+    t.match(patched.body.message, /edit-other-user-info/)
+    t.equal((await api.app.knex('users').where({ id: other.id }).first('real_name')).real_name, 'Bob')
+    const created = await createAccount(api, token, 'carol')
+    t.equal(created.statusCode, 403)
+    t.match(created.body.message, /create-user/)
+  })
+
+  t.test('a plain user can read neither the search nor another user', async (t) => {
+    const api = await build(t, kind)
+    const { token } = await createUserWithToken(api)
+    const { user: other } = await createUserWithToken(api, { username: 'bob', email: 'bob@example.com' })
+    t.equal((await api.request({ url: '/api/v2/user/search/', token })).statusCode, 403)
+    t.equal((await api.request({ url: `/api/v2/user/${String(other.id)}/`, token })).statusCode, 403)
+  })
+})
+
+onEachDatabase('the admin role', async (t, kind) => {
+  t.test("the admin's token is let in by every protected operation", async (t) => {
+    const api = await build(t, kind)
+    const token = await api.adminToken()
+    const reads = [
+      '/api/v2/role/', '/api/v2/permission/', '/api/v2/custom_field/', '/api/v2/invite_code/', '/api/v2/promo_code/',
+      '/api/v2/user/search/', '/api/v2/account/search/'
+    ]
+    for (const url of reads) t.equal((await api.request({ url, token })).statusCode, 200, url)
+    const { user } = await createUserWithToken(api, { real_name: 'Jane' })
+    const writes = [
+      { method: 'POST' as const, url: CREATE, payload: newAccount({ username: 'bob', email: 'bob@example.com' }), status: 201 },
+      { method: 'PATCH' as const, url: `/api/v2/user/${String(user.id)}/`, payload: { real_name: 'Janet' }, status: 200 },
+      { method: 'POST' as const, url: '/api/v2/custom_field/', payload: { name: 'company', label: 'Company' }, status: 201 },
+      { method: 'POST' as const, url: '/api/v2/role/', payload: { name: 'support' }, status: 201 },
+      { method: 'PATCH' as const, url: '/api/v2/role/support/', payload: { permissions: ['create-user'] }, status: 200 }
+    ]
+    for (const { status, ...request } of writes) t.equal((await api.request({ ...request, token })).statusCode, status, request.url)
+  })
+})
+
+onEachDatabase('roles in tokens', async (t, kind) => {
+  t.test("a token issued by /oauth/token/ carries the user's roles in its payload", async (t) => {
+    const api = await build(t, kind)
+    const { user, token } = await createUserWithToken(api)
+    t.match(payloadOf(token), { sub: String(user.id), username: 'jane_doe', roles: ['user'] })
+    await giveRole(api, user.id, 'moderator')
+    const fresh = await api.tokenFor('jane_doe', newAccount().password as string)
+    t.strictSame(payloadOf(fresh).roles, ['moderator', 'user'])
+    t.strictSame(payloadOf(await api.adminToken()).roles, ['admin', 'user'])
+  })
+})
