@@ -6,6 +6,7 @@ import { Type, type Static } from '@sinclair/typebox'
 import { projectRoot } from './paths.js'
 import { checkUsernameAndEmail } from './services/accounts.js'
 import { InvalidInput } from './services/errors.js'
+import { USERNAME_PATTERN } from './services/formats.js'
 import { checkPasswordPolicy } from './services/passwords.js'
 
 function oneOf<T extends string> (values: T[], defaultValue: T) {
@@ -25,6 +26,7 @@ const EnvironmentSchema = Type.Object({
   ADMIN_USERNAME: Type.Optional(Type.String({ minLength: 1 })),
   ADMIN_EMAIL: Type.Optional(Type.String({ minLength: 1 })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
+  RESERVED_USERNAMES: Type.String({ default: '' }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info')
 })
 type Environment = Static<typeof EnvironmentSchema>
@@ -46,6 +48,8 @@ export interface Config {
   bodyLimit: number
   // Explicit first-admin credentials; absent means "generate them in development".
   firstAdmin?: FirstAdminCredentials
+  // Usernames no account may take, on top of the built-in ones.
+  reservedUsernames: string[]
   logLevel: string
 }
 
@@ -75,6 +79,7 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     bcryptCost: parsed.BCRYPT_COST,
     bodyLimit: parsed.BODY_LIMIT,
     firstAdmin: firstAdminCredentials(parsed),
+    reservedUsernames: reservedUsernames(parsed.RESERVED_USERNAMES),
     logLevel: parsed.LOG_LEVEL
   }
 }
@@ -162,4 +167,14 @@ function brokenAccountRule ({ username, email, password }: FirstAdminCredentials
     throw error
   }
   return undefined
+}
+
+// A comma-separated list; each entry must be a username, or it could never match one.
+function reservedUsernames (list: string): string[] {
+  const names = list.split(',').map((name) => name.trim()).filter((name) => name !== '')
+  const invalid = names.find((name) => !USERNAME_PATTERN.test(name))
+  if (invalid !== undefined) {
+    throw new ConfigError(`Invalid configuration: RESERVED_USERNAMES: ${JSON.stringify(invalid)} is not a username (1 to 255 letters, digits, "_" or "-")`)
+  }
+  return names
 }

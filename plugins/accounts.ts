@@ -26,7 +26,7 @@ function printFirstAdmin (username: string, password: string): void {
 export default fp<AccountsOptions>(async (fastify, options) => {
   const { config, repositories } = fastify
   const userService = new UserService(repositories.accounts, fastify.customFieldRegistry)
-  const accountService = new AccountService(repositories.accounts, fastify.customFieldRegistry, userService, config.bcryptCost)
+  const accountService = new AccountService(repositories.accounts, fastify.customFieldRegistry, userService, config.bcryptCost, config.reservedUsernames)
   const tokenService = new TokenService(repositories.accounts, (claims) => fastify.jwt.sign(claims),
     { expiresIn: config.jwt.expiresIn, bcryptCost: config.bcryptCost })
   fastify.decorate('accountService', accountService)

@@ -5,6 +5,7 @@ import type { CustomFieldRegistry } from './custom-fields.js'
 import { Conflict, InvalidInput, NotFound, StartupError } from './errors.js'
 import { EMAIL_MAX_LENGTH, USERNAME_PATTERN, characterCount, isValidEmail } from './formats.js'
 import { checkPasswordPolicy, hashPassword } from './passwords.js'
+import { ReservedUsernames } from './reserved-usernames.js'
 import type { UserService } from './users.js'
 import { admittingInvite, admittingPromo, inviteRefusal, promoRefusal } from './registration-gates.js'
 
@@ -25,8 +26,9 @@ export interface CreationContext {
   // The user creating the account; null when the service itself does (the first admin).
   createdBy: number | null
   roles?: string[]
-  // The service's own accounts (the first admin) need no invite and redeem no promo code.
-  skipRegistrationGates?: boolean
+  // The service's own account (the first admin): it needs no invite, redeems no promo code and
+  // may take a reserved username (`admin` is the default one).
+  serviceAccount?: boolean
 }
 
 export interface FirstAdmin {
@@ -47,12 +49,18 @@ export function checkUsernameAndEmail (username: string, email: string): void {
 }
 
 export class AccountService {
+  private readonly reservedUsernames: ReservedUsernames
+
   constructor (
     private readonly accounts: AccountRepository,
     private readonly customFields: CustomFieldRegistry,
     private readonly users: UserService,
-    private readonly bcryptCost: number
-  ) {}
+    private readonly bcryptCost: number,
+    // Reserved on top of the built-in ones (RESERVED_USERNAMES).
+    configuredReservedUsernames: readonly string[]
+  ) {
+    this.reservedUsernames = new ReservedUsernames(configuredReservedUsernames)
+  }
 
   // Applies every rule of account creation, then writes the user, its roles, its custom fields,
   // the use of its invite code, the redemption of its promo code, an audit entry and a
@@ -60,6 +68,9 @@ export class AccountService {
   // indexes, so concurrent creates cannot both win.
   async createAccount (input: AccountInput, context: CreationContext): Promise<StoredUser> {
     checkUsernameAndEmail(input.username, input.email)
+    if (context.serviceAccount !== true && this.reservedUsernames.includes(input.username)) {
+      throw new InvalidInput('username_reserved', 'username', `${input.username} is a reserved username`)
+    }
     if (characterCount(input.realName ?? '') > REAL_NAME_MAX_LENGTH) {
       throw new InvalidInput('invalid_field', 'real_name', `real_name must be at most ${REAL_NAME_MAX_LENGTH} characters long`)
     }
@@ -73,7 +84,7 @@ export class AccountService {
       const customValues = this.customFields.checkValues(input.customFields, await writer.customFieldDefinitions())
       // The codes are checked under lock, so of creates racing for one code each sees it as
       // the one before left it: one invite use, no redemption beyond the limit.
-      const gates = context.skipRegistrationGates === true ? { inviteRequired: false, promoAccepted: false } : await writer.registrationGates()
+      const gates = context.serviceAccount === true ? { inviteRequired: false, promoAccepted: false } : await writer.registrationGates()
       const invite = await admittingInvite(writer, input, gates.inviteRequired, at)
       const promo = await admittingPromo(writer, input.promoCode, gates.promoAccepted, at)
       const inviteRoles = invite?.role !== undefined && invite.role !== null ? [invite.role] : []
@@ -120,7 +131,7 @@ export class AccountService {
     const generatedPassword = credentials === undefined ? generatePassword() : undefined
     const account = credentials ?? { username: 'admin', email: 'admin@example.com', password: generatedPassword as string }
     try {
-      const user = await this.createAccount({ ...account, customFields: {} }, { createdBy: null, roles: ['admin', 'user'], skipRegistrationGates: true })
+      const user = await this.createAccount({ ...account, customFields: {} }, { createdBy: null, roles: ['admin', 'user'], serviceAccount: true })
       return { user, generatedPassword }
     } catch (error) {
       // Say a mandatory custom field without a default was defined: no account can be made.

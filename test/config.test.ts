@@ -229,6 +229,27 @@ t.test('first admin', async (t) => {
   })
 })
 
+t.test('RESERVED_USERNAMES', async (t) => {
+  t.test('adds no name to the built-in ones when unset', async (t) => {
+    t.strictSame(loadConfig(baseEnv(t)).reservedUsernames, [])
+  })
+
+  t.test('reads a comma-separated list, trimming spaces and skipping empty entries', async (t) => {
+    t.strictSame(loadConfig(baseEnv(t, { RESERVED_USERNAMES: ' ceo, Ops-Team ,,x_1 , ' })).reservedUsernames, ['ceo', 'Ops-Team', 'x_1'])
+  })
+
+  t.test('refuses an entry that is not a valid username, naming it', async (t) => {
+    t.equal(configError(t, baseEnv(t, { RESERVED_USERNAMES: 'ceo, ops team' }))?.message,
+      'Invalid configuration: RESERVED_USERNAMES: "ops team" is not a username (1 to 255 letters, digits, "_" or "-")')
+  })
+
+  t.test('leaves ADMIN_USERNAME free to be a reserved name', async (t) => {
+    const admin = { ADMIN_USERNAME: 'admin', ADMIN_EMAIL: 'admin@example.com', ADMIN_PASSWORD: 'Sup3r-Secret-Key!' }
+    t.equal(loadConfig(baseEnv(t, admin)).firstAdmin?.username, 'admin')
+    t.equal(loadConfig(baseEnv(t, { ...admin, ADMIN_USERNAME: 'boss', RESERVED_USERNAMES: 'boss' })).firstAdmin?.username, 'boss')
+  })
+})
+
 t.test('ranges', async (t) => {
   t.test('refuses BCRYPT_COST below 4', async (t) => {
     t.match(configError(t, baseEnv(t, { BCRYPT_COST: '3' }))?.message, /BCRYPT_COST/)
@@ -260,6 +281,7 @@ t.test('writes every configuration error as one line starting with "Invalid conf
     { DATABASE_URL: 'mysql://db.example' },
     { DATABASE_URL: 'mysql://%' },
     { ADMIN_USERNAME: 'root' },
+    { RESERVED_USERNAMES: 'ceo,a b' },
     { JWT_SECRET: undefined, NODE_ENV: 'production' },
     { PORT: 'http', BCRYPT_COST: '99', LOG_LEVEL: 'loud' }
   ]

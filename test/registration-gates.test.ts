@@ -132,10 +132,11 @@ onEachDatabase('invite-only registration', async (t, kind) => {
   t.test('a create that fails after its code was checked leaves the code unused', async (t) => {
     const api = await build(t, kind)
     const token = await api.adminToken()
+    await succeeded(create(api, token, { username: 'taken', email: 'taken@example.com' }), 201)
     await enableInvites(api, token)
     const invite = await issueInvite(api, token)
-    // The username is the admin's: the insert fails on the unique index, after the code was locked.
-    const response = await create(api, token, { username: 'ADMIN', invite_code: invite.code })
+    // The username is taken: the insert fails on the unique index, after the code was locked.
+    const response = await create(api, token, { username: 'TAKEN', invite_code: invite.code })
     t.equal(response.statusCode, 409)
     const row = await api.app.knex('invite_codes').where({ id: invite.id }).first('used_at', 'user_id')
     t.strictSame(row, { used_at: null, user_id: null })
@@ -216,9 +217,10 @@ onEachDatabase('promo codes at registration', async (t, kind) => {
   t.test('a create that fails after its code was checked redeems nothing', async (t) => {
     const api = await build(t, kind)
     const token = await api.adminToken()
+    await succeeded(create(api, token, { username: 'taken', email: 'taken@example.com' }), 201)
     await enablePromos(api, token)
     const promo = await createPromo(api, token, { max_uses: 1 })
-    const response = await create(api, token, { username: 'ADMIN', promo_code: promo.code })
+    const response = await create(api, token, { username: 'TAKEN', promo_code: promo.code })
     t.equal(response.statusCode, 409)
     const row = await api.app.knex('promo_codes').where({ id: promo.id }).first('uses')
     t.equal(Number(row.uses), 0)
