@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { InviteCodeService } from '../services/invite-codes.js'
 import { PreferenceService } from '../services/preferences.js'
 import { PromoCodeService } from '../services/promo-codes.js'
+import { ReservedUsernames } from '../services/reserved-usernames.js'
 import { RoleService } from '../services/roles.js'
 
 declare module 'fastify' {
@@ -18,7 +19,8 @@ declare module 'fastify' {
 export default fp(async (fastify) => {
   const { repositories } = fastify
   fastify.decorate('preferenceService', new PreferenceService(repositories.preferences, fastify.customFieldRegistry))
-  fastify.decorate('inviteCodeService', new InviteCodeService(repositories.inviteCodes, repositories.accounts))
+  const reservedUsernames = new ReservedUsernames(fastify.config.reservedUsernames)
+  fastify.decorate('inviteCodeService', new InviteCodeService(repositories.inviteCodes, repositories.accounts, reservedUsernames))
   fastify.decorate('promoCodeService', new PromoCodeService(repositories.promoCodes, repositories.accounts))
   fastify.decorate('roleService', new RoleService(repositories.roles))
 }, { name: 'registration', dependencies: ['repositories', 'custom-field-registry'] })

@@ -226,16 +226,18 @@ export class AccountRepository {
   async findActivePrincipal (id: number): Promise<Principal | undefined> {
     const row = await this.knex('users').where({ id, status: 'a' }).first<{ id: number, username: string } | undefined>('id', 'username')
     if (row === undefined) return undefined
-    const [roles, permissions] = await Promise.all([
-      this.roleNames(id),
-      this.knex('user_roles as ur')
-        .join('role_permissions as rp', 'rp.role_id', 'ur.role_id')
-        .where('ur.user_id', id)
-        .distinct('rp.permission')
-        .orderBy('rp.permission')
-        .pluck<string[]>('rp.permission')
-    ])
+    const [roles, permissions] = await Promise.all([this.roleNames(id), this.permissionsOf(id)])
     return { id: row.id, username: row.username, roles, permissions }
+  }
+
+  // What the user's roles grant.
+  async permissionsOf (userId: number): Promise<string[]> {
+    return await this.knex('user_roles as ur')
+      .join('role_permissions as rp', 'rp.role_id', 'ur.role_id')
+      .where('ur.user_id', userId)
+      .distinct('rp.permission')
+      .orderBy('rp.permission')
+      .pluck<string[]>('rp.permission')
   }
 
   async roleNames (userId: number): Promise<string[]> {

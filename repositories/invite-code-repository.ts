@@ -179,9 +179,13 @@ export class InviteCodeRepository {
     })
   }
 
-  async roleExists (name: string): Promise<boolean> {
+  // The permissions the role grants; undefined when there is no such role.
+  async rolePermissions (name: string): Promise<string[] | undefined> {
     // Compared here, not by the database, whose collation may ignore case.
-    const rows = await this.knex('roles').where({ name }).pluck('name')
-    return rows.includes(name)
+    const role = (await this.knex('roles').where({ name }).select<Array<{ id: number, name: string }>>('id', 'name'))
+      .find((candidate) => candidate.name === name)
+    if (role === undefined) return undefined
+    return await this.knex('role_permissions').where({ role_id: role.id }).pluck<string[]>('permission')
   }
+
 }

@@ -3,6 +3,7 @@ import type { InviteCodeRepository, InviteFilter, InviteStatus, NewInvite, Store
 import type { PageWindow } from '../repositories/sql.js'
 import { Conflict, Forbidden, InvalidInput, NotFound } from './errors.js'
 import { insertWithRandomCode } from './codes.js'
+import type { ReservedUsernames } from './reserved-usernames.js'
 import { characterCount, isValidEmail, jsonValueProblem, storableTime, USERNAME_PATTERN } from './formats.js'
 
 export type { InviteStatus }
@@ -54,7 +55,8 @@ const NAME_MAX_LENGTH = 255
 export class InviteCodeService {
   constructor (
     private readonly repository: InviteCodeRepository,
-    private readonly accounts: AccountRepository
+    private readonly accounts: AccountRepository,
+    private readonly reservedUsernames: ReservedUsernames
   ) {}
 
   async create (request: InviteRequest, issuer: Principal): Promise<InviteDetails> {
@@ -116,9 +118,10 @@ export class InviteCodeService {
       throw new InvalidInput('invalid_field', 'expires_at', 'expires_at must be in the future')
     }
     const sentAt = request.sentAt === undefined ? null : storableTime(request.sentAt, 'sent_at')
-    if (request.role !== undefined && !await this.repository.roleExists(request.role)) {
-      throw new InvalidInput('unknown_role', 'role', `${request.role} is not a role`)
+    if (request.forcedUsername !== undefined && this.reservedUsernames.includes(request.forcedUsername)) {
+      throw new InvalidInput('username_reserved', 'forced_username', `${request.forcedUsername} is a reserved username`)
     }
+    if (request.role !== undefined) await this.checkGrantable(request.role, issuer)
     return {
       name,
       email: request.email ?? null,
@@ -128,6 +131,17 @@ export class InviteCodeService {
       sentAt,
       expiresAt,
       invitedBy: issuer.id
+    }
+  }
+
+  // An invite grants its role to whoever uses it, so issuing one takes every permission the
+  // role grants: issuing invites is no way to gain a permission.
+  private async checkGrantable (role: string, issuer: Principal): Promise<void> {
+    const permissions = await this.repository.rolePermissions(role)
+    if (permissions === undefined) throw new InvalidInput('unknown_role', 'role', `${role} is not a role`)
+    const notHeld = permissions.find((permission) => !issuer.permissions.includes(permission))
+    if (notHeld !== undefined) {
+      throw new Forbidden(`The ${role} role grants the ${notHeld} permission, which only a user who has it can hand out`)
     }
   }
 

@@ -1,5 +1,6 @@
 import type { RoleRepository, StoredPermission, StoredRole } from '../repositories/role-repository.js'
-import { InvalidInput, NotFound } from './errors.js'
+import type { Principal } from '../repositories/account-repository.js'
+import { Forbidden, InvalidInput, NotFound } from './errors.js'
 
 export type { StoredPermission }
 
@@ -39,17 +40,17 @@ export class RoleService {
     return await this.repository.listPermissions()
   }
 
-  async create (input: NewRole): Promise<Role> {
-    const permissions = await this.checkedPermissions(input.permissions ?? [])
+  async create (input: NewRole, caller: Principal): Promise<Role> {
+    const permissions = await this.checkedPermissions(input.permissions ?? [], caller)
     await this.repository.insert({ name: input.name, description: input.description ?? '', permissions })
     return await this.get(input.name)
   }
 
-  async change (name: string, changes: RoleChanges): Promise<Role> {
+  async change (name: string, changes: RoleChanges, caller: Principal): Promise<Role> {
     if (name.toLowerCase() === PROTECTED_ROLE) {
       throw new InvalidInput('protected_role', 'name', `The ${PROTECTED_ROLE} role grants every permission and cannot change`)
     }
-    const permissions = changes.permissions === undefined ? undefined : await this.checkedPermissions(changes.permissions)
+    const permissions = changes.permissions === undefined ? undefined : await this.checkedPermissions(changes.permissions, caller)
     if (!await this.repository.update(name, { description: changes.description, permissions })) throw notFound(name)
     return await this.get(name)
   }
@@ -60,13 +61,16 @@ export class RoleService {
     return withProtection(role)
   }
 
-  // The permissions given, each once, in order; every one must exist.
-  private async checkedPermissions (given: string[]): Promise<string[]> {
+  // The permissions given, each once, in order; every one must exist, and the caller must hold
+  // it: managing roles is no way to gain a permission.
+  private async checkedPermissions (given: string[], caller: Principal): Promise<string[]> {
     const known = new Set((await this.repository.listPermissions()).map((permission) => permission.name))
     const unknown = given.findIndex((permission) => !known.has(permission))
     if (unknown !== -1) {
       throw new InvalidInput('unknown_permission', `permissions[${unknown}]`, `${given[unknown] ?? ''} is not a permission`)
     }
+    const notHeld = given.find((permission) => !caller.permissions.includes(permission))
+    if (notHeld !== undefined) throw new Forbidden(`Only a user who has the ${notHeld} permission can grant it`)
     return [...new Set(given)]
   }
 }

@@ -1,8 +1,8 @@
-import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
+import type { AccountRepository, Principal, StoredUser } from '../repositories/account-repository.js'
 import type { PageWindow } from '../repositories/sql.js'
 import { REAL_NAME_MAX_LENGTH } from './accounts.js'
 import type { CustomFieldRegistry } from './custom-fields.js'
-import { InvalidInput, NotFound } from './errors.js'
+import { Forbidden, InvalidInput, NotFound } from './errors.js'
 import { characterCount } from './formats.js'
 
 export interface UserSearch {
@@ -48,7 +48,14 @@ export class UserService {
   // Changes real_name and custom fields of the user, then writes an audit entry and a
   // user.updated event, all in one transaction. The custom fields are checked against the
   // definitions as they are in that transaction, so none can change in between.
-  async updateUser (id: number, changes: UserChanges, updatedBy: number): Promise<StoredUser> {
+  async updateUser (id: number, changes: UserChanges, caller: Principal): Promise<StoredUser> {
+    // Changing another user takes every permission they have: no one changes a user who can
+    // do more than they can.
+    if (caller.id !== id) {
+      const notHeld = (await this.accounts.permissionsOf(id)).find((permission) => !caller.permissions.includes(permission))
+      if (notHeld !== undefined) throw new Forbidden(`This user has the ${notHeld} permission, which you do not have`)
+    }
+    const updatedBy = caller.id
     // Of the standard fields only real_name can change here; every other key is a custom field.
     const readOnly = Object.keys(changes.customFields).find((name) => this.customFields.isStandardField(name))
     if (readOnly !== undefined) throw new InvalidInput('read_only_field', readOnly, `${readOnly} cannot be changed`)

@@ -239,6 +239,24 @@ onEachDatabase('issuing invite codes', async (t, kind) => {
     t.strictSame(await api.app.knex('invite_codes').pluck('code'), ['bot-invite'])
   })
 
+  t.test('an issuer may not invite to a role granting a permission the issuer lacks', async (t) => {
+    const api = await build(t, kind)
+    const { user, token } = await createUserWithToken(api)
+    await grantPermissions(api, user.id, ['manage-invite-codes'])
+    const response = await api.request({ method: 'POST', url: INVITES, token, payload: { role: 'moderator' } })
+    t.equal(response.statusCode, 403)
+    t.match(response.body, { code: 'forbidden', message: /moderator role grants the view-/ })
+    t.equal(await inviteCount(api), 0)
+  })
+
+  t.test('refuses a reserved forced_username, which no account could take', async (t) => {
+    const api = await build(t, kind)
+    const response = await issue(api, { forced_username: 'Root' })
+    t.equal(response.statusCode, 400)
+    t.match(response.body, { code: 'username_reserved', field: 'forced_username' })
+    t.equal(await inviteCount(api), 0)
+  })
+
   t.test('an admin may issue an invite that grants the admin role', async (t) => {
     const api = await build(t, kind)
     const response = await issue(api, { role: 'admin' })

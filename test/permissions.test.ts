@@ -1,3 +1,4 @@
+import { operations } from '../schemas/operations.js'
 import { build, createUserWithToken, newAccount, onEachDatabase, type TestApp } from './helper.js'
 
 const CREATE = '/api/v2/account/create/'
@@ -61,6 +62,49 @@ onEachDatabase('permissions decide access', async (t, kind) => {
     const created = await api.request({ method: 'POST', url: '/api/v2/role/', token, payload: { name: 'support' } })
     t.equal(created.statusCode, 201)
     t.equal((await api.request({ url: '/api/v2/custom_field/', token })).statusCode, 403)
+  })
+
+  t.test('managing roles grants no permission the manager does not have', async (t) => {
+    const api = await build(t, kind)
+    const { user, token } = await createUserWithToken(api)
+    await api.request({ method: 'POST', url: '/api/v2/role/', token: await api.adminToken(), payload: { name: 'steward', permissions: ['manage-roles', 'create-user'] } })
+    await giveRole(api, user.id, 'steward')
+    const escalate = await api.request({ method: 'PATCH', url: '/api/v2/role/steward/', token, payload: { permissions: ['manage-roles', 'create-user', 'assign-admin-role'] } })
+    t.equal(escalate.statusCode, 403)
+    t.match(escalate.body, { code: 'forbidden', message: /assign-admin-role/ })
+    const widen = await api.request({ method: 'PATCH', url: '/api/v2/role/user/', token, payload: { permissions: ['manage-custom-fields'] } })
+    t.equal(widen.statusCode, 403)
+    const created = await api.request({ method: 'POST', url: '/api/v2/role/', token, payload: { name: 'elevated', permissions: ['manage-preferences'] } })
+    t.equal(created.statusCode, 403)
+    t.equal(await api.app.knex('roles').where({ name: 'elevated' }).first(), undefined)
+    const steward = await api.request({ url: '/api/v2/role/', token })
+    t.strictSame(steward.body.results.find((role: { name: string }) => role.name === 'steward').permissions, ['create-user', 'manage-roles'])
+    t.strictSame(steward.body.results.find((role: { name: string }) => role.name === 'user').permissions, [])
+    const held = await api.request({ method: 'POST', url: '/api/v2/role/', token, payload: { name: 'recruiter', permissions: ['create-user'] } })
+    t.equal(held.statusCode, 201)
+  })
+
+  t.test('changing another user takes every permission that user has', async (t) => {
+    const api = await build(t, kind)
+    const { user: editor, token } = await createUserWithToken(api)
+    const { user: plain } = await createUserWithToken(api, { username: 'plain', email: 'plain@example.com' })
+    await api.request({ method: 'POST', url: '/api/v2/role/', token: await api.adminToken(), payload: { name: 'editor', permissions: ['edit-other-user-info'] } })
+    await giveRole(api, editor.id, 'editor')
+    const admin = await api.app.knex('users').where({ username: 'admin' }).first('id', 'real_name')
+    const refused = await api.request({ method: 'PATCH', url: `/api/v2/user/${String(admin.id)}/`, token, payload: { real_name: 'pwned' } })
+    t.equal(refused.statusCode, 403)
+    t.equal((await api.app.knex('users').where({ id: admin.id }).first('real_name')).real_name, admin.real_name)
+    const allowed = await api.request({ method: 'PATCH', url: `/api/v2/user/${String(plain.id)}/`, token, payload: { real_name: 'Plain Jane' } })
+    t.equal(allowed.statusCode, 200)
+    t.equal(allowed.body.real_name, 'Plain Jane')
+  })
+
+  t.test('every permission the contract requires is one the registry knows', async (t) => {
+    const api = await build(t, kind)
+    const known = (await api.request({ url: '/api/v2/permission/', token: await api.adminToken() })).body.results.map((permission: { name: string }) => permission.name)
+    const required = Object.values(operations).flatMap((operation) => 'permission' in operation.config.access ? [operation.config.access.permission] : [])
+    t.ok(required.length > 0)
+    for (const permission of new Set(required)) t.ok(known.includes(permission), permission)
   })
 })
 

@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import { callerOf } from '../../../../plugins/auth.js'
 import { operations } from '../../../../schemas/operations.js'
 import { permissionRepresentation, roleRepresentation } from '../role-representations.js'
 
@@ -18,7 +19,7 @@ const roleRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     ...operations.createRole,
     handler: async (request, reply) => {
       const { name, description, permissions } = request.body
-      return await reply.code(201).send(roleRepresentation(await roles.create({ name, description, permissions })))
+      return await reply.code(201).send(roleRepresentation(await roles.create({ name, description, permissions }, callerOf(request))))
     }
   })
 
@@ -26,7 +27,7 @@ const roleRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     ...operations.updateRole,
     handler: async (request) => {
       const { description, permissions } = request.body
-      return roleRepresentation(await roles.change(request.params.name, { description, permissions }))
+      return roleRepresentation(await roles.change(request.params.name, { description, permissions }, callerOf(request)))
     }
   })
 

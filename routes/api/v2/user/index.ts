@@ -35,7 +35,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const caller = callerOf(request)
       checkAccess(caller, request.params.id, 'edit-other-user-info')
       const { real_name: realName, ...customFields } = request.body
-      const user = await fastify.userService.updateUser(request.params.id, { realName, customFields }, caller.id)
+      const user = await fastify.userService.updateUser(request.params.id, { realName, customFields }, caller)
       return userRepresentation(user)
     }
   })
