@@ -26,6 +26,30 @@ export interface ValidatedCustomValue {
   value: CustomFieldValue
 }
 
+// A definition's settings under the names the contract gives them, as the custom_field
+// endpoints and the user_metadata_definition preference both show them.
+export interface CustomFieldSettingsBody {
+  label: string
+  type: CustomFieldType
+  type_options: string[] | null
+  mandatory: boolean
+  min_length: number | null
+  max_length: number | null
+  default: CustomFieldValue | null
+}
+
+export function customFieldSettingsBody (definition: CustomFieldDefinition): CustomFieldSettingsBody {
+  return {
+    label: definition.label,
+    type: definition.type,
+    type_options: definition.typeOptions,
+    mandatory: definition.mandatory,
+    min_length: definition.minLength,
+    max_length: definition.maxLength,
+    default: definition.defaultValue
+  }
+}
+
 export interface CustomFieldChangeSet {
   values: ValidatedCustomValue[]
   removedFieldIds: number[]

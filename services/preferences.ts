@@ -4,7 +4,7 @@ import type {
   PreferenceChange, PreferenceRepository, PreferenceType, StoredFeature, StoredPreference
 } from '../repositories/preference-repository.js'
 import { CustomFieldCreateRequest } from '../schemas/components.js'
-import type { CustomFieldRegistry } from './custom-fields.js'
+import { type CustomFieldRegistry, customFieldSettingsBody } from './custom-fields.js'
 import { InvalidInput, NotFound } from './errors.js'
 import { jsonValueProblem } from './formats.js'
 
@@ -77,15 +77,7 @@ function within<T> (prefix: string, check: () => T): T {
 // The registry as the preference's value: definitions keyed by name, in the terms of
 // POST /api/v2/custom_field/.
 function registryText (definitions: CustomFieldDefinition[]): string {
-  return JSON.stringify(Object.fromEntries(definitions.map((definition) => [definition.name, {
-    label: definition.label,
-    type: definition.type,
-    type_options: definition.typeOptions,
-    mandatory: definition.mandatory,
-    min_length: definition.minLength,
-    max_length: definition.maxLength,
-    default: definition.defaultValue
-  }])))
+  return JSON.stringify(Object.fromEntries(definitions.map((definition) => [definition.name, customFieldSettingsBody(definition)])))
 }
 
 function compareBy (ordering: PreferenceOrdering): (a: StoredPreference, b: StoredPreference) => number {

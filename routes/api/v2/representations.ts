@@ -1,6 +1,7 @@
 import type { CustomFieldDefinition } from '../../../repositories/custom-field-repository.js'
 import type { StoredUser } from '../../../repositories/account-repository.js'
 import type { CustomField, User } from '../../../schemas/components.js'
+import { customFieldSettingsBody } from '../../../services/custom-fields.js'
 
 // A user as the v2 contract shows it: SelfCommunity's field names, custom fields as top-level
 // keys (first, so a standard field always wins over a custom one of the same name).
@@ -22,13 +23,7 @@ export function customFieldRepresentation (definition: CustomFieldDefinition): C
   return {
     id: definition.id,
     name: definition.name,
-    label: definition.label,
-    type: definition.type,
-    type_options: definition.typeOptions,
-    mandatory: definition.mandatory,
-    min_length: definition.minLength,
-    max_length: definition.maxLength,
-    default: definition.defaultValue,
+    ...customFieldSettingsBody(definition),
     created_at: definition.createdAt,
     updated_at: definition.updatedAt
   }
