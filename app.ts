@@ -10,6 +10,7 @@ import database from './plugins/database.js'
 import docs from './plugins/docs.js'
 import errors, { clientErrorHandler, frameworkErrors } from './plugins/errors.js'
 import permissions from './plugins/permissions.js'
+import rateLimit from './plugins/rate-limit.js'
 import registration from './plugins/registration.js'
 import repositories from './plugins/repositories.js'
 import routeTable from './plugins/route-table.js'
@@ -23,6 +24,9 @@ import inviteCodeRoutes from './routes/api/v2/invite_code/index.js'
 import promoCodeRoutes from './routes/api/v2/promo_code/index.js'
 import roleRoutes from './routes/api/v2/role/index.js'
 import userRoutes from './routes/api/v2/user/index.js'
+import rocketChatLoginRoutes from './routes/api/v1/login.js'
+import rocketChatUserRoutes from './routes/api/v1/users.js'
+import rocketChatSettingRoutes from './routes/api/v1/settings.js'
 import healthRoutes from './routes/health.js'
 import tokenRoutes from './routes/oauth/token.js'
 
@@ -92,6 +96,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(docs)
   await app.register(database)
   await app.register(repositories)
+  await app.register(rateLimit)
   await app.register(auth)
   await app.register(permissions)
   await app.register(customFieldRegistry)
@@ -109,4 +114,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(inviteCodeRoutes)
   await app.register(promoCodeRoutes)
   await app.register(roleRoutes)
+  await app.register(rocketChatLoginRoutes)
+  await app.register(rocketChatUserRoutes)
+  await app.register(rocketChatSettingRoutes)
 }

@@ -27,6 +27,8 @@ const EnvironmentSchema = Type.Object({
   ADMIN_EMAIL: Type.Optional(Type.String({ minLength: 1 })),
   ADMIN_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
   RESERVED_USERNAMES: Type.String({ default: '' }),
+  RATE_LIMIT_MAX: Type.Integer({ default: 60, minimum: 1, maximum: 1000000 }),
+  RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ default: 60, minimum: 1, maximum: 86400 }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info')
 })
 type Environment = Static<typeof EnvironmentSchema>
@@ -50,6 +52,8 @@ export interface Config {
   firstAdmin?: FirstAdminCredentials
   // Usernames no account may take, on top of the built-in ones.
   reservedUsernames: string[]
+  // Of each rate-limited operation, the requests one address may make in a window.
+  rateLimit: { max: number; windowSeconds: number }
   logLevel: string
 }
 
@@ -80,6 +84,7 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     bodyLimit: parsed.BODY_LIMIT,
     firstAdmin: firstAdminCredentials(parsed),
     reservedUsernames: reservedUsernames(parsed.RESERVED_USERNAMES),
+    rateLimit: { max: parsed.RATE_LIMIT_MAX, windowSeconds: parsed.RATE_LIMIT_WINDOW_SECONDS },
     logLevel: parsed.LOG_LEVEL
   }
 }

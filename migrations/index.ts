@@ -2,13 +2,15 @@ import type { Knex } from 'knex'
 import * as initial from './0001_initial.js'
 import * as registrationControls from './0002_registration_controls.js'
 import * as permissions from './0003_permissions.js'
+import * as rocketChat from './0004_rocket_chat.js'
 
 // Migrations are listed here rather than discovered on disk, so that the same list runs from
 // source (TypeScript) and from dist/ (JavaScript). Append only: a released migration never changes.
 const migrations: Record<string, Knex.Migration> = {
   '0001_initial': initial,
   '0002_registration_controls': registrationControls,
-  '0003_permissions': permissions
+  '0003_permissions': permissions,
+  '0004_rocket_chat': rocketChat
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -4,12 +4,15 @@ import fp from 'fastify-plugin'
 import type { Principal } from '../repositories/account-repository.js'
 import { Unauthorized } from '../services/errors.js'
 import type { TokenClaims } from '../services/tokens.js'
+import { isRocketChatRequest } from './rocket-chat-errors.js'
 
 export interface RouteAccess {
   // Whether the route needs a valid bearer token.
   authenticated: boolean
   // A permission the caller must have (checked by the permissions plugin).
   permission?: string
+  // Whether requests are counted against the rate limit (by the rate-limit plugin).
+  rateLimited?: boolean
 }
 
 declare module 'fastify' {
@@ -35,9 +38,24 @@ declare module '@fastify/jwt' {
   }
 }
 
-// Bearer tokens: HS256 JWTs signed with JWT_SECRET. A route whose contract requires
-// authentication gets the caller as request.principal; the account is read again on every
-// request, so a blocked or deleted user's token stops working at once.
+// Bearer tokens: HS256 JWTs signed with JWT_SECRET. On Rocket.Chat's surface (/api/v1/) the
+// same token may come as X-Auth-Token, with X-User-Id naming its user, as Rocket.Chat's clients
+// send it. A route whose contract requires authentication gets the caller as
+// request.principal; the account is read again on every request, so a blocked or deleted
+// user's token stops working at once.
+async function verifiedClaims (request: FastifyRequest): Promise<TokenClaims> {
+  const authToken = request.headers['x-auth-token']
+  const rocketChat = authToken !== undefined && isRocketChatRequest(request.url)
+  let claims: TokenClaims
+  try {
+    claims = rocketChat ? request.server.jwt.verify<TokenClaims>(String(authToken)) : await request.jwtVerify<TokenClaims>()
+  } catch {
+    throw new Unauthorized()
+  }
+  if (rocketChat && request.headers['x-user-id'] !== claims.sub) throw new Unauthorized()
+  return claims
+}
+
 export default fp(async (fastify) => {
   const { secret, expiresIn } = fastify.config.jwt
   await fastify.register(fastifyJwt, {
@@ -49,12 +67,7 @@ export default fp(async (fastify) => {
 
   fastify.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.access?.authenticated !== true) return
-    let claims: TokenClaims
-    try {
-      claims = await request.jwtVerify<TokenClaims>()
-    } catch {
-      throw new Unauthorized()
-    }
+    const claims = await verifiedClaims(request)
     const principal = await fastify.repositories.accounts.findActivePrincipal(Number(claims.sub))
     if (principal === undefined) throw new Unauthorized('The account of this token is not active')
     request.principal = principal

@@ -1,14 +1,25 @@
 import type { Socket } from 'node:net'
-import type { FastifyError, FastifyReply, FastifyServerOptions } from 'fastify'
+import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { DatabaseUnavailable, DomainError } from '../services/errors.js'
+import { DatabaseUnavailable, DomainError, Forbidden, InvalidCustomField, TooManyRequests } from '../services/errors.js'
+import { isRocketChatRequest, rocketChatError } from './rocket-chat-errors.js'
 
-interface ErrorBody {
+export interface ErrorBody {
   statusCode: number
   code: string
   message: string
   field?: string
 }
+
+// What Rocket.Chat's errors (v1) tell apart beyond the body: whether the request failed its
+// schema, and the kind of rule that refused it.
+export interface ErrorOrigin {
+  schema: boolean
+  customField: boolean
+  forbidden: boolean
+}
+
+const NO_ORIGIN: ErrorOrigin = { schema: false, customField: false, forbidden: false }
 
 interface ValidationIssue {
   keyword: string
@@ -43,6 +54,14 @@ function validationErrorBody (issue: ValidationIssue, part: string): ErrorBody {
   return { statusCode: 400, code: 'invalid_field', message: `${field} ${issue.message ?? 'is invalid'}`, field }
 }
 
+// An anyOf reports the failure of each of its members, then its own. A member's complaint that
+// the value is not of its type says nothing when another member is of that type: that member's
+// complaint is the one that tells what is wrong.
+function decisiveIssue (issues: ValidationIssue[]): ValidationIssue | undefined {
+  const unions = new Set(issues.filter((issue) => issue.keyword === 'anyOf').map((issue) => issue.instancePath))
+  return issues.find((issue) => issue.keyword !== 'anyOf' && !(issue.keyword === 'type' && unions.has(issue.instancePath))) ?? issues[0]
+}
+
 // Fastify's own errors that are the client's doing, in our terms.
 const FRAMEWORK_ERRORS: Record<string, Omit<ErrorBody, 'statusCode'>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: { code: 'malformed_json', message: 'The request body is not valid JSON' },
@@ -63,18 +82,24 @@ function isDatabaseUnavailable (error: FastifyError): boolean {
     error.message === 'Unable to acquire a connection'
 }
 
-function send (reply: FastifyReply, body: ErrorBody): FastifyReply {
+// The body in the request's surface: Rocket.Chat's under /api/v1/, ours everywhere else.
+function send (request: FastifyRequest, reply: FastifyReply, body: ErrorBody, origin = NO_ORIGIN): FastifyReply {
+  if (isRocketChatRequest(request.url)) {
+    const translated = rocketChatError(body, origin)
+    return reply.code(translated.statusCode).type('application/json').send(translated.body)
+  }
   return reply.code(body.statusCode).type('application/json').send(body)
 }
 
-function sendDomainError (reply: FastifyReply, error: DomainError): FastifyReply {
-  if (error instanceof DatabaseUnavailable) reply.header('retry-after', String(error.retryAfterSeconds))
-  return send(reply, { statusCode: error.statusCode, code: error.code, message: error.message, field: error.field })
+function sendDomainError (request: FastifyRequest, reply: FastifyReply, error: DomainError): FastifyReply {
+  if (error instanceof DatabaseUnavailable || error instanceof TooManyRequests) reply.header('retry-after', String(error.retryAfterSeconds))
+  return send(request, reply, { statusCode: error.statusCode, code: error.code, message: error.message, field: error.field },
+    { schema: false, customField: error instanceof InvalidCustomField, forbidden: error instanceof Forbidden })
 }
 
 // Errors Fastify meets before any route is chosen (an undecodable URL), in the same body.
-export const frameworkErrors: FastifyServerOptions['frameworkErrors'] = (error, _request, reply) => {
-  void send(reply, { statusCode: 400, code: 'bad_request', message: error.code === 'FST_ERR_BAD_URL' ? 'The URL is not validly encoded' : 'Bad request' })
+export const frameworkErrors: FastifyServerOptions['frameworkErrors'] = (error, request, reply) => {
+  void send(request, reply, { statusCode: 400, code: 'bad_request', message: error.code === 'FST_ERR_BAD_URL' ? 'The URL is not validly encoded' : 'Bad request' })
 }
 
 // Requests Node's HTTP parser rejects never reach Fastify; they get the same body, written raw.
@@ -93,34 +118,36 @@ export function clientErrorHandler (error: Error & { code?: string }, socket: So
   }
 }
 
-// One JSON error body everywhere: a status, a machine-readable code, a message and the field at
-// fault. A client error is answered for what it is; anything else is logged and answered with a
-// message that reveals nothing of the internals.
+// One JSON error body everywhere (in Rocket.Chat's terms on its surface, /api/v1/): a status, a
+// machine-readable code, a message and the field at fault. A client error is answered for what
+// it is; anything else is logged and answered with a message that reveals nothing of the internals.
 export default fp(async (fastify) => {
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
     if (isDatabaseUnavailable(error)) {
       request.log.error({ err: error }, 'database unavailable')
-      return sendDomainError(reply, new DatabaseUnavailable())
+      return sendDomainError(request, reply, new DatabaseUnavailable())
     }
-    if (error instanceof DomainError) return sendDomainError(reply, error)
-    const issue = error.validation?.[0] as ValidationIssue | undefined
-    if (issue !== undefined) return send(reply, validationErrorBody(issue, error.validationContext ?? 'body'))
+    if (error instanceof DomainError) return sendDomainError(request, reply, error)
+    const issue = decisiveIssue((error.validation ?? []) as ValidationIssue[])
+    if (issue !== undefined) {
+      return send(request, reply, validationErrorBody(issue, error.validationContext ?? 'body'), { ...NO_ORIGIN, schema: true })
+    }
     if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       const contentType = request.headers['content-type']
       const message = contentType === undefined ? 'The request body needs a Content-Type' : `This operation does not accept a ${contentType.slice(0, 100)} body`
-      return send(reply, { statusCode: 415, code: 'unsupported_media_type', message })
+      return send(request, reply, { statusCode: 415, code: 'unsupported_media_type', message })
     }
     const known = FRAMEWORK_ERRORS[error.code]
-    if (known !== undefined) return send(reply, { statusCode: error.statusCode ?? 400, ...known })
+    if (known !== undefined) return send(request, reply, { statusCode: error.statusCode ?? 400, ...known }, { ...NO_ORIGIN, schema: true })
     const statusCode = error.statusCode ?? 500
     if (statusCode >= 400 && statusCode < 500) {
-      return send(reply, { statusCode, code: 'bad_request', message: error.message })
+      return send(request, reply, { statusCode, code: 'bad_request', message: error.message })
     }
     request.log.error({ err: error }, 'request failed')
-    return send(reply, { statusCode: 500, code: 'internal_error', message: 'Internal server error' })
+    return send(request, reply, { statusCode: 500, code: 'internal_error', message: 'Internal server error' })
   })
 
   fastify.setNotFoundHandler((request, reply) => {
-    return send(reply, { statusCode: 404, code: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0] ?? ''}` })
+    return send(request, reply, { statusCode: 404, code: 'not_found', message: `No route for ${request.method} ${request.url.split('?')[0] ?? ''}` })
   })
 }, { name: 'errors' })

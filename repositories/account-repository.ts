@@ -1,9 +1,11 @@
 import type { Knex } from 'knex'
+import type { AccountFlags, Profile } from '../services/accounts.js'
 import { EmailTaken, UsernameTaken } from '../services/errors.js'
 import { type CustomFieldDefinition, selectDefinitions } from './custom-field-repository.js'
 import { type StoredInvite, selectInvite } from './invite-code-repository.js'
 import { featureIsEnabled, preferenceIsOn } from './preference-repository.js'
 import { type StoredPromo, selectPromo } from './promo-code-repository.js'
+import { selectRolePermissions } from './role-repository.js'
 import { type PageWindow, fromDatabaseTime, retryingDeadlocks, startsWith, toDatabaseTime, violatedUniqueColumn, windowOf } from './sql.js'
 
 export type CustomFieldValue = string | number
@@ -16,8 +18,14 @@ export interface StoredUser {
   emailIsValid: boolean
   status: 'a' | 'b' | 'u'
   dateJoined: string
+  updatedAt: string
   roles: string[]
   customFields: Record<string, CustomFieldValue>
+  // Rocket.Chat's profile fields, null when not set.
+  bio: string | null
+  nickname: string | null
+  statusText: string | null
+  requirePasswordChange: boolean
 }
 
 export interface Credentials {
@@ -38,6 +46,8 @@ export interface NewUser {
   email: string
   passwordHash: string
   realName: string
+  profile: Profile
+  flags: AccountFlags
   createdBy: number | null
   at: Date
 }
@@ -50,6 +60,11 @@ interface UserRow {
   email_isvalid: number | boolean
   status: 'a' | 'b' | 'u'
   date_joined: string
+  updated_at: string
+  bio: string | null
+  nickname: string | null
+  status_text: string | null
+  require_password_change: number | boolean
 }
 
 // The writes of one account creation; every method runs in the caller's transaction.
@@ -66,6 +81,15 @@ export class AccountWriter {
         email_normalized: user.email.toLowerCase(),
         password_hash: user.passwordHash,
         real_name: user.realName,
+        bio: user.profile.bio ?? null,
+        nickname: user.profile.nickname ?? null,
+        status_text: user.profile.statusText ?? null,
+        // An account that is not active is blocked: one state decides who can log in.
+        status: user.flags.active ? 'a' : 'b',
+        email_isvalid: user.flags.emailVerified,
+        require_password_change: user.flags.requirePasswordChange,
+        send_welcome_email: user.flags.sendWelcomeEmail,
+        join_default_channels: user.flags.joinDefaultChannels,
         created_by: user.createdBy,
         date_joined: at,
         updated_at: at
@@ -176,7 +200,8 @@ export class AccountRepository {
     const [rows, roles, values] = await Promise.all([
       this.knex('users')
         .whereIn('id', ids)
-        .select<UserRow[]>('id', 'username', 'real_name', 'email', 'email_isvalid', 'status', 'date_joined'),
+        .select<UserRow[]>('id', 'username', 'real_name', 'email', 'email_isvalid', 'status', 'date_joined', 'updated_at',
+          'bio', 'nickname', 'status_text', 'require_password_change'),
       this.knex('user_roles as ur')
         .join('roles as r', 'r.id', 'ur.role_id')
         .whereIn('ur.user_id', ids)
@@ -201,6 +226,11 @@ export class AccountRepository {
         emailIsValid: Boolean(row.email_isvalid),
         status: row.status,
         dateJoined: fromDatabaseTime(row.date_joined),
+        updatedAt: fromDatabaseTime(row.updated_at),
+        bio: row.bio,
+        nickname: row.nickname,
+        statusText: row.status_text,
+        requirePasswordChange: Boolean(row.require_password_change),
         roles: roles.filter((role) => role.user_id === id).map((role) => role.name),
         customFields: Object.fromEntries(values.filter((value) => value.user_id === id)
           .map(({ name, value }) => [name, JSON.parse(value) as CustomFieldValue]))
@@ -218,6 +248,12 @@ export class AccountRepository {
     return row === undefined ? undefined : { id: row.id, passwordHash: row.password_hash }
   }
 
+  // Regardless of case.
+  async findIdByUsername (username: string): Promise<number | undefined> {
+    const row = await this.knex('users').where('username_normalized', username.toLowerCase()).first<{ id: number } | undefined>('id')
+    return row?.id
+  }
+
   async replacePasswordHash (id: number, passwordHash: string): Promise<void> {
     await this.knex('users').where({ id }).update({ password_hash: passwordHash, updated_at: toDatabaseTime(new Date()) })
   }
@@ -228,6 +264,11 @@ export class AccountRepository {
     if (row === undefined) return undefined
     const [roles, permissions] = await Promise.all([this.roleNames(id), this.permissionsOf(id)])
     return { id: row.id, username: row.username, roles, permissions }
+  }
+
+  // What the role grants; undefined when there is no such role.
+  async rolePermissions (name: string): Promise<string[] | undefined> {
+    return await selectRolePermissions(this.knex, name)
   }
 
   // What the user's roles grant.

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import { Conflict } from '../services/errors.js'
 import type { CustomFieldValue } from './account-repository.js'
-import { fromDatabaseTime, supportsRowLocks, toDatabaseTime, violatedUniqueColumn } from './sql.js'
+import { fromDatabaseTime, retryingDeadlocks, supportsRowLocks, toDatabaseTime, violatedUniqueColumn } from './sql.js'
 
 export type CustomFieldType = 'string' | 'integer' | 'phone_number' | 'enum' | 'url' | 'email'
 
@@ -12,6 +12,8 @@ export interface CustomFieldSettings {
   minLength: number | null
   maxLength: number | null
   defaultValue: CustomFieldValue | null
+  // Shown to every user, not only to those who may see a user's full profile.
+  public: boolean
 }
 
 export interface CustomFieldDefinition extends CustomFieldSettings {
@@ -41,6 +43,7 @@ interface CustomFieldRow {
   min_length: number | null
   max_length: number | null
   default_value: string | null
+  public: number | boolean
   created_at: string
   updated_at: string
   deleted_at: string | null
@@ -61,6 +64,7 @@ function fromRow (row: CustomFieldRow): CustomFieldDefinition {
     minLength: row.min_length,
     maxLength: row.max_length,
     defaultValue: row.default_value === null ? null : JSON.parse(row.default_value) as CustomFieldValue,
+    public: Boolean(row.public),
     createdAt: fromDatabaseTime(row.created_at),
     updatedAt: fromDatabaseTime(row.updated_at)
   }
@@ -73,7 +77,8 @@ function settingsColumns (settings: CustomFieldSettings): Record<string, unknown
     mandatory: settings.mandatory,
     min_length: settings.minLength,
     max_length: settings.maxLength,
-    default_value: settings.defaultValue === null ? null : JSON.stringify(settings.defaultValue)
+    default_value: settings.defaultValue === null ? null : JSON.stringify(settings.defaultValue),
+    public: settings.public
   }
 }
 
@@ -150,6 +155,13 @@ export class CustomFieldRepository {
 
   async insert (definition: NewCustomFieldDefinition, at: Date): Promise<number> {
     return await insertDefinition(this.knex, definition, toDatabaseTime(at))
+  }
+
+  // Replaces the whole registry with what `decide` makes of the current definitions, in one
+  // transaction; the values of removed definitions are purged once it is committed.
+  async replace (decide: (current: CustomFieldDefinition[]) => RegistryReplacement, at: Date): Promise<void> {
+    const removedIds = await retryingDeadlocks(this.knex, async (trx) => await replaceDefinitions(trx, decide, at))
+    await purgeDefinitions(this.knex, removedIds)
   }
 
   // Replaces the settings with what `decide` makes of the current definition, the row locked

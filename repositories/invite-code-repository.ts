@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import { selectRolePermissions } from './role-repository.js'
 import { type PageWindow, fromDatabaseTime, startsWith, supportsRowLocks, toDatabaseTime, violatedUniqueColumn, windowOf } from './sql.js'
 
 // Whether an invite can be used, and if not why (decided by inviteStatus in services/).
@@ -181,11 +182,6 @@ export class InviteCodeRepository {
 
   // The permissions the role grants; undefined when there is no such role.
   async rolePermissions (name: string): Promise<string[] | undefined> {
-    // Compared here, not by the database, whose collation may ignore case.
-    const role = (await this.knex('roles').where({ name }).select<Array<{ id: number, name: string }>>('id', 'name'))
-      .find((candidate) => candidate.name === name)
-    if (role === undefined) return undefined
-    return await this.knex('role_permissions').where({ role_id: role.id }).pluck<string[]>('permission')
+    return await selectRolePermissions(this.knex, name)
   }
-
 }

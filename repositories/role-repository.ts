@@ -26,6 +26,15 @@ interface RoleRow {
   description: string
 }
 
+// The permissions the role grants; undefined when there is no role of that name (compared here,
+// not by the database, whose collation may ignore case).
+export async function selectRolePermissions (knex: Knex, name: string): Promise<string[] | undefined> {
+  const role = (await knex('roles').where({ name }).select<Array<{ id: number, name: string }>>('id', 'name'))
+    .find((candidate) => candidate.name === name)
+  if (role === undefined) return undefined
+  return await knex('role_permissions').where({ role_id: role.id }).pluck<string[]>('permission')
+}
+
 function roleExists (name: string): Conflict {
   return new Conflict('role_exists', 'name', `A role named ${name} already exists`)
 }

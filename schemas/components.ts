@@ -35,6 +35,7 @@ export const CustomField = Type.Object({
   min_length: Type.Union([Type.Integer(), Type.Null()]),
   max_length: Type.Union([Type.Integer(), Type.Null()]),
   default: Type.Union([CustomFieldValue, Type.Null()]),
+  public: Type.Boolean({"description":"Whether the field is shown to every user by v1 `users.info`; other fields are shown only to callers with `view-full-other-user-info` and to the user themselves."}),
   created_at: Type.String({"format":"date-time"}),
   updated_at: Type.String({"format":"date-time"})
 }, {"additionalProperties":false})
@@ -48,7 +49,8 @@ export const CustomFieldCreateRequest = Type.Object({
   mandatory: Type.Optional(Type.Boolean()),
   min_length: Type.Optional(Type.Integer({"minimum":0,"maximum":10000})),
   max_length: Type.Optional(Type.Integer({"description":"The longest value of a text field, in characters. Without it, a text value may hold up to 10000 characters.","minimum":1,"maximum":10000})),
-  default: Type.Optional(CustomFieldValue)
+  default: Type.Optional(CustomFieldValue),
+  public: Type.Optional(Type.Boolean({"description":"Whether the field is shown to every user by v1 `users.info`; other fields are shown only to callers with `view-full-other-user-info` and to the user themselves.","default":false}))
 }, {"additionalProperties":false})
 export type CustomFieldCreateRequest = Static<typeof CustomFieldCreateRequest>
 
@@ -64,7 +66,8 @@ export const CustomFieldUpdateRequest = Type.Object({
   mandatory: Type.Optional(Type.Boolean()),
   min_length: Type.Optional(Type.Union([Type.Integer({"minimum":0,"maximum":10000}), Type.Null()])),
   max_length: Type.Optional(Type.Union([Type.Integer({"minimum":1,"maximum":10000}), Type.Null()])),
-  default: Type.Optional(Type.Union([CustomFieldValue, Type.Null()]))
+  default: Type.Optional(Type.Union([CustomFieldValue, Type.Null()])),
+  public: Type.Optional(Type.Boolean({"description":"Whether the field is shown to every user by v1 `users.info`; other fields are shown only to callers with `view-full-other-user-info` and to the user themselves."}))
 }, {"minProperties":1,"additionalProperties":false})
 export type CustomFieldUpdateRequest = Static<typeof CustomFieldUpdateRequest>
 
@@ -245,6 +248,143 @@ export const PromoRedemptionPage = Type.Object({
   results: Type.Array(PromoRedemption)
 }, {"additionalProperties":false})
 export type PromoRedemptionPage = Static<typeof PromoRedemptionPage>
+
+export const RocketChatCustomFieldsSetting = Type.Object({
+  _id: Type.Unsafe<"Accounts_CustomFields">({"type":"string","enum":["Accounts_CustomFields"]}),
+  value: Type.String({"description":"The fields, as JSON text in Rocket.Chat's format."}),
+  success: Type.Boolean()
+}, {"additionalProperties":false})
+export type RocketChatCustomFieldsSetting = Static<typeof RocketChatCustomFieldsSetting>
+
+export const RocketChatEmail = Type.Object({
+  address: Type.String(),
+  verified: Type.Boolean()
+}, {"additionalProperties":false})
+export type RocketChatEmail = Static<typeof RocketChatEmail>
+
+export const RocketChatError = Type.Object({
+  success: Type.Boolean({"description":"Always false."}),
+  error: Type.String({"description":"The reason, then the errorType in brackets."}),
+  errorType: Type.String({"description":"Machine-readable reason (see the 400 response of each operation)."}),
+  details: Type.Optional(Type.Object({
+    field: Type.Optional(Type.String({"description":"The request field at fault."}))
+  }, {"additionalProperties":false}))
+}, {"description":"Rocket.Chat's error body, on every `/api/v1/` endpoint but for authentication failures.","additionalProperties":false})
+export type RocketChatError = Static<typeof RocketChatError>
+
+export const RocketChatLoginFailure = Type.Object({
+  status: Type.Unsafe<"error">({"type":"string","enum":["error"]}),
+  error: Type.Unsafe<"Unauthorized" | "error-user-is-not-activated">({"type":"string","enum":["Unauthorized","error-user-is-not-activated"]}),
+  message: Type.String()
+}, {"additionalProperties":false})
+export type RocketChatLoginFailure = Static<typeof RocketChatLoginFailure>
+
+export const RocketChatLoginRequest = Type.Object({
+  user: Type.Optional(Type.Union([Type.String({"description":"A username or an email.","minLength":1,"maxLength":255}), Type.Object({
+    username: Type.Optional(Type.String({"minLength":1,"maxLength":255})),
+    email: Type.Optional(Type.String({"minLength":1,"maxLength":254}))
+  }, {"additionalProperties":false})])),
+  username: Type.Optional(Type.String({"minLength":1,"maxLength":255})),
+  email: Type.Optional(Type.String({"minLength":1,"maxLength":254})),
+  password: Type.String({"maxLength":1024})
+}, {"description":"The password, and exactly one of `user`, `username` and `email`.","additionalProperties":false})
+export type RocketChatLoginRequest = Static<typeof RocketChatLoginRequest>
+
+export const RocketChatUser = Type.Object({
+  _id: Type.String({"description":"The user's id (v2's numeric id, as text)."}),
+  createdAt: Type.String({"format":"date-time"}),
+  username: Type.String(),
+  emails: Type.Array(RocketChatEmail),
+  type: Type.Unsafe<"user" | "bot">({"type":"string","enum":["user","bot"],"description":"`bot` for a user with the `bot` role."}),
+  status: Type.Unsafe<"offline">({"type":"string","enum":["offline"],"description":"Presence is not tracked here."}),
+  active: Type.Boolean({"description":"Whether the user can log in (v2 status `a`)."}),
+  roles: Type.Array(Type.String()),
+  _updatedAt: Type.String({"format":"date-time"}),
+  name: Type.String(),
+  settings: Type.Object({}, {"description":"Always empty.","additionalProperties":false}),
+  requirePasswordChange: Type.Boolean(),
+  bio: Type.Optional(Type.String()),
+  nickname: Type.Optional(Type.String()),
+  statusText: Type.Optional(Type.String()),
+  customFields: Type.Optional(Type.Object({}, {"description":"The user's custom-field values; absent when there are none.","additionalProperties":true}))
+}, {"description":"A user in Rocket.Chat's shape, full view. Never carries `services` or a password hash.\n","additionalProperties":false})
+export type RocketChatUser = Static<typeof RocketChatUser>
+
+export const RocketChatLoginResponse = Type.Object({
+  status: Type.Unsafe<"success">({"type":"string","enum":["success"]}),
+  data: Type.Object({
+    userId: Type.String({"description":"Send it as `X-User-Id`."}),
+    authToken: Type.String({"description":"An access token (JWT): send it as `X-Auth-Token`, or as a bearer token."}),
+    me: RocketChatUser
+  }, {"additionalProperties":false})
+}, {"additionalProperties":false})
+export type RocketChatLoginResponse = Static<typeof RocketChatLoginResponse>
+
+export const RocketChatPublicUser = Type.Object({
+  _id: Type.String(),
+  createdAt: Type.String({"format":"date-time"}),
+  username: Type.String(),
+  type: Type.Unsafe<"user" | "bot">({"type":"string","enum":["user","bot"]}),
+  status: Type.Unsafe<"offline">({"type":"string","enum":["offline"]}),
+  active: Type.Boolean(),
+  name: Type.String(),
+  bio: Type.Optional(Type.String()),
+  nickname: Type.Optional(Type.String()),
+  statusText: Type.Optional(Type.String()),
+  customFields: Type.Optional(Type.Object({}, {"description":"Only the values of public custom fields; absent when there are none.","additionalProperties":true}))
+}, {"description":"A user as other users without `view-full-other-user-info` see them.","additionalProperties":false})
+export type RocketChatPublicUser = Static<typeof RocketChatPublicUser>
+
+export const RocketChatSettingUpdateRequest = Type.Object({
+  value: Type.Union([Type.String({"maxLength":65536}), Type.Object({}, {"additionalProperties":true})], {"description":"The fields, as JSON text or as the object itself."})
+}, {"additionalProperties":false})
+export type RocketChatSettingUpdateRequest = Static<typeof RocketChatSettingUpdateRequest>
+
+export const RocketChatSuccess = Type.Object({
+  success: Type.Boolean({"description":"Always true."})
+}, {"additionalProperties":false})
+export type RocketChatSuccess = Static<typeof RocketChatSuccess>
+
+export const RocketChatUnauthorizedError = Type.Object({
+  success: Type.Boolean({"description":"Always false."}),
+  status: Type.Unsafe<"error">({"type":"string","enum":["error"]}),
+  error: Type.String(),
+  message: Type.String()
+}, {"additionalProperties":false})
+export type RocketChatUnauthorizedError = Static<typeof RocketChatUnauthorizedError>
+
+export const RocketChatUserCreateRequest = Type.Object({
+  email: Type.String({"maxLength":254}),
+  name: Type.String({"maxLength":255}),
+  password: Type.String({"maxLength":128}),
+  username: Type.String({"maxLength":255}),
+  active: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  bio: Type.Optional(Type.Union([Type.String({"maxLength":260}), Type.Null()])),
+  nickname: Type.Optional(Type.Union([Type.String({"maxLength":120}), Type.Null()])),
+  statusText: Type.Optional(Type.Union([Type.String({"maxLength":120}), Type.Null()])),
+  roles: Type.Optional(Type.Array(Type.String({"maxLength":64}), {"maxItems":32})),
+  joinDefaultChannels: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  requirePasswordChange: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  setRandomPassword: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  sendWelcomeEmail: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  verified: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+  customFields: Type.Optional(Type.Object({}, {"additionalProperties":true})),
+  fields: Type.Optional(Type.Union([Type.String({"maxLength":2000}), Type.Null()], {"description":"Accepted for compatibility; the whole user is always returned."})),
+  freeSwitchExtension: Type.Optional(Type.Union([Type.String({"maxLength":255}), Type.Null()], {"description":"Accepted for compatibility; not stored."}))
+}, {"description":"Every parameter of Rocket.Chat's `UserCreateParamsPOST`, with its types; `null` means not given.","additionalProperties":false})
+export type RocketChatUserCreateRequest = Static<typeof RocketChatUserCreateRequest>
+
+export const RocketChatUserInfoResponse = Type.Object({
+  user: Type.Union([RocketChatUser, RocketChatPublicUser]),
+  success: Type.Boolean()
+}, {"additionalProperties":false})
+export type RocketChatUserInfoResponse = Static<typeof RocketChatUserInfoResponse>
+
+export const RocketChatUserResponse = Type.Object({
+  user: RocketChatUser,
+  success: Type.Boolean()
+}, {"additionalProperties":false})
+export type RocketChatUserResponse = Static<typeof RocketChatUserResponse>
 
 export const Role = Type.Object({
   name: Type.String(),

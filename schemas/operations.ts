@@ -25,6 +25,17 @@ import {
   PromoCreateRequest,
   PromoPage,
   PromoRedemptionPage,
+  RocketChatCustomFieldsSetting,
+  RocketChatError,
+  RocketChatLoginFailure,
+  RocketChatLoginRequest,
+  RocketChatLoginResponse,
+  RocketChatSettingUpdateRequest,
+  RocketChatSuccess,
+  RocketChatUnauthorizedError,
+  RocketChatUserCreateRequest,
+  RocketChatUserInfoResponse,
+  RocketChatUserResponse,
   Role,
   RoleCreateRequest,
   RolePage,
@@ -50,11 +61,12 @@ export const operations = {
         409: ApiError,
         413: ApiError,
         415: ApiError,
+        429: ApiError,
         500: ApiError,
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "create-user" } }
+    config: { access: { authenticated: true, permission: "create-user", rateLimited: true } }
   },
   getCurrentUser: {
     method: "GET",
@@ -120,11 +132,12 @@ export const operations = {
         400: ApiError,
         413: ApiError,
         415: ApiError,
+        429: ApiError,
         500: ApiError,
         503: ApiError
       }
     },
-    config: { access: { authenticated: false } }
+    config: { access: { authenticated: false, rateLimited: true } }
   },
   listCustomFields: {
     method: "GET",
@@ -636,6 +649,91 @@ export const operations = {
       }
     },
     config: { access: { authenticated: true, permission: "manage-roles" } }
+  },
+  rocketChatLogin: {
+    method: "POST",
+    url: "/api/v1/login",
+    schema: {
+      body: RocketChatLoginRequest,
+      response: {
+        200: RocketChatLoginResponse,
+        400: RocketChatError,
+        401: RocketChatLoginFailure,
+        413: RocketChatError,
+        415: RocketChatError,
+        429: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: false, rateLimited: true } }
+  },
+  rocketChatCreateUser: {
+    method: "POST",
+    url: "/api/v1/users.create",
+    schema: {
+      body: RocketChatUserCreateRequest,
+      response: {
+        200: RocketChatUserResponse,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        413: RocketChatError,
+        415: RocketChatError,
+        429: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, permission: "create-user", rateLimited: true } }
+  },
+  rocketChatUserInfo: {
+    method: "GET",
+    url: "/api/v1/users.info",
+    schema: {
+      querystring: Type.Object({
+        userId: Type.Optional(Type.String({"description":"The user's `_id`.","pattern":"^[1-9][0-9]{0,9}$"})),
+        username: Type.Optional(Type.String({"description":"The user's username, in any case.","minLength":1,"maxLength":255}))
+      }, {"additionalProperties":false}),
+      response: {
+        200: RocketChatUserInfoResponse,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true } }
+  },
+  rocketChatGetCustomFieldsSetting: {
+    method: "GET",
+    url: "/api/v1/settings/Accounts_CustomFields",
+    schema: {
+      response: {
+        200: RocketChatCustomFieldsSetting,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, permission: "manage-custom-fields" } }
+  },
+  rocketChatSetCustomFieldsSetting: {
+    method: "POST",
+    url: "/api/v1/settings/Accounts_CustomFields",
+    schema: {
+      body: RocketChatSettingUpdateRequest,
+      response: {
+        200: RocketChatSuccess,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        413: RocketChatError,
+        415: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, permission: "manage-custom-fields" } }
   }
 } as const
 

@@ -34,6 +34,7 @@ interface OpenApiOperation {
   operationId: string
   security?: unknown[]
   'x-required-permission'?: string
+  'x-rate-limited'?: boolean
   parameters?: OpenApiParameter[]
   requestBody?: { $ref?: string, required?: boolean, content?: Record<string, { schema?: JsonSchema }> }
   responses: Record<string, OpenApiResponse>
@@ -319,9 +320,13 @@ function accessRule (document: OpenApiDocument, operation: OpenApiOperation, whe
   const authenticated = security.length > 0
   const permission = operation['x-required-permission']
   if (permission !== undefined && !authenticated) throw new Error(`${operation.operationId} requires a permission but no authentication`)
-  return permission === undefined
-    ? `{ authenticated: ${authenticated} }`
-    : `{ authenticated: true, permission: ${JSON.stringify(permission)} }`
+  const rateLimited = operation['x-rate-limited']
+  if (rateLimited !== undefined && typeof rateLimited !== 'boolean') throw new Error(`x-rate-limited must be true or false at ${where}`)
+  return `{ ${[
+    `authenticated: ${authenticated}`,
+    ...(permission === undefined ? [] : [`permission: ${JSON.stringify(permission)}`]),
+    ...(rateLimited === true ? ['rateLimited: true'] : [])
+  ].join(', ')} }`
 }
 
 function generateOperations (document: OpenApiDocument): string {

@@ -1,15 +1,39 @@
 import { randomInt } from 'node:crypto'
 import type { FirstAdminCredentials } from '../config.js'
-import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
+import type { AccountRepository, Principal, StoredUser } from '../repositories/account-repository.js'
 import type { CustomFieldRegistry } from './custom-fields.js'
 import { Conflict, InvalidInput, NotFound, StartupError } from './errors.js'
 import { EMAIL_MAX_LENGTH, USERNAME_PATTERN, characterCount, isValidEmail } from './formats.js'
 import { checkPasswordPolicy, hashPassword } from './passwords.js'
 import { ReservedUsernames } from './reserved-usernames.js'
+import { checkRoleGrantable } from './roles.js'
 import type { UserService } from './users.js'
 import { admittingInvite, admittingPromo, inviteRefusal, promoRefusal } from './registration-gates.js'
 
 export const REAL_NAME_MAX_LENGTH = 255
+// Rocket.Chat's limits.
+const PROFILE_MAX_LENGTHS = { bio: 260, nickname: 120, statusText: 120 } as const
+
+// What Rocket.Chat's users.create can say about a new account (v1); v2 leaves each at its default.
+export interface AccountFlags {
+  // Whether the user can log in (else the account is stored blocked). Default true.
+  active: boolean
+  emailVerified: boolean
+  requirePasswordChange: boolean
+  // Acted on by other services, through the user.created event. Default false and true.
+  sendWelcomeEmail: boolean
+  joinDefaultChannels: boolean
+}
+
+const DEFAULT_FLAGS: AccountFlags = {
+  active: true, emailVerified: false, requirePasswordChange: false, sendWelcomeEmail: false, joinDefaultChannels: true
+}
+
+export interface Profile {
+  bio?: string
+  nickname?: string
+  statusText?: string
+}
 
 export interface AccountInput {
   username: string
@@ -20,11 +44,16 @@ export interface AccountInput {
   promoCode?: string
   // Values for the fields defined in the custom-field registry, keyed by field name.
   customFields: Record<string, unknown>
+  // Replaces `password` with a generated one (never shown) that must be changed at first login.
+  randomPassword?: boolean
+  profile?: Profile
+  flags?: Partial<AccountFlags>
 }
 
 export interface CreationContext {
   // The user creating the account; null when the service itself does (the first admin).
-  createdBy: number | null
+  creator: Principal | null
+  // Roles to grant instead of `user`: a creator may grant only what checkRoleGrantable allows.
   roles?: string[]
   // The service's own account (the first admin): it needs no invite, redeems no promo code and
   // may take a reserved username (`admin` is the default one).
@@ -74,11 +103,24 @@ export class AccountService {
     if (characterCount(input.realName ?? '') > REAL_NAME_MAX_LENGTH) {
       throw new InvalidInput('invalid_field', 'real_name', `real_name must be at most ${REAL_NAME_MAX_LENGTH} characters long`)
     }
-    checkPasswordPolicy(input.password, input.username)
+    for (const [field, maxLength] of Object.entries(PROFILE_MAX_LENGTHS)) {
+      if (characterCount(input.profile?.[field as keyof Profile] ?? '') > maxLength) {
+        throw new InvalidInput('invalid_field', field, `${field} must be at most ${maxLength} characters long`)
+      }
+    }
+    const flags = { ...DEFAULT_FLAGS, ...input.flags, ...(input.randomPassword === true ? { requirePasswordChange: true } : {}) }
+    // A generated password is strong by construction; the policy would refuse one that happens
+    // to contain a short username.
+    const password = input.randomPassword === true ? generatePassword() : input.password
+    if (input.randomPassword !== true) checkPasswordPolicy(password, input.username)
+    const creator = context.creator
+    if (context.roles !== undefined && creator !== null) {
+      for (const role of context.roles) checkRoleGrantable(role, await this.accounts.rolePermissions(role), creator, 'roles')
+    }
     // Checked now to fail fast, and again in the transaction against definitions that cannot
     // change before it commits (one may change while the password is being hashed).
     await this.customFields.validateValues(input.customFields)
-    const passwordHash = await hashPassword(input.password, this.bcryptCost)
+    const passwordHash = await hashPassword(password, this.bcryptCost)
     const at = new Date()
     const id = await this.accounts.transaction(async (writer) => {
       const customValues = this.customFields.checkValues(input.customFields, await writer.customFieldDefinitions())
@@ -94,7 +136,9 @@ export class AccountService {
         email: input.email,
         passwordHash,
         realName: input.realName ?? '',
-        createdBy: context.createdBy,
+        profile: input.profile ?? {},
+        flags,
+        createdBy: creator?.id ?? null,
         at
       })
       if (invite !== undefined && !await writer.useInvite(invite.id, userId, at)) throw inviteRefusal('used')
@@ -102,7 +146,7 @@ export class AccountService {
       const unknownRoles = await writer.grantRoles(userId, roles)
       if (unknownRoles.length > 0) throw new InvalidInput('unknown_role', 'roles', `No such role: ${unknownRoles.join(', ')}`)
       await writer.saveCustomFieldValues(userId, customValues)
-      await writer.recordAudit({ actorId: context.createdBy, action: 'account.create', subjectId: userId, at })
+      await writer.recordAudit({ actorId: creator?.id ?? null, action: 'account.create', subjectId: userId, at })
       await writer.enqueueEvent({
         type: 'user.created',
         payload: {
@@ -112,8 +156,13 @@ export class AccountService {
           roles,
           invite_code: invite?.code ?? null,
           promo_code: promo?.code ?? null,
-          created_by: context.createdBy,
-          date_joined: at.toISOString()
+          created_by: creator?.id ?? null,
+          date_joined: at.toISOString(),
+          active: flags.active,
+          email_verified: flags.emailVerified,
+          require_password_change: flags.requirePasswordChange,
+          send_welcome_email: flags.sendWelcomeEmail,
+          join_default_channels: flags.joinDefaultChannels
         },
         at
       })
@@ -131,7 +180,7 @@ export class AccountService {
     const generatedPassword = credentials === undefined ? generatePassword() : undefined
     const account = credentials ?? { username: 'admin', email: 'admin@example.com', password: generatedPassword as string }
     try {
-      const user = await this.createAccount({ ...account, customFields: {} }, { createdBy: null, roles: ['admin', 'user'], serviceAccount: true })
+      const user = await this.createAccount({ ...account, customFields: {} }, { creator: null, roles: ['admin', 'user'], serviceAccount: true })
       return { user, generatedPassword }
     } catch (error) {
       // Say a mandatory custom field without a default was defined: no account can be made.

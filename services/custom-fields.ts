@@ -4,7 +4,7 @@ import type {
   CustomFieldDefinition, CustomFieldRepository, CustomFieldSettings, CustomFieldType, NewCustomFieldDefinition,
   RegistryReplacement
 } from '../repositories/custom-field-repository.js'
-import { InvalidInput, NotFound } from './errors.js'
+import { InvalidCustomField, InvalidInput, NotFound } from './errors.js'
 import { characterCount, isValidEmail } from './formats.js'
 
 export interface NewCustomField {
@@ -16,6 +16,7 @@ export interface NewCustomField {
   minLength?: number
   maxLength?: number
   defaultValue?: CustomFieldValue
+  public?: boolean
 }
 
 export type CustomFieldChanges = Partial<CustomFieldSettings>
@@ -36,6 +37,7 @@ export interface CustomFieldSettingsBody {
   min_length: number | null
   max_length: number | null
   default: CustomFieldValue | null
+  public: boolean
 }
 
 export function customFieldSettingsBody (definition: CustomFieldDefinition): CustomFieldSettingsBody {
@@ -46,7 +48,8 @@ export function customFieldSettingsBody (definition: CustomFieldDefinition): Cus
     mandatory: definition.mandatory,
     min_length: definition.minLength,
     max_length: definition.maxLength,
-    default: definition.defaultValue
+    default: definition.defaultValue,
+    public: definition.public
   }
 }
 
@@ -111,6 +114,11 @@ export class CustomFieldRegistry {
     return await this.repository.list()
   }
 
+  // The names of the fields every user may see.
+  async publicFieldNames (): Promise<ReadonlySet<string>> {
+    return new Set((await this.repository.list()).filter((definition) => definition.public).map((definition) => definition.name))
+  }
+
   async get (id: number): Promise<CustomFieldDefinition> {
     const definition = await this.repository.findById(id)
     if (definition === undefined) throw new NotFound(`Custom field ${id} not found`)
@@ -134,7 +142,8 @@ export class CustomFieldRegistry {
       mandatory: input.mandatory ?? false,
       minLength: input.minLength ?? null,
       maxLength: input.maxLength ?? null,
-      defaultValue: input.defaultValue ?? null
+      defaultValue: input.defaultValue ?? null,
+      public: input.public ?? false
     }
     checkDefinition(definition)
     return definition
@@ -161,6 +170,12 @@ export class CustomFieldRegistry {
       if (!wanted.some((definition) => definition.name === existing.name)) replacement.removedIds.push(existing.id)
     }
     return replacement
+  }
+
+  // Replaces the whole registry, in one transaction, with the definitions `wanted` makes of the
+  // current ones (each checked by checkNewDefinition), as planReplacement plans it.
+  async replace (wanted: (current: CustomFieldDefinition[]) => NewCustomFieldDefinition[]): Promise<void> {
+    await this.repository.replace((current) => this.planReplacement(wanted(current), current), new Date())
   }
 
   // Applies the changes given (undefined keeps a setting, null clears it) to the definition as
@@ -190,7 +205,7 @@ export class CustomFieldRegistry {
   checkValues (input: Record<string, unknown>, definitions: CustomFieldDefinition[]): ValidatedCustomValue[] {
     for (const name of Object.keys(input)) {
       if (!definitions.some((definition) => definition.name === name)) {
-        throw new InvalidInput('unknown_field', name, `${name} is not a field of an account`)
+        throw new InvalidCustomField('unknown_field', name, `${name} is not a field of an account`)
       }
     }
     const values: ValidatedCustomValue[] = []
@@ -200,11 +215,11 @@ export class CustomFieldRegistry {
       const given = Object.hasOwn(input, definition.name) ? input[definition.name] : undefined
       const value = given === undefined || given === null ? definition.defaultValue : given
       if (value === null) {
-        if (definition.mandatory) throw new InvalidInput('missing_field', definition.name, `${definition.name} is required`)
+        if (definition.mandatory) throw new InvalidCustomField('missing_field', definition.name, `${definition.name} is required`)
         continue
       }
       const problem = valueProblem(definition, value)
-      if (problem !== undefined) throw new InvalidInput('invalid_field', definition.name, `${definition.name} ${problem}`)
+      if (problem !== undefined) throw new InvalidCustomField('invalid_field', definition.name, `${definition.name} ${problem}`)
       values.push({ fieldId: definition.id, name: definition.name, value: value as CustomFieldValue })
     }
     return values
@@ -217,14 +232,14 @@ export class CustomFieldRegistry {
     const changes: CustomFieldChangeSet = { values: [], removedFieldIds: [] }
     for (const [name, value] of Object.entries(input)) {
       const definition = definitions.find((candidate) => candidate.name === name)
-      if (definition === undefined) throw new InvalidInput('unknown_field', name, `${name} is not a field of an account`)
+      if (definition === undefined) throw new InvalidCustomField('unknown_field', name, `${name} is not a field of an account`)
       if (value === null) {
-        if (definition.mandatory) throw new InvalidInput('missing_field', name, `${name} is required and cannot be removed`)
+        if (definition.mandatory) throw new InvalidCustomField('missing_field', name, `${name} is required and cannot be removed`)
         changes.removedFieldIds.push(definition.id)
         continue
       }
       const problem = valueProblem(definition, value)
-      if (problem !== undefined) throw new InvalidInput('invalid_field', name, `${name} ${problem}`)
+      if (problem !== undefined) throw new InvalidCustomField('invalid_field', name, `${name} ${problem}`)
       changes.values.push({ fieldId: definition.id, name, value: value as CustomFieldValue })
     }
     return changes
@@ -232,8 +247,8 @@ export class CustomFieldRegistry {
 }
 
 function settingsOf (definition: CustomFieldDefinition): CustomFieldSettings {
-  const { label, typeOptions, mandatory, minLength, maxLength, defaultValue } = definition
-  return { label, typeOptions, mandatory, minLength, maxLength, defaultValue }
+  const { label, typeOptions, mandatory, minLength, maxLength, defaultValue, public: isPublic } = definition
+  return { label, typeOptions, mandatory, minLength, maxLength, defaultValue, public: isPublic }
 }
 
 function checkDefinition (definition: Omit<CustomFieldDefinition, 'id' | 'createdAt' | 'updatedAt'>): void {

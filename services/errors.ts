@@ -73,6 +73,31 @@ export class InvalidGrant extends DomainError {
   }
 }
 
+// A login (v1) with an unknown user or a wrong password.
+export class InvalidCredentials extends DomainError {
+  constructor () {
+    super(401, 'invalid_credentials', 'Unauthorized')
+  }
+}
+
+// A login (v1) with the right password of an account that is not active.
+export class AccountNotActive extends DomainError {
+  constructor () {
+    super(401, 'account_not_active', 'User is not activated')
+  }
+}
+
+// A custom field's value is missing, unknown or invalid: the rule is the registry's, which
+// Rocket.Chat reports under its own errorType.
+export class InvalidCustomField extends InvalidInput {}
+
+// Too many requests from one address in the rate limit's window.
+export class TooManyRequests extends DomainError {
+  constructor (readonly retryAfterSeconds: number) {
+    super(429, 'too_many_requests', `Too many requests; retry in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}`)
+  }
+}
+
 export class UnsupportedGrantType extends DomainError {
   constructor () {
     super(400, 'unsupported_grant_type', 'grant_type must be password, the only grant supported', 'grant_type')

@@ -1,8 +1,9 @@
 import type { AccountRepository, Principal, StoredUser } from '../repositories/account-repository.js'
 import type { InviteCodeRepository, InviteFilter, InviteStatus, NewInvite, StoredInvite } from '../repositories/invite-code-repository.js'
 import type { PageWindow } from '../repositories/sql.js'
-import { Conflict, Forbidden, InvalidInput, NotFound } from './errors.js'
+import { Conflict, InvalidInput, NotFound } from './errors.js'
 import { insertWithRandomCode } from './codes.js'
+import { checkRoleGrantable } from './roles.js'
 import type { ReservedUsernames } from './reserved-usernames.js'
 import { characterCount, isValidEmail, jsonValueProblem, storableTime, USERNAME_PATTERN } from './formats.js'
 
@@ -94,10 +95,8 @@ export class InviteCodeService {
 
   // The invite `request` describes, every part checked.
   private async checkedInvite (request: InviteRequest, issuer: Principal, at: Date): Promise<InviteDraft> {
-    // An invite carrying the admin role grants it to whoever uses it: it takes the same right.
-    if (request.role === 'admin' && !issuer.permissions.includes('assign-admin-role')) {
-      throw new Forbidden('An invite with the admin role requires the assign-admin-role permission')
-    }
+    // An invite grants its role to whoever uses it, so issuing one takes the right to grant it.
+    if (request.role !== undefined) checkRoleGrantable(request.role, await this.repository.rolePermissions(request.role), issuer, 'role')
     if (request.code !== undefined && !CODE_PATTERN.test(request.code)) {
       throw new InvalidInput('invalid_field', 'code', 'code must be 4 to 64 letters, digits, _ or -')
     }
@@ -121,7 +120,6 @@ export class InviteCodeService {
     if (request.forcedUsername !== undefined && this.reservedUsernames.includes(request.forcedUsername)) {
       throw new InvalidInput('username_reserved', 'forced_username', `${request.forcedUsername} is a reserved username`)
     }
-    if (request.role !== undefined) await this.checkGrantable(request.role, issuer)
     return {
       name,
       email: request.email ?? null,
@@ -131,17 +129,6 @@ export class InviteCodeService {
       sentAt,
       expiresAt,
       invitedBy: issuer.id
-    }
-  }
-
-  // An invite grants its role to whoever uses it, so issuing one takes every permission the
-  // role grants: issuing invites is no way to gain a permission.
-  private async checkGrantable (role: string, issuer: Principal): Promise<void> {
-    const permissions = await this.repository.rolePermissions(role)
-    if (permissions === undefined) throw new InvalidInput('unknown_role', 'role', `${role} is not a role`)
-    const notHeld = permissions.find((permission) => !issuer.permissions.includes(permission))
-    if (notHeld !== undefined) {
-      throw new Forbidden(`The ${role} role grants the ${notHeld} permission, which only a user who has it can hand out`)
     }
   }
 

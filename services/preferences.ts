@@ -176,8 +176,10 @@ export class PreferenceService {
       }
       const input = { label: name, ...Object.fromEntries(Object.entries(given).filter(([, setting]) => setting !== null)), name }
       if (!definitionShape(input)) throw shapeProblem(field, definitionShape.errors?.[0])
-      const { label, type, type_options: typeOptions, mandatory, min_length: minLength, max_length: maxLength, default: defaultValue } = input
-      return within(field, () => this.customFields.checkNewDefinition({ name, label, type, typeOptions, mandatory, minLength, maxLength, defaultValue }))
+      const { label, type, type_options: typeOptions, mandatory, min_length: minLength, max_length: maxLength, default: defaultValue, public: isPublic } = input
+      return within(field, () => this.customFields.checkNewDefinition({
+        name, label, type, typeOptions, mandatory, minLength, maxLength, defaultValue, public: isPublic
+      }))
     })
   }
 }

@@ -75,6 +75,20 @@ export class RoleService {
   }
 }
 
+// Granting a role hands out every permission it grants, so it takes a granter who holds them all,
+// and the admin role also takes assign-admin-role: granting roles is no way to gain a permission.
+// `permissions` is undefined when there is no such role.
+export function checkRoleGrantable (role: string, permissions: string[] | undefined, granter: Principal, field: string): void {
+  if (permissions === undefined) throw new InvalidInput('unknown_role', field, `${role} is not a role`)
+  if (role === PROTECTED_ROLE && !granter.permissions.includes('assign-admin-role')) {
+    throw new Forbidden(`Granting the ${PROTECTED_ROLE} role requires the assign-admin-role permission`)
+  }
+  const notHeld = permissions.find((permission) => !granter.permissions.includes(permission))
+  if (notHeld !== undefined) {
+    throw new Forbidden(`The ${role} role grants the ${notHeld} permission, which only a user who has it can hand out`)
+  }
+}
+
 function notFound (name: string): NotFound {
   return new NotFound(`Role ${name} not found`)
 }

@@ -3,7 +3,7 @@ import type { PageWindow } from '../repositories/sql.js'
 import { REAL_NAME_MAX_LENGTH } from './accounts.js'
 import type { CustomFieldRegistry } from './custom-fields.js'
 import { Forbidden, InvalidInput, NotFound } from './errors.js'
-import { characterCount } from './formats.js'
+import { USERNAME_PATTERN, characterCount } from './formats.js'
 
 export interface UserSearch {
   // The start of the username or of the email.
@@ -36,6 +36,18 @@ export class UserService {
     const user = await this.accounts.findById(id)
     if (user === undefined) throw new NotFound(`User ${id} not found`)
     return user
+  }
+
+  async getUserByUsername (username: string): Promise<StoredUser> {
+    // A name no account can have is not looked up: MariaDB's collation would find `bob` for `bob `.
+    const id = USERNAME_PATTERN.test(username) ? await this.accounts.findIdByUsername(username) : undefined
+    if (id === undefined) throw new NotFound(`User ${username} not found`)
+    return await this.getUser(id)
+  }
+
+  // Whether the caller sees all of the user: themselves, or with view-full-other-user-info.
+  seesFullProfile (caller: Principal, user: StoredUser): boolean {
+    return caller.id === user.id || caller.permissions.includes('view-full-other-user-info')
   }
 
   // The users whose username and email start as given, regardless of case, and who have the

@@ -231,7 +231,7 @@ onEachDatabase('account creation', async (t, kind) => {
     t.equal(duplicate.statusCode, 409)
     const unknownRole = api.app.accountService.createAccount(
       { username: 'ghost', email: 'ghost@example.com', password: 'Corr3ct-Horse!', customFields: {} },
-      { createdBy: null, roles: ['user', 'no_such_role'] })
+      { creator: null, roles: ['user', 'no_such_role'] })
     await t.rejects(unknownRole, { code: 'unknown_role' })
     const after = await Promise.all(['users', 'user_roles', 'audit_log', 'outbox_events'].map(async (table) => await rowCount(api, table)))
     t.strictSame(after, before)

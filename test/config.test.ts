@@ -72,6 +72,10 @@ t.test('defaults', async (t) => {
     t.equal(loadConfig(baseEnv(t)).firstAdmin, undefined)
   })
 
+  t.test('lets 60 rate-limited requests per operation and address in 60 seconds', async (t) => {
+    t.strictSame(loadConfig(baseEnv(t)).rateLimit, { max: 60, windowSeconds: 60 })
+  })
+
   t.test('reads numbers given as text', async (t) => {
     const config = loadConfig(baseEnv(t, { PORT: '8080', BCRYPT_COST: '12' }))
     t.equal(config.port, 8080)
@@ -269,6 +273,29 @@ t.test('ranges', async (t) => {
   })
 })
 
+t.test('rate limit', async (t) => {
+  t.test('reads RATE_LIMIT_MAX and RATE_LIMIT_WINDOW_SECONDS', async (t) => {
+    t.strictSame(loadConfig(baseEnv(t, { RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW_SECONDS: '900' })).rateLimit, { max: 5, windowSeconds: 900 })
+  })
+
+  t.test('accepts the bounds of both settings', async (t) => {
+    t.strictSame(loadConfig(baseEnv(t, { RATE_LIMIT_MAX: '1', RATE_LIMIT_WINDOW_SECONDS: '1' })).rateLimit, { max: 1, windowSeconds: 1 })
+    t.strictSame(loadConfig(baseEnv(t, { RATE_LIMIT_MAX: '1000000', RATE_LIMIT_WINDOW_SECONDS: '86400' })).rateLimit, { max: 1000000, windowSeconds: 86400 })
+  })
+
+  t.test('refuses a RATE_LIMIT_MAX that is not a whole number from 1 to 1000000, naming it', async (t) => {
+    for (const value of ['0', '-1', '1.5', 'many', '', '1000001']) {
+      t.match(configError(t, baseEnv(t, { RATE_LIMIT_MAX: value }))?.message, /RATE_LIMIT_MAX/, JSON.stringify(value))
+    }
+  })
+
+  t.test('refuses a RATE_LIMIT_WINDOW_SECONDS that is not a whole number from 1 to 86400, naming it', async (t) => {
+    for (const value of ['0', '-60', '0.5', '1m', '', '86401']) {
+      t.match(configError(t, baseEnv(t, { RATE_LIMIT_WINDOW_SECONDS: value }))?.message, /RATE_LIMIT_WINDOW_SECONDS/, JSON.stringify(value))
+    }
+  })
+})
+
 t.test('writes every configuration error as one line starting with "Invalid configuration"', async (t) => {
   const invalid: Env[] = [
     { PORT: 'http' },
@@ -282,6 +309,8 @@ t.test('writes every configuration error as one line starting with "Invalid conf
     { DATABASE_URL: 'mysql://%' },
     { ADMIN_USERNAME: 'root' },
     { RESERVED_USERNAMES: 'ceo,a b' },
+    { RATE_LIMIT_MAX: '0' },
+    { RATE_LIMIT_WINDOW_SECONDS: 'soon' },
     { JWT_SECRET: undefined, NODE_ENV: 'production' },
     { PORT: 'http', BCRYPT_COST: '99', LOG_LEVEL: 'loud' }
   ]

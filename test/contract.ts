@@ -6,6 +6,7 @@ import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import addFormats from 'ajv-formats'
 import { parse } from 'yaml'
 import { projectRoot } from '../paths.js'
+import { isRocketChatRequest } from '../plugins/rocket-chat-errors.js'
 
 interface ResponseObject { $ref?: string, content?: Record<string, { schema?: unknown }>, headers?: Record<string, unknown> }
 interface Operation { operationId: string, responses: Record<string, ResponseObject> }
@@ -58,9 +59,9 @@ export function contractViolations (method: string, url: string, response: Contr
   let schemaRef: string | undefined
   let hasBody: boolean
   if (matched === undefined) {
-    // Outside every operation (an unknown path) the one error body still applies.
+    // Outside every operation (an unknown path) the surface's error body still applies.
     if (response.statusCode !== 404) return [`${method} ${url} is not in the contract but answered ${response.statusCode}`]
-    schemaRef = 'openapi#/components/schemas/ApiError'
+    schemaRef = `openapi#/components/schemas/${isRocketChatRequest(url) ? 'RocketChatError' : 'ApiError'}`
     hasBody = true
   } else {
     let response$ = matched.operation.responses[String(response.statusCode)]

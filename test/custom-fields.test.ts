@@ -16,7 +16,7 @@ onEachDatabase('custom-field definitions', async (t, kind) => {
     const api = await build(t, kind)
     const created = await defineField(api, { name: 'company', label: 'Company', mandatory: false, max_length: 100 })
     t.equal(created.statusCode, 201)
-    t.match(created.body, { id: Number, name: 'company', label: 'Company', type: 'string', type_options: null, mandatory: false, min_length: null, max_length: 100, default: null })
+    t.match(created.body, { id: Number, name: 'company', label: 'Company', type: 'string', type_options: null, mandatory: false, min_length: null, max_length: 100, default: null, public: false })
     const list = await api.request({ url: FIELDS, token: await api.adminToken() })
     t.equal(list.body.count, 1)
     t.strictSame(list.body.results, [created.body])
@@ -67,6 +67,27 @@ onEachDatabase('custom-field definitions', async (t, kind) => {
     const changed = await api.request({ method: 'PATCH', url, token: await api.adminToken(), payload: { label: 'Employer', max_length: null, mandatory: true } })
     t.equal(changed.statusCode, 200)
     t.match(changed.body, { label: 'Employer', max_length: null, mandatory: true, name: 'company' })
+  })
+
+  t.test('stores whether a field is public, changes it, and keeps it when a change leaves it out', async (t) => {
+    const api = await build(t, kind)
+    const created = await defineField(api, { name: 'twitter', label: 'Twitter', public: true })
+    t.equal(created.body.public, true)
+    const url = `${FIELDS}${String(created.body.id)}/`
+    t.equal((await api.request({ url, token: await api.adminToken() })).body.public, true)
+    const relabelled = await api.request({ method: 'PATCH', url, token: await api.adminToken(), payload: { label: 'X' } })
+    t.equal(relabelled.body.public, true)
+    const hidden = await api.request({ method: 'PATCH', url, token: await api.adminToken(), payload: { public: false } })
+    t.equal(hidden.body.public, false)
+    const list = await api.request({ url: FIELDS, token: await api.adminToken() })
+    t.match(list.body.results, [{ name: 'twitter', public: false }])
+  })
+
+  t.test('refuses a public setting that is not a boolean', async (t) => {
+    const api = await build(t, kind)
+    const response = await defineField(api, { name: 'twitter', label: 'Twitter', public: 'yes' })
+    t.equal(response.statusCode, 400)
+    t.match(response.body, { code: 'invalid_field', field: 'public' })
   })
 
   t.test('refuses an empty change and a change of the name', async (t) => {

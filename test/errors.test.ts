@@ -121,3 +121,96 @@ onEachDatabase('one error body for every bad request', async (t, kind) => {
     t.strictSame(response.body, { statusCode: 400, code: 'bad_request', message: 'The URL is not validly encoded' })
   })
 })
+
+const LOGIN = '/api/v1/login'
+
+onEachDatabase('Rocket.Chat\'s error body on /api/v1/', async (t, kind) => {
+  t.test('malformed JSON is a 400 invalid-params', async (t) => {
+    const api = await build(t, kind)
+    const response = await api.request({ method: 'POST', url: LOGIN, headers: { 'content-type': 'application/json' }, payload: '{"user": "jane",' })
+    t.equal(response.statusCode, 400)
+    t.strictSame(response.body, { success: false, error: 'The request body is not valid JSON [invalid-params]', errorType: 'invalid-params' })
+  })
+
+  t.test('a body over BODY_LIMIT is a 413 payload-too-large', async (t) => {
+    const api = await build(t, kind, { env: { BODY_LIMIT: '1024' } })
+    const response = await api.request({ method: 'POST', url: LOGIN, payload: { user: 'jane_doe', password: 'x'.repeat(2000) } })
+    t.equal(response.statusCode, 413)
+    t.strictSame(response.body, { success: false, error: 'The request body is too large [payload-too-large]', errorType: 'payload-too-large' })
+  })
+
+  t.test('a body that is not JSON is a 415 unsupported-media-type', async (t) => {
+    const api = await build(t, kind)
+    for (const contentType of ['text/plain', 'application/x-www-form-urlencoded']) {
+      const response = await api.request({ method: 'POST', url: LOGIN, headers: { 'content-type': contentType }, payload: 'user=jane&password=x' })
+      t.equal(response.statusCode, 415, contentType)
+      t.strictSame(response.body, { success: false, error: `This operation does not accept a ${contentType} body [unsupported-media-type]`, errorType: 'unsupported-media-type' }, contentType)
+    }
+  })
+
+  t.test('a request that fails the schema is a 400 invalid-params naming the field', async (t) => {
+    const api = await build(t, kind)
+    const response = await api.request({ method: 'POST', url: LOGIN, payload: { user: 'jane_doe', password: 'x', remember: true } })
+    t.equal(response.statusCode, 400)
+    t.strictSame(response.body, {
+      success: false,
+      error: 'remember is not a field of the request body [invalid-params]',
+      errorType: 'invalid-params',
+      details: { field: 'remember' }
+    })
+  })
+
+  t.test('an unknown path is a 404 not-found', async (t) => {
+    const api = await build(t, kind)
+    for (const url of ['/api/v1/channels.list', '/api/v1/users.create/extra?x=1', '/api/v1', '/api/v1/']) {
+      const response = await api.request({ url })
+      t.equal(response.statusCode, 404, url)
+      t.strictSame(response.body, { success: false, error: `No route for GET ${url.split('?')[0] ?? ''} [not-found]`, errorType: 'not-found' }, url)
+    }
+  })
+
+  t.test('an operation under another method is a 404 not-found', async (t) => {
+    const api = await build(t, kind)
+    const response = await api.request({ url: LOGIN })
+    t.equal(response.statusCode, 404)
+    t.equal(response.body.errorType, 'not-found')
+  })
+
+  t.test('a database that does not answer is a 503 database-unavailable with Retry-After', async (t) => {
+    const api = await build(t, kind)
+    await api.app.knex.destroy()
+    const response = await api.request({ method: 'POST', url: LOGIN, payload: { user: 'admin', password: 'Sup3r-Secret-Key!' } })
+    t.equal(response.statusCode, 503)
+    t.equal(response.body.errorType, 'database-unavailable')
+    t.equal(response.headers['retry-after'], '5')
+  })
+
+  t.test('an unexpected failure is a 500 internal-error that reveals nothing', async (t) => {
+    const api = await build(t, kind)
+    await api.app.knex.schema.alterTable('users', (table) => { table.renameColumn('password_hash', 'secret_hash') })
+    const response = await api.request({ method: 'POST', url: LOGIN, payload: { user: 'admin', password: 'Sup3r-Secret-Key!' } })
+    t.equal(response.statusCode, 500)
+    t.strictSame(response.body, { success: false, error: 'Internal server error [internal-error]', errorType: 'internal-error' })
+  })
+
+  t.test('paths that only look like v1 keep the v2 body', async (t) => {
+    const api = await build(t, kind)
+    for (const url of ['/api/v10/login', '/api/v1login', '/API/V1/login']) {
+      const response = await api.request({ url })
+      t.equal(response.statusCode, 404, url)
+      t.strictSame(response.body, { statusCode: 404, code: 'not_found', message: `No route for GET ${url}` }, url)
+    }
+  })
+
+  t.test('v2 keeps its own body for the same mistakes', async (t) => {
+    const api = await build(t, kind)
+    const malformed = await api.request({ method: 'POST', url: '/oauth/token/', headers: { 'content-type': 'application/json' }, payload: '{"grant_type": ' })
+    t.strictSame(malformed.body, { statusCode: 400, code: 'malformed_json', message: 'The request body is not valid JSON' })
+    const unknownKey = await api.request({ method: 'POST', url: '/oauth/token/', payload: { grant_type: 'password', username: 'a', password: 'b', remember: true } })
+    t.strictSame(unknownKey.body, { statusCode: 400, code: 'unknown_field', message: 'remember is not a field of the request body', field: 'remember' })
+    const notJson = await api.request({ method: 'POST', url: CREATE, token: await api.adminToken(), headers: { 'content-type': 'text/plain' }, payload: 'x' })
+    t.strictSame(notJson.body, { statusCode: 415, code: 'unsupported_media_type', message: 'This operation does not accept a text/plain body' })
+    const noToken = await api.request({ url: '/api/v2/user/me/' })
+    t.strictSame(noToken.body, { statusCode: 401, code: 'unauthorized', message: 'A valid bearer token is required' })
+  })
+})

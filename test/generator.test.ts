@@ -29,7 +29,7 @@ interface GeneratedOperation {
     body?: TSchema
     response: Record<string, TSchema>
   }
-  config: { access: { authenticated: boolean; role?: string } }
+  config: { access: { authenticated: boolean; permission?: string; rateLimited?: boolean } }
 }
 
 interface GeneratedModules {
@@ -532,6 +532,63 @@ paths:
       x-required-permission: create-user
 ${OK_RESPONSE}
 `)), { message: 'adminOnly requires a permission but no authentication' })
+  })
+
+  t.test('records x-rate-limited: true as rateLimited in the access rule', async (t) => {
+    const generated = await operation(t, openApi(`
+security:
+  - bearerAuth: []
+paths:
+  /login/:
+    post:
+      operationId: logIn
+      security: []
+      x-rate-limited: true
+${OK_RESPONSE}
+`), 'logIn')
+    t.strictSame(generated.config.access, { authenticated: false, rateLimited: true })
+  })
+
+  t.test('keeps rateLimited beside a permission', async (t) => {
+    const generated = await operation(t, openApi(`
+security:
+  - bearerAuth: []
+paths:
+  /accounts/:
+    post:
+      operationId: createAccount
+      x-required-permission: create-user
+      x-rate-limited: true
+${OK_RESPONSE}
+`), 'createAccount')
+    t.strictSame(generated.config.access, { authenticated: true, permission: 'create-user', rateLimited: true })
+  })
+
+  t.test('leaves rateLimited out for x-rate-limited: false', async (t) => {
+    const generated = await operation(t, openApi(`
+paths:
+  /login/:
+    post:
+      operationId: logIn
+      security: []
+      x-rate-limited: false
+${OK_RESPONSE}
+`), 'logIn')
+    t.strictSame(generated.config.access, { authenticated: false })
+  })
+
+  t.test('refuses an x-rate-limited that is not a boolean, naming the operation', async (t) => {
+    for (const value of ["'true'", '1', 'yes-please', '{ max: 5 }', 'null']) {
+      t.throws(() => generateTypeBox(openApi(`
+paths:
+  /login/:
+    post:
+      operationId: logIn
+      security: []
+      x-rate-limited: ${value}
+${OK_RESPONSE}
+`)), { message: 'x-rate-limited must be true or false at POST /login/' }, value)
+    }
   })
 
   t.test('refuses optional authentication ({} beside a requirement), naming the operation', async (t) => {

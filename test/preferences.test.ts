@@ -151,7 +151,7 @@ onEachDatabase('dynamic preferences', async (t, kind) => {
     const api = await build(t, kind)
     await api.request({ method: 'POST', url: FIELDS, token: await api.adminToken(), payload: { name: 'plan', label: 'Plan', type: 'enum', type_options: ['free', 'pro'], default: 'free' } })
     t.strictSame(await registry(api), {
-      plan: { label: 'Plan', type: 'enum', type_options: ['free', 'pro'], mandatory: false, min_length: null, max_length: null, default: 'free' }
+      plan: { label: 'Plan', type: 'enum', type_options: ['free', 'pro'], mandatory: false, min_length: null, max_length: null, default: 'free', public: false }
     })
   })
 
@@ -166,6 +166,16 @@ onEachDatabase('dynamic preferences', async (t, kind) => {
     t.match(missing.body, { code: 'missing_field', field: 'company' })
     const created = await api.request({ method: 'POST', url: CREATE, token: await api.adminToken(), payload: newAccount({ company: 'ACME' }) })
     t.equal(created.body.company, 'ACME')
+  })
+
+  t.test('user_metadata_definition stores and changes whether a field is public', async (t) => {
+    const api = await build(t, kind)
+    await patch(api, { [REGISTRY]: { twitter: { public: true }, company: {} } })
+    t.match(await registry(api), { twitter: { public: true }, company: { public: false } })
+    const fields = await api.request({ url: FIELDS, token: await api.adminToken() })
+    t.match(fields.body.results, [{ name: 'twitter', public: true }, { name: 'company', public: false }])
+    await patch(api, { [REGISTRY]: { twitter: { public: false }, company: { public: true } } })
+    t.match(await registry(api), { twitter: { public: false }, company: { public: true } })
   })
 
   t.test('accepts user_metadata_definition as JSON text, and a missing label is the name', async (t) => {

@@ -15,7 +15,7 @@ const accountCreateRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const customFields = Object.fromEntries(Object.entries(request.body).filter(([key]) => !STANDARD_FIELDS.has(key)))
       const user = await fastify.accountService.createAccount(
         { username, email, password, realName, inviteCode, promoCode, customFields },
-        { createdBy: callerOf(request).id }
+        { creator: callerOf(request) }
       )
       return await reply.code(201).send(userRepresentation(user))
     }

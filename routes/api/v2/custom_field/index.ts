@@ -16,8 +16,8 @@ const customFieldRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.route({
     ...operations.createCustomField,
     handler: async (request, reply) => {
-      const { name, label, type, type_options: typeOptions, mandatory, min_length: minLength, max_length: maxLength, default: defaultValue } = request.body
-      const definition = await registry.define({ name, label, type, typeOptions, mandatory, minLength, maxLength, defaultValue })
+      const { name, label, type, type_options: typeOptions, mandatory, min_length: minLength, max_length: maxLength, default: defaultValue, public: isPublic } = request.body
+      const definition = await registry.define({ name, label, type, typeOptions, mandatory, minLength, maxLength, defaultValue, public: isPublic })
       return await reply.code(201).send(customFieldRepresentation(definition))
     }
   })
@@ -30,8 +30,8 @@ const customFieldRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.route({
     ...operations.updateCustomField,
     handler: async (request) => {
-      const { label, type_options: typeOptions, mandatory, min_length: minLength, max_length: maxLength, default: defaultValue } = request.body
-      const definition = await registry.change(request.params.id, { label, typeOptions, mandatory, minLength, maxLength, defaultValue })
+      const { label, type_options: typeOptions, mandatory, min_length: minLength, max_length: maxLength, default: defaultValue, public: isPublic } = request.body
+      const definition = await registry.change(request.params.id, { label, typeOptions, mandatory, minLength, maxLength, defaultValue, public: isPublic })
       return customFieldRepresentation(definition)
     }
   })

@@ -1,0 +1,67 @@
+import type { ErrorBody, ErrorOrigin } from './errors.js'
+
+// The Rocket.Chat-compatible surface: its clients read errors in its own shapes.
+export function isRocketChatRequest (url: string): boolean {
+  return url === '/api/v1' || url.startsWith('/api/v1/') || url.startsWith('/api/v1?')
+}
+
+const NOT_LOGGED_IN = 'You must be logged in to do this.'
+
+// Rocket.Chat's errorTypes for the codes of our rules; any other code keeps its name, with `-`.
+const ERROR_TYPES: Record<string, string> = {
+  invalid_body: 'invalid-params',
+  invalid_query: 'invalid-params',
+  missing_field: 'error-the-field-is-required',
+  username_reserved: 'error-blocked-username',
+  username_taken: 'error-field-unavailable',
+  email_taken: 'error-field-unavailable',
+  unknown_role: 'error-action-not-allowed',
+  password_too_weak: 'error-password-policy-not-met',
+  password_contains_username: 'error-password-policy-not-met',
+  password_too_common: 'error-password-policy-not-met',
+  invalid_user: 'error-invalid-user',
+  too_many_requests: 'error-too-many-requests'
+}
+
+// An invalid value of a field is its own errorType for the fields Rocket.Chat names.
+const INVALID_FIELD_TYPES: Record<string, string> = {
+  username: 'error-input-is-not-a-valid-field',
+  email: 'error-invalid-email',
+  password: 'error-password-policy-not-met'
+}
+
+function errorTypeOf (body: ErrorBody, origin: ErrorOrigin): string {
+  if (origin.schema && body.statusCode === 400) return 'invalid-params'
+  if (origin.customField) return 'error-user-registration-custom-field'
+  if (origin.forbidden) return 'error-action-not-allowed'
+  if (body.code === 'invalid_field' && body.field !== undefined && INVALID_FIELD_TYPES[body.field] !== undefined) {
+    return INVALID_FIELD_TYPES[body.field] as string
+  }
+  return ERROR_TYPES[body.code] ?? body.code.replaceAll('_', '-')
+}
+
+// An error in Rocket.Chat's shape: `{ success: false, error: '<reason> [<errorType>]', errorType,
+// details }`, with its status codes (a refusal for lack of permission and a taken username are
+// 400s there); authentication failures have their own bodies.
+export function rocketChatError (body: ErrorBody, origin: ErrorOrigin): { statusCode: number, body: Record<string, unknown> } {
+  if (body.code === 'unauthorized') {
+    return { statusCode: 401, body: { success: false, status: 'error', error: NOT_LOGGED_IN, message: NOT_LOGGED_IN } }
+  }
+  if (body.code === 'invalid_credentials') {
+    return { statusCode: 401, body: { status: 'error', error: 'Unauthorized', message: body.message } }
+  }
+  if (body.code === 'account_not_active') {
+    return { statusCode: 401, body: { status: 'error', error: 'error-user-is-not-activated', message: body.message } }
+  }
+  const errorType = errorTypeOf(body, origin)
+  const statusCode = body.statusCode === 403 || body.statusCode === 409 ? 400 : body.statusCode
+  return {
+    statusCode,
+    body: {
+      success: false,
+      error: `${body.message} [${errorType}]`,
+      errorType,
+      ...(body.field !== undefined ? { details: { field: body.field } } : {})
+    }
+  }
+}

@@ -1,0 +1,47 @@
+// Talking to the Rocket.Chat surface (/api/v1/) the way its clients do: log in, then send
+// X-Auth-Token and X-User-Id on every request.
+import { ADMIN, type ApiResponse, type TestApp } from './helper.js'
+
+export const USERS_CREATE = '/api/v1/users.create'
+
+export interface RocketChatCredentials {
+  userId: string
+  authToken: string
+}
+
+export async function rocketChatLogin (api: TestApp, user = ADMIN.username, password = ADMIN.password): Promise<RocketChatCredentials> {
+  const response = await api.request({ method: 'POST', url: '/api/v1/login', payload: { user, password } })
+  if (response.statusCode !== 200) throw new Error(`${user} could not log in: ${response.text}`)
+  return { userId: response.body.data.userId, authToken: response.body.data.authToken }
+}
+
+export function rocketChatHeaders (credentials: RocketChatCredentials): Record<string, string> {
+  return { 'x-auth-token': credentials.authToken, 'x-user-id': credentials.userId }
+}
+
+// A valid users.create body; override any parameter.
+export function newRocketChatUser (overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return { name: 'Jane Doe', email: 'jane@example.com', password: 'Corr3ct-Horse!', username: 'jane_doe', ...overrides }
+}
+
+export async function createRocketChatUser (api: TestApp, credentials: RocketChatCredentials, payload: unknown): Promise<ApiResponse> {
+  return await api.request({ method: 'POST', url: USERS_CREATE, headers: rocketChatHeaders(credentials), payload: payload as Record<string, unknown> })
+}
+
+export async function rowCount (api: TestApp, table: string): Promise<number> {
+  const [row] = await api.app.knex(table).count<Array<{ count: number | string }>>({ count: '*' })
+  return Number(row?.count)
+}
+
+// Gives the user a role directly: no endpoint assigns roles yet.
+export async function giveRole (api: TestApp, userId: number | string, roleName: string): Promise<void> {
+  const role = await api.app.knex('roles').where({ name: roleName }).first('id')
+  await api.app.knex('user_roles').insert({ user_id: Number(userId), role_id: role.id })
+}
+
+// The user.created event written for the user.
+export async function createdEventOf (api: TestApp, userId: number | string): Promise<Record<string, unknown> | undefined> {
+  const events = await api.app.knex('outbox_events').where({ type: 'user.created' }).select('payload')
+  return events.map((event: { payload: string }) => JSON.parse(event.payload) as Record<string, unknown>)
+    .find((payload) => payload.id === Number(userId))
+}
