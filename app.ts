@@ -72,6 +72,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
       ...(options.logStream !== undefined ? { stream: options.logStream } : {})
     },
     bodyLimit: config.bodyLimit,
+    trustProxy: config.trustProxy,
     frameworkErrors,
     clientErrorHandler,
     routerOptions: { ignoreTrailingSlash: true }

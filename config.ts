@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { isIP } from 'node:net'
 import { isAbsolute, join, resolve } from 'node:path'
 import { envSchema } from 'env-schema'
 import { Type, type Static } from '@sinclair/typebox'
@@ -29,6 +30,8 @@ const EnvironmentSchema = Type.Object({
   RESERVED_USERNAMES: Type.String({ default: '' }),
   RATE_LIMIT_MAX: Type.Integer({ default: 60, minimum: 1, maximum: 1000000 }),
   RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ default: 60, minimum: 1, maximum: 86400 }),
+  REDIS_URL: Type.Optional(Type.String()),
+  TRUST_PROXY: Type.String({ default: 'false' }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info')
 })
 type Environment = Static<typeof EnvironmentSchema>
@@ -52,8 +55,13 @@ export interface Config {
   firstAdmin?: FirstAdminCredentials
   // Usernames no account may take, on top of the built-in ones.
   reservedUsernames: string[]
-  // Of each rate-limited operation, the requests one address may make in a window.
-  rateLimit: { max: number; windowSeconds: number }
+  // Of each rate-limit bucket, the requests one address may make in a window. With `redis` the
+  // counts are kept there, under keys starting with its keyPrefix, and so shared by every
+  // instance that uses it; without, each instance counts in its own memory.
+  rateLimit: { max: number; windowSeconds: number; redis?: { url: string; keyPrefix: string } }
+  // The connecting addresses believed when they name the client in X-Forwarded-For (Fastify's
+  // trustProxy): all, none, or these addresses and ranges.
+  trustProxy: boolean | string[]
   logLevel: string
 }
 
@@ -84,7 +92,12 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     bodyLimit: parsed.BODY_LIMIT,
     firstAdmin: firstAdminCredentials(parsed),
     reservedUsernames: reservedUsernames(parsed.RESERVED_USERNAMES),
-    rateLimit: { max: parsed.RATE_LIMIT_MAX, windowSeconds: parsed.RATE_LIMIT_WINDOW_SECONDS },
+    rateLimit: {
+      max: parsed.RATE_LIMIT_MAX,
+      windowSeconds: parsed.RATE_LIMIT_WINDOW_SECONDS,
+      ...(parsed.REDIS_URL === undefined ? {} : { redis: redisStore(parsed.REDIS_URL) })
+    },
+    trustProxy: trustedProxies(parsed.TRUST_PROXY),
     logLevel: parsed.LOG_LEVEL
   }
 }
@@ -182,4 +195,50 @@ function reservedUsernames (list: string): string[] {
     throw new ConfigError(`Invalid configuration: RESERVED_USERNAMES: ${JSON.stringify(invalid)} is not a username (1 to 255 letters, digits, "_" or "-")`)
   }
   return names
+}
+
+// Every rate-limit key in Redis starts with this, so the service's keys are told from others'.
+const RATE_LIMIT_KEY_PREFIX = 'account-service-rate-limit:'
+
+// A redis:// or rediss:// (TLS) URL naming a host; its path may only pick a database by number.
+// The message never repeats the URL, which may hold a password.
+function redisStore (url: string): NonNullable<Config['rateLimit']['redis']> {
+  const unusable = (reason: string): ConfigError =>
+    new ConfigError(`Invalid configuration: REDIS_URL is not a usable redis:// or rediss:// URL (${reason})`)
+  let parsedUrl: URL
+  try {
+    parsedUrl = new URL(url)
+  } catch {
+    throw unusable('it cannot be parsed')
+  }
+  if (parsedUrl.protocol !== 'redis:' && parsedUrl.protocol !== 'rediss:') throw unusable(`the scheme is ${parsedUrl.protocol}`)
+  if (parsedUrl.hostname === '') throw unusable('it names no host')
+  if (!/^\/?[0-9]*$/.test(parsedUrl.pathname)) throw unusable('its path can only be a database number')
+  return { url, keyPrefix: RATE_LIMIT_KEY_PREFIX }
+}
+
+// The names proxy-addr (behind Fastify's trustProxy) gives to the private ranges.
+const PROXY_RANGE_NAMES = ['loopback', 'linklocal', 'uniquelocal']
+
+// TRUST_PROXY as Fastify's trustProxy takes it: true, false, or a comma-separated list of
+// addresses, CIDR ranges and range names. Not a hop count: Fastify (5.12) ignores one, since it
+// cannot tell whether the nearest peer is a proxy at all.
+function trustedProxies (value: string): Config['trustProxy'] {
+  if (value === 'true') return true
+  if (value === 'false') return false
+  const entries = value.split(',').map((entry) => entry.trim())
+  const invalid = entries.find((entry) => !isProxyAddressOrRange(entry))
+  if (invalid !== undefined) {
+    throw new ConfigError(`Invalid configuration: TRUST_PROXY must be true, false or a comma-separated list of proxy addresses, CIDR ranges, loopback, linklocal or uniquelocal; ${JSON.stringify(invalid)} is none of them`)
+  }
+  return entries
+}
+
+function isProxyAddressOrRange (entry: string): boolean {
+  if (PROXY_RANGE_NAMES.includes(entry)) return true
+  const [address = '', prefixLength, ...rest] = entry.split('/')
+  const version = isIP(address)
+  if (version === 0 || rest.length > 0) return false
+  if (prefixLength === undefined) return true
+  return /^[0-9]{1,3}$/.test(prefixLength) && Number(prefixLength) <= (version === 4 ? 32 : 128)
 }

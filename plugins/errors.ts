@@ -2,7 +2,7 @@ import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { DatabaseUnavailable, DomainError, Forbidden, InvalidCustomField, TooManyRequests } from '../services/errors.js'
-import { isRocketChatRequest, rocketChatError } from './rocket-chat-errors.js'
+import { onRocketChatSurface, rocketChatError } from './rocket-chat-errors.js'
 
 export interface ErrorBody {
   statusCode: number
@@ -84,7 +84,7 @@ function isDatabaseUnavailable (error: FastifyError): boolean {
 
 // The body in the request's surface: Rocket.Chat's under /api/v1/, ours everywhere else.
 function send (request: FastifyRequest, reply: FastifyReply, body: ErrorBody, origin = NO_ORIGIN): FastifyReply {
-  if (isRocketChatRequest(request.url)) {
+  if (onRocketChatSurface(request)) {
     const translated = rocketChatError(body, origin)
     return reply.code(translated.statusCode).type('application/json').send(translated.body)
   }

@@ -1,8 +1,15 @@
+import type { FastifyRequest } from 'fastify'
 import type { ErrorBody, ErrorOrigin } from './errors.js'
 
 // The Rocket.Chat-compatible surface: its clients read errors in its own shapes.
 export function isRocketChatRequest (url: string): boolean {
   return url === '/api/v1' || url.startsWith('/api/v1/') || url.startsWith('/api/v1?')
+}
+
+// Decided by the route served, whose path is decoded (`/api/%761/login` is v1 login); by the
+// URL as sent only where no route matched.
+export function onRocketChatSurface (request: FastifyRequest): boolean {
+  return isRocketChatRequest(request.routeOptions?.url ?? request.url)
 }
 
 const NOT_LOGGED_IN = 'You must be logged in to do this.'
@@ -11,6 +18,7 @@ const NOT_LOGGED_IN = 'You must be logged in to do this.'
 const ERROR_TYPES: Record<string, string> = {
   invalid_body: 'invalid-params',
   invalid_query: 'invalid-params',
+  invalid_field: 'invalid-params',
   missing_field: 'error-the-field-is-required',
   username_reserved: 'error-blocked-username',
   username_taken: 'error-field-unavailable',

@@ -151,6 +151,11 @@ export class AccountWriter {
     return true
   }
 
+  // What the role grants (undefined: no such role), unchanged until the transaction ends.
+  async rolePermissions (name: string): Promise<string[] | undefined> {
+    return await selectRolePermissions(this.trx, name, { lock: true })
+  }
+
   // Returns the names that are not defined roles (and grants nothing) when there are any.
   async grantRoles (userId: number, roleNames: string[]): Promise<string[]> {
     const roles = await this.trx('roles').whereIn('name', roleNames).select<Array<{ id: number, name: string }>>('id', 'name')
@@ -264,11 +269,6 @@ export class AccountRepository {
     if (row === undefined) return undefined
     const [roles, permissions] = await Promise.all([this.roleNames(id), this.permissionsOf(id)])
     return { id: row.id, username: row.username, roles, permissions }
-  }
-
-  // What the role grants; undefined when there is no such role.
-  async rolePermissions (name: string): Promise<string[] | undefined> {
-    return await selectRolePermissions(this.knex, name)
   }
 
   // What the user's roles grant.

@@ -182,6 +182,6 @@ export class InviteCodeRepository {
 
   // The permissions the role grants; undefined when there is no such role.
   async rolePermissions (name: string): Promise<string[] | undefined> {
-    return await selectRolePermissions(this.knex, name)
+    return await selectRolePermissions(this.knex, name, { lock: false })
   }
 }

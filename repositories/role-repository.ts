@@ -27,10 +27,12 @@ interface RoleRow {
 }
 
 // The permissions the role grants; undefined when there is no role of that name (compared here,
-// not by the database, whose collation may ignore case).
-export async function selectRolePermissions (knex: Knex, name: string): Promise<string[] | undefined> {
-  const role = (await knex('roles').where({ name }).select<Array<{ id: number, name: string }>>('id', 'name'))
-    .find((candidate) => candidate.name === name)
+// not by the database, whose collation may ignore case). With `lock`, inside a transaction, the
+// role's grants cannot change until it ends (a change locks the role's row).
+export async function selectRolePermissions (knex: Knex, name: string, options: { lock: boolean }): Promise<string[] | undefined> {
+  const query = knex('roles').where({ name }).select<Array<{ id: number, name: string }>>('id', 'name')
+  if (options.lock && supportsRowLocks(knex)) void query.forShare()
+  const role = (await query).find((candidate) => candidate.name === name)
   if (role === undefined) return undefined
   return await knex('role_permissions').where({ role_id: role.id }).pluck<string[]>('permission')
 }

@@ -61,12 +61,11 @@ export const operations = {
         409: ApiError,
         413: ApiError,
         415: ApiError,
-        429: ApiError,
         500: ApiError,
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "create-user", rateLimited: true } }
+    config: { access: { authenticated: true, permission: "create-user" } }
   },
   getCurrentUser: {
     method: "GET",
@@ -137,7 +136,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: false, rateLimited: true } }
+    config: { access: { authenticated: false, rateLimit: "login" } }
   },
   listCustomFields: {
     method: "GET",
@@ -666,7 +665,7 @@ export const operations = {
         503: RocketChatError
       }
     },
-    config: { access: { authenticated: false, rateLimited: true } }
+    config: { access: { authenticated: false, rateLimit: "login" } }
   },
   rocketChatCreateUser: {
     method: "POST",
@@ -684,7 +683,7 @@ export const operations = {
         503: RocketChatError
       }
     },
-    config: { access: { authenticated: true, permission: "create-user", rateLimited: true } }
+    config: { access: { authenticated: true, permission: "create-user", rateLimit: "user-creation" } }
   },
   rocketChatUserInfo: {
     method: "GET",

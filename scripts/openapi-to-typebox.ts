@@ -34,11 +34,15 @@ interface OpenApiOperation {
   operationId: string
   security?: unknown[]
   'x-required-permission'?: string
-  'x-rate-limited'?: boolean
+  // The rate-limit bucket the operation counts in (operations naming one bucket share its count).
+  'x-rate-limited'?: string
   parameters?: OpenApiParameter[]
   requestBody?: { $ref?: string, required?: boolean, content?: Record<string, { schema?: JsonSchema }> }
   responses: Record<string, OpenApiResponse>
 }
+
+// A bucket name becomes part of the rate-limit keys (`<bucket>:<address>`), so it is kept plain.
+const RATE_LIMIT_BUCKET_PATTERN = /^[a-z][a-z0-9-]*$/
 
 const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options']
 
@@ -320,12 +324,14 @@ function accessRule (document: OpenApiDocument, operation: OpenApiOperation, whe
   const authenticated = security.length > 0
   const permission = operation['x-required-permission']
   if (permission !== undefined && !authenticated) throw new Error(`${operation.operationId} requires a permission but no authentication`)
-  const rateLimited = operation['x-rate-limited']
-  if (rateLimited !== undefined && typeof rateLimited !== 'boolean') throw new Error(`x-rate-limited must be true or false at ${where}`)
+  const bucket: unknown = operation['x-rate-limited']
+  if (bucket !== undefined && (typeof bucket !== 'string' || !RATE_LIMIT_BUCKET_PATTERN.test(bucket))) {
+    throw new Error(`x-rate-limited must name a bucket (lower-case letters, digits and "-", starting with a letter) at ${where}`)
+  }
   return `{ ${[
     `authenticated: ${authenticated}`,
     ...(permission === undefined ? [] : [`permission: ${JSON.stringify(permission)}`]),
-    ...(rateLimited === true ? ['rateLimited: true'] : [])
+    ...(bucket === undefined ? [] : [`rateLimit: ${JSON.stringify(bucket)}`])
   ].join(', ')} }`
 }
 

@@ -11,8 +11,6 @@ import type { UserService } from './users.js'
 import { admittingInvite, admittingPromo, inviteRefusal, promoRefusal } from './registration-gates.js'
 
 export const REAL_NAME_MAX_LENGTH = 255
-// Rocket.Chat's limits.
-const PROFILE_MAX_LENGTHS = { bio: 260, nickname: 120, statusText: 120 } as const
 
 // What Rocket.Chat's users.create can say about a new account (v1); v2 leaves each at its default.
 export interface AccountFlags {
@@ -103,20 +101,12 @@ export class AccountService {
     if (characterCount(input.realName ?? '') > REAL_NAME_MAX_LENGTH) {
       throw new InvalidInput('invalid_field', 'real_name', `real_name must be at most ${REAL_NAME_MAX_LENGTH} characters long`)
     }
-    for (const [field, maxLength] of Object.entries(PROFILE_MAX_LENGTHS)) {
-      if (characterCount(input.profile?.[field as keyof Profile] ?? '') > maxLength) {
-        throw new InvalidInput('invalid_field', field, `${field} must be at most ${maxLength} characters long`)
-      }
-    }
     const flags = { ...DEFAULT_FLAGS, ...input.flags, ...(input.randomPassword === true ? { requirePasswordChange: true } : {}) }
     // A generated password is strong by construction; the policy would refuse one that happens
     // to contain a short username.
     const password = input.randomPassword === true ? generatePassword() : input.password
     if (input.randomPassword !== true) checkPasswordPolicy(password, input.username)
     const creator = context.creator
-    if (context.roles !== undefined && creator !== null) {
-      for (const role of context.roles) checkRoleGrantable(role, await this.accounts.rolePermissions(role), creator, 'roles')
-    }
     // Checked now to fail fast, and again in the transaction against definitions that cannot
     // change before it commits (one may change while the password is being hashed).
     await this.customFields.validateValues(input.customFields)
@@ -129,6 +119,10 @@ export class AccountService {
       const gates = context.serviceAccount === true ? { inviteRequired: false, promoAccepted: false } : await writer.registrationGates()
       const invite = await admittingInvite(writer, input, gates.inviteRequired, at)
       const promo = await admittingPromo(writer, input.promoCode, gates.promoAccepted, at)
+      // Checked here, where what a role grants cannot change until the account is written.
+      if (context.roles !== undefined && creator !== null) {
+        for (const role of context.roles) checkRoleGrantable(role, await writer.rolePermissions(role), creator, 'roles')
+      }
       const inviteRoles = invite?.role !== undefined && invite.role !== null ? [invite.role] : []
       const roles = [...new Set([...(context.roles ?? ['user']), ...inviteRoles])]
       const userId = await writer.insertUser({

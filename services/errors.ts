@@ -29,8 +29,8 @@ export class Unauthorized extends DomainError {
 }
 
 export class Forbidden extends DomainError {
-  constructor (message: string) {
-    super(403, 'forbidden', message)
+  constructor (message: string, field?: string) {
+    super(403, 'forbidden', message, field)
   }
 }
 
@@ -94,7 +94,8 @@ export class InvalidCustomField extends InvalidInput {}
 // Too many requests from one address in the rate limit's window.
 export class TooManyRequests extends DomainError {
   constructor (readonly retryAfterSeconds: number) {
-    super(429, 'too_many_requests', `Too many requests; retry in ${retryAfterSeconds} second${retryAfterSeconds === 1 ? '' : 's'}`)
+    // Rocket.Chat's wording, which its clients parse for the wait ("must wait N seconds").
+    super(429, 'too_many_requests', `Too many requests: you must wait ${retryAfterSeconds} seconds before trying this endpoint again`)
   }
 }
 

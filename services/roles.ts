@@ -81,11 +81,11 @@ export class RoleService {
 export function checkRoleGrantable (role: string, permissions: string[] | undefined, granter: Principal, field: string): void {
   if (permissions === undefined) throw new InvalidInput('unknown_role', field, `${role} is not a role`)
   if (role === PROTECTED_ROLE && !granter.permissions.includes('assign-admin-role')) {
-    throw new Forbidden(`Granting the ${PROTECTED_ROLE} role requires the assign-admin-role permission`)
+    throw new Forbidden(`Granting the ${PROTECTED_ROLE} role requires the assign-admin-role permission`, field)
   }
   const notHeld = permissions.find((permission) => !granter.permissions.includes(permission))
   if (notHeld !== undefined) {
-    throw new Forbidden(`The ${role} role grants the ${notHeld} permission, which only a user who has it can hand out`)
+    throw new Forbidden(`The ${role} role grants the ${notHeld} permission, which only a user who has it can hand out`, field)
   }
 }
 

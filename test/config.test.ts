@@ -72,8 +72,12 @@ t.test('defaults', async (t) => {
     t.equal(loadConfig(baseEnv(t)).firstAdmin, undefined)
   })
 
-  t.test('lets 60 rate-limited requests per operation and address in 60 seconds', async (t) => {
+  t.test('lets 60 requests per rate-limit bucket and address in 60 seconds, counted in memory', async (t) => {
     t.strictSame(loadConfig(baseEnv(t)).rateLimit, { max: 60, windowSeconds: 60 })
+  })
+
+  t.test('trusts no proxy', async (t) => {
+    t.equal(loadConfig(baseEnv(t)).trustProxy, false)
   })
 
   t.test('reads numbers given as text', async (t) => {
@@ -296,6 +300,57 @@ t.test('rate limit', async (t) => {
   })
 })
 
+t.test('REDIS_URL', async (t) => {
+  t.test('keeps the rate-limit counts in that Redis, under the service\'s key prefix', async (t) => {
+    for (const url of ['redis://127.0.0.1:6379', 'redis://cache.example/', 'redis://:secret@cache.example:6380/2', 'rediss://user:secret@cache.example:6380/0']) {
+      t.strictSame(loadConfig(baseEnv(t, { REDIS_URL: url })).rateLimit,
+        { max: 60, windowSeconds: 60, redis: { url, keyPrefix: 'account-service-rate-limit:' } }, url)
+    }
+  })
+
+  t.test('refuses a URL that is not a usable redis:// or rediss:// URL, naming REDIS_URL', async (t) => {
+    const invalid = {
+      '': /it cannot be parsed/,
+      'cache.example:6379': /the scheme is cache\.example:/,
+      'http://cache.example': /the scheme is http:/,
+      'redis://': /it names no host/,
+      'redis:///0': /it names no host/,
+      'redis://cache.example:99999': /it cannot be parsed/,
+      'redis://cache.example/cache': /its path can only be a database number/
+    }
+    for (const [url, reason] of Object.entries(invalid)) {
+      const message = configError(t, baseEnv(t, { REDIS_URL: url }))?.message
+      t.match(message, /^Invalid configuration: REDIS_URL is not a usable redis:\/\/ or rediss:\/\/ URL/, JSON.stringify(url))
+      t.match(message, reason, JSON.stringify(url))
+    }
+  })
+
+  t.test('never repeats the URL, which may hold a password, in its error', async (t) => {
+    t.notMatch(configError(t, baseEnv(t, { REDIS_URL: 'redis://:hunter2-secret@cache.example/cache' }))?.message, /hunter2/)
+  })
+})
+
+t.test('TRUST_PROXY', async (t) => {
+  t.test('trusts every proxy for true and none for false', async (t) => {
+    t.equal(loadConfig(baseEnv(t, { TRUST_PROXY: 'true' })).trustProxy, true)
+    t.equal(loadConfig(baseEnv(t, { TRUST_PROXY: 'false' })).trustProxy, false)
+  })
+
+  t.test('reads a comma-separated list of addresses, CIDR ranges and range names, trimming spaces', async (t) => {
+    t.strictSame(loadConfig(baseEnv(t, { TRUST_PROXY: '10.0.0.1, 10.1.0.0/16,::1,fd00::/8 , loopback,linklocal,uniquelocal,0.0.0.0/0' })).trustProxy,
+      ['10.0.0.1', '10.1.0.0/16', '::1', 'fd00::/8', 'loopback', 'linklocal', 'uniquelocal', '0.0.0.0/0'])
+  })
+
+  t.test('refuses anything else, naming the entry at fault', async (t) => {
+    const invalid = ['', 'yes', 'TRUE', '1', '2', '10.0.0.1,', '10.0.0.256', '10.0.0.0/33', 'fd00::/129', '10.0.0.0/8/8', '10.0.0.0/', '10.0.0.0/255.0.0.0', 'proxy.example']
+    for (const value of invalid) {
+      const message = configError(t, baseEnv(t, { TRUST_PROXY: value }))?.message
+      t.match(message, /^Invalid configuration: TRUST_PROXY must be true, false or a comma-separated list of proxy addresses, CIDR ranges/, JSON.stringify(value))
+    }
+    t.match(configError(t, baseEnv(t, { TRUST_PROXY: '10.0.0.1, 10.0.0.0/40' }))?.message, /"10\.0\.0\.0\/40" is none of them$/)
+  })
+})
+
 t.test('writes every configuration error as one line starting with "Invalid configuration"', async (t) => {
   const invalid: Env[] = [
     { PORT: 'http' },
@@ -311,6 +366,9 @@ t.test('writes every configuration error as one line starting with "Invalid conf
     { RESERVED_USERNAMES: 'ceo,a b' },
     { RATE_LIMIT_MAX: '0' },
     { RATE_LIMIT_WINDOW_SECONDS: 'soon' },
+    { REDIS_URL: 'redis://' },
+    { REDIS_URL: 'memcached://cache.example' },
+    { TRUST_PROXY: '2' },
     { JWT_SECRET: undefined, NODE_ENV: 'production' },
     { PORT: 'http', BCRYPT_COST: '99', LOG_LEVEL: 'loud' }
   ]

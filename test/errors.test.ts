@@ -160,6 +160,15 @@ onEachDatabase('Rocket.Chat\'s error body on /api/v1/', async (t, kind) => {
     })
   })
 
+  t.test('a v1 operation reached through a percent-encoded path answers in Rocket.Chat\'s body', async (t) => {
+    const api = await build(t, kind)
+    // The router decodes /api/%761/login to the v1 login: its errors are v1's, never a failed
+    // serialization of the v2 body.
+    const response = await api.app.inject({ method: 'POST', url: '/api/%761/login', payload: { password: 'x' } })
+    t.equal(response.statusCode, 400)
+    t.match(response.json(), { success: false, error: /\[invalid-params\]$/, errorType: 'invalid-params', details: { field: 'user' } })
+  })
+
   t.test('an unknown path is a 404 not-found', async (t) => {
     const api = await build(t, kind)
     for (const url of ['/api/v1/channels.list', '/api/v1/users.create/extra?x=1', '/api/v1', '/api/v1/']) {

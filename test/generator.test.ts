@@ -29,7 +29,7 @@ interface GeneratedOperation {
     body?: TSchema
     response: Record<string, TSchema>
   }
-  config: { access: { authenticated: boolean; permission?: string; rateLimited?: boolean } }
+  config: { access: { authenticated: boolean; permission?: string; rateLimit?: string } }
 }
 
 interface GeneratedModules {
@@ -534,7 +534,7 @@ ${OK_RESPONSE}
 `)), { message: 'adminOnly requires a permission but no authentication' })
   })
 
-  t.test('records x-rate-limited: true as rateLimited in the access rule', async (t) => {
+  t.test('records x-rate-limited as the rate-limit bucket of the access rule', async (t) => {
     const generated = await operation(t, openApi(`
 security:
   - bearerAuth: []
@@ -543,13 +543,13 @@ paths:
     post:
       operationId: logIn
       security: []
-      x-rate-limited: true
+      x-rate-limited: login
 ${OK_RESPONSE}
 `), 'logIn')
-    t.strictSame(generated.config.access, { authenticated: false, rateLimited: true })
+    t.strictSame(generated.config.access, { authenticated: false, rateLimit: 'login' })
   })
 
-  t.test('keeps rateLimited beside a permission', async (t) => {
+  t.test('keeps the rate-limit bucket beside a permission', async (t) => {
     const generated = await operation(t, openApi(`
 security:
   - bearerAuth: []
@@ -558,27 +558,46 @@ paths:
     post:
       operationId: createAccount
       x-required-permission: create-user
-      x-rate-limited: true
+      x-rate-limited: user-creation2
 ${OK_RESPONSE}
 `), 'createAccount')
-    t.strictSame(generated.config.access, { authenticated: true, permission: 'create-user', rateLimited: true })
+    t.strictSame(generated.config.access, { authenticated: true, permission: 'create-user', rateLimit: 'user-creation2' })
   })
 
-  t.test('leaves rateLimited out for x-rate-limited: false', async (t) => {
+  t.test('gives operations naming one bucket the same bucket', async (t) => {
+    const { operations } = await importGenerated(t, generateTypeBox(openApi(`
+paths:
+  /token/:
+    post:
+      operationId: issueToken
+      security: []
+      x-rate-limited: login
+${OK_RESPONSE}
+  /login/:
+    post:
+      operationId: logIn
+      security: []
+      x-rate-limited: login
+${OK_RESPONSE}
+`)))
+    t.equal(operations.issueToken?.config.access.rateLimit, 'login')
+    t.equal(operations.logIn?.config.access.rateLimit, 'login')
+  })
+
+  t.test('leaves the bucket out of an operation without x-rate-limited', async (t) => {
     const generated = await operation(t, openApi(`
 paths:
   /login/:
     post:
       operationId: logIn
       security: []
-      x-rate-limited: false
 ${OK_RESPONSE}
 `), 'logIn')
     t.strictSame(generated.config.access, { authenticated: false })
   })
 
-  t.test('refuses an x-rate-limited that is not a boolean, naming the operation', async (t) => {
-    for (const value of ["'true'", '1', 'yes-please', '{ max: 5 }', 'null']) {
+  t.test('refuses an x-rate-limited that is not a bucket name, naming the operation', async (t) => {
+    for (const value of ['true', 'false', '1', "''", 'Login', '2fa', '-login', 'log_in', 'log in', "'login:v1'", '{ max: 5 }', 'null']) {
       t.throws(() => generateTypeBox(openApi(`
 paths:
   /login/:
@@ -587,7 +606,7 @@ paths:
       security: []
       x-rate-limited: ${value}
 ${OK_RESPONSE}
-`)), { message: 'x-rate-limited must be true or false at POST /login/' }, value)
+`)), { message: 'x-rate-limited must name a bucket (lower-case letters, digits and "-", starting with a letter) at POST /login/' }, value)
     }
   })
 

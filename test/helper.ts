@@ -1,6 +1,6 @@
 // Builds the real application against a real database (SQLite, and MariaDB/MySQL when
 // TEST_MYSQL_URL is set) and talks to it through app.inject, checking every response against
-// openapi.yaml.
+// openapi.yaml. TEST_REDIS_URL names a Redis for the tests of the shared rate-limit store.
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -20,6 +20,13 @@ if (process.env.CI === 'true' && (mysqlServerUrl === undefined || mysqlServerUrl
   throw new Error('CI must run the database tests on MariaDB/MySQL: set TEST_MYSQL_URL')
 }
 export const databaseKinds: DatabaseKind[] = mysqlServerUrl !== undefined && mysqlServerUrl !== '' ? ['sqlite', 'mysql'] : ['sqlite']
+
+const redisUrl = process.env.TEST_REDIS_URL
+if (process.env.CI === 'true' && (redisUrl === undefined || redisUrl === '')) {
+  throw new Error('CI must run the rate-limit tests on Redis: set TEST_REDIS_URL')
+}
+// The Redis the tests may use, or undefined (then the tests that need one are skipped).
+export const testRedisUrl = redisUrl !== undefined && redisUrl !== '' ? redisUrl : undefined
 
 export const ADMIN = { username: 'admin', email: 'admin@example.com', password: 'Sup3r-Secret-Key!' }
 export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long'
@@ -74,6 +81,9 @@ export interface TestApp {
 export interface BuildOptions {
   databaseUrl?: string
   env?: Record<string, string | undefined>
+  // With REDIS_URL in env: the prefix of the app's rate-limit keys, for apps meant to share
+  // counts; a random one of the app's own otherwise, so runs and tests never share a count.
+  redisKeyPrefix?: string
   announceFirstAdmin?: (username: string, password: string) => void
 }
 
@@ -94,6 +104,9 @@ export async function build (t: Test, kind: DatabaseKind, options: BuildOptions 
     RATE_LIMIT_MAX: '1000000',
     ...options.env
   })
+  if (config.rateLimit.redis !== undefined) {
+    config.rateLimit.redis.keyPrefix = options.redisKeyPrefix ?? randomRedisKeyPrefix()
+  }
   const logs: string[] = []
   const logStream = new Writable({
     write (chunk: Buffer, _encoding, done) { logs.push(chunk.toString()); done() }
@@ -126,6 +139,11 @@ export async function build (t: Test, kind: DatabaseKind, options: BuildOptions 
   }
 
   return { app, logs, request, tokenFor, adminToken: async () => await tokenFor(ADMIN.username, ADMIN.password) }
+}
+
+// A prefix for rate-limit keys in Redis that no other test or run uses.
+export function randomRedisKeyPrefix (): string {
+  return `account-service-test:${process.pid}:${randomBytes(6).toString('hex')}:`
 }
 
 // A valid account body; override any field.

@@ -144,7 +144,7 @@ onEachDatabase('logging in with the Rocket.Chat client', async (t, kind) => {
     t.equal(response.status, 429)
     t.equal(response.headers.get('retry-after'), '30')
     t.strictSame(await response.json(), {
-      success: false, error: 'Too many requests; retry in 30 seconds [error-too-many-requests]', errorType: 'error-too-many-requests'
+      success: false, error: 'Too many requests: you must wait 30 seconds before trying this endpoint again [error-too-many-requests]', errorType: 'error-too-many-requests'
     })
   })
 })
@@ -297,7 +297,7 @@ onEachDatabase('users.create with the Rocket.Chat client', async (t, kind) => {
     const recruiter = clientFor(served)
     await logIn(recruiter, SEED_USER.username, SEED_USER.password)
     t.strictSame(await refusal(createUser(recruiter, { ...SEED_USER, email: 'other@example.com', username: 'other', roles: ['admin'] })),
-      rocketChatError('error-action-not-allowed', 'Granting the admin role requires the assign-admin-role permission'))
+      rocketChatError('error-action-not-allowed', 'Granting the admin role requires the assign-admin-role permission', 'roles'))
     const created = await createUser(recruiter, { ...SEED_USER, email: 'other@example.com', username: 'other' })
     t.strictSame(created.user.roles, ['user'])
   })

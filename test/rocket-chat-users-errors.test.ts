@@ -73,6 +73,9 @@ const INPUT_REFUSALS: InputRefusal[] = [
   ...REQUIRED.map((name) => ({
     title: `refuses an empty ${name}`, body: newRocketChatUser({ [name]: '' }), errorType: 'error-the-field-is-required', field: name
   })),
+  ...REQUIRED.map((name) => ({
+    title: `refuses a ${name} of blanks`, body: newRocketChatUser({ [name]: ' \t ' }), errorType: 'error-the-field-is-required', field: name
+  })),
   ...['jane doe', 'jane.doe', 'jané'].map((username) => ({
     title: `refuses the username ${JSON.stringify(username)}`, body: newRocketChatUser({ username }), errorType: 'error-input-is-not-a-valid-field', field: 'username'
   })),
@@ -172,7 +175,7 @@ onEachDatabase('Rocket.Chat users.create refusals', async (t, kind) => {
     t.test('lets a caller with create-user but not assign-admin-role create users, but not admins', async (t) => {
       const api = await build(t, kind)
       const recruiter = await userWithPermissions(api, ['create-user'])
-      const response = await assertRefused(t, api, async () => await createRocketChatUser(api, recruiter, newRocketChatUser({ roles: ['admin'] })), 'error-action-not-allowed')
+      const response = await assertRefused(t, api, async () => await createRocketChatUser(api, recruiter, newRocketChatUser({ roles: ['admin'] })), 'error-action-not-allowed', 'roles')
       t.match(response.body.error, /assign-admin-role/)
       const plain = await createRocketChatUser(api, recruiter, newRocketChatUser())
       t.equal(plain.statusCode, 200)
@@ -184,7 +187,7 @@ onEachDatabase('Rocket.Chat users.create refusals', async (t, kind) => {
     t.test('refuses a role granting a permission the caller lacks', async (t) => {
       const api = await build(t, kind)
       const recruiter = await userWithPermissions(api, ['create-user'])
-      const response = await assertRefused(t, api, async () => await createRocketChatUser(api, recruiter, newRocketChatUser({ roles: ['moderator'] })), 'error-action-not-allowed')
+      const response = await assertRefused(t, api, async () => await createRocketChatUser(api, recruiter, newRocketChatUser({ roles: ['moderator'] })), 'error-action-not-allowed', 'roles')
       t.match(response.body.error, /moderator.*view-user-administration|moderator.*view-full-other-user-info/)
     })
 

@@ -18,8 +18,8 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     handler: async (request) => {
       const body = request.body
       const randomPassword = body.setRandomPassword === true
-      // Rocket.Chat requires these to be non-empty (the password, unless one is generated).
-      const empty = REQUIRED_FIELDS.find((field) => body[field] === '' && !(field === 'password' && randomPassword))
+      // Rocket.Chat requires these to be more than blanks (the password, unless one is generated).
+      const empty = REQUIRED_FIELDS.find((field) => body[field].trim() === '' && !(field === 'password' && randomPassword))
       if (empty !== undefined) throw new InvalidInput('missing_field', empty, `The field ${empty} is required`)
       const user = await fastify.accountService.createAccount({
         username: body.username,
