@@ -691,7 +691,9 @@ export const operations = {
     schema: {
       querystring: Type.Object({
         userId: Type.Optional(Type.String({"description":"The user's `_id`.","pattern":"^[1-9][0-9]{0,9}$"})),
-        username: Type.Optional(Type.String({"description":"The user's username, in any case.","minLength":1,"maxLength":255}))
+        username: Type.Optional(Type.String({"description":"The user's username, in any case.","minLength":1,"maxLength":255})),
+        fields: Type.Optional(Type.String({"description":"Accepted for compatibility; the whole view is always returned.","maxLength":2000})),
+        includeUserRooms: Type.Optional(Type.String({"description":"Accepted for compatibility; rooms are not known here, so none are returned.","maxLength":5}))
       }, {"additionalProperties":false}),
       response: {
         200: RocketChatUserInfoResponse,

@@ -144,6 +144,14 @@ onEachDatabase('Rocket.Chat users.info', async (t, kind) => {
     }
   })
 
+  t.test('accepts Rocket.Chat\'s fields and includeUserRooms and answers the same view', async (t) => {
+    const { api, admin, janeId } = await setUp(t, kind)
+    const plain = await info(api, admin, `userId=${janeId}`)
+    const withExtras = await info(api, admin, `userId=${janeId}&fields=${encodeURIComponent('{"username":1}')}&includeUserRooms=true`)
+    t.equal(withExtras.statusCode, 200)
+    t.strictSame(withExtras.body, plain.body)
+  })
+
   t.test('refuses neither or both of userId and username with invalid-params', async (t) => {
     const { api, admin, janeId } = await setUp(t, kind)
     assertRefused(t, await info(api, admin, ''), 'invalid-params')
