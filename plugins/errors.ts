@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { DatabaseUnavailable, DomainError, Forbidden, InvalidCustomField, TooManyRequests } from '../services/errors.js'
+import { DatabaseUnavailable, DomainError, Forbidden, InvalidCustomField } from '../services/errors.js'
 import { onRocketChatSurface, rocketChatError } from './rocket-chat-errors.js'
 
 export interface ErrorBody {
@@ -92,7 +92,7 @@ function send (request: FastifyRequest, reply: FastifyReply, body: ErrorBody, or
 }
 
 function sendDomainError (request: FastifyRequest, reply: FastifyReply, error: DomainError): FastifyReply {
-  if (error instanceof DatabaseUnavailable || error instanceof TooManyRequests) reply.header('retry-after', String(error.retryAfterSeconds))
+  if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds))
   return send(request, reply, { statusCode: error.statusCode, code: error.code, message: error.message, field: error.field },
     { schema: false, customField: error instanceof InvalidCustomField, forbidden: error instanceof Forbidden })
 }

@@ -5,6 +5,9 @@ export class StartupError extends Error {
 
 // Domain errors: services throw these; the error plugin turns them into each surface's body.
 export class DomainError extends Error {
+  // Set when the request may be retried after that many seconds (the Retry-After header).
+  readonly retryAfterSeconds?: number
+
   constructor (
     readonly statusCode: number,
     readonly code: string,
@@ -36,7 +39,7 @@ export class Forbidden extends DomainError {
 
 // The database does not answer (or is too busy); the request may be retried after a while.
 export class DatabaseUnavailable extends DomainError {
-  readonly retryAfterSeconds = 5
+  override readonly retryAfterSeconds = 5
 
   constructor () {
     super(503, 'database_unavailable', 'The database does not answer; retry shortly')
@@ -93,7 +96,7 @@ export class InvalidCustomField extends InvalidInput {}
 
 // Too many requests from one address in the rate limit's window.
 export class TooManyRequests extends DomainError {
-  constructor (readonly retryAfterSeconds: number) {
+  constructor (override readonly retryAfterSeconds: number) {
     // Rocket.Chat's wording, which its clients parse for the wait ("must wait N seconds").
     super(429, 'too_many_requests', `Too many requests: you must wait ${retryAfterSeconds} seconds before trying this endpoint again`)
   }
