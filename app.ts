@@ -27,8 +27,10 @@ import userRoutes from './routes/api/v2/user/index.js'
 import rocketChatLoginRoutes from './routes/api/v1/login.js'
 import rocketChatUserRoutes from './routes/api/v1/users.js'
 import rocketChatSettingRoutes from './routes/api/v1/settings.js'
+import clientRoutes from './routes/api/v2/oauth/client/index.js'
 import healthRoutes from './routes/health.js'
-import tokenRoutes from './routes/oauth/token.js'
+import oauthRoutes from './routes/oauth/index.js'
+import wellKnownRoutes from './routes/well-known.js'
 
 export interface AppOptions extends AccountsOptions {
   config: Config
@@ -38,7 +40,8 @@ export interface AppOptions extends AccountsOptions {
 
 // Secrets never reach a log line, whatever a future log statement includes. pino redacts
 // paths, not keys found anywhere, so each secret is listed at every depth our log objects reach.
-const SECRET_KEYS = ['password', 'password_hash', 'passwordHash', 'access_token', 'accessToken', 'authToken']
+const SECRET_KEYS = ['password', 'password_hash', 'passwordHash', 'access_token', 'accessToken', 'authToken', 'refresh_token',
+  'refreshToken', 'token', 'client_secret', 'clientSecret', 'secret', 'secret_hash', 'secretHash', 'signingKey']
 const SECRET_HEADERS = ['authorization', 'x-auth-token', 'cookie']
 const LOGGED_DEPTHS = ['', '*.', '*.*.']
 export const REDACTED_LOG_PATHS = [
@@ -101,11 +104,12 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(auth)
   await app.register(permissions)
   await app.register(customFieldRegistry)
-  await app.register(accounts, { announceFirstAdmin: options.announceFirstAdmin })
+  await app.register(accounts, { announceFirstAdmin: options.announceFirstAdmin, ensureFirstAdmin: options.ensureFirstAdmin })
   await app.register(registration)
 
   await app.register(healthRoutes)
-  await app.register(tokenRoutes)
+  await app.register(oauthRoutes)
+  await app.register(wellKnownRoutes)
   await app.register(accountCreateRoutes)
   await app.register(accountSearchRoutes)
   await app.register(userRoutes)
@@ -115,6 +119,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(inviteCodeRoutes)
   await app.register(promoCodeRoutes)
   await app.register(roleRoutes)
+  await app.register(clientRoutes)
   await app.register(rocketChatLoginRoutes)
   await app.register(rocketChatUserRoutes)
   await app.register(rocketChatSettingRoutes)

@@ -1,9 +1,9 @@
-import { randomBytes } from 'node:crypto'
-import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { isIP } from 'node:net'
 import { isAbsolute, join, resolve } from 'node:path'
 import { envSchema } from 'env-schema'
 import { Type, type Static } from '@sinclair/typebox'
+import { ConfigError, EXAMPLE_SECRETS, keptGeneratedFile, withSecretFiles } from './config/secrets.js'
+import { TOKEN_ALGORITHMS, generatePrivateKeyPem, parsePrivateKeys, sharedSecretKeys, type TokenKeys } from './config/signing-keys.js'
 import { projectRoot } from './paths.js'
 import { checkUsernameAndEmail } from './services/accounts.js'
 import { InvalidInput } from './services/errors.js'
@@ -20,8 +20,15 @@ const EnvironmentSchema = Type.Object({
   PORT: Type.Integer({ default: 3000, minimum: 0, maximum: 65535 }),
   DATA_DIR: Type.String({ default: './data', minLength: 1 }),
   DATABASE_URL: Type.Optional(Type.String({ pattern: '^(sqlite:|mysql://|mariadb://)' })),
+  DATABASE_PASSWORD: Type.Optional(Type.String({ minLength: 1 })),
+  PUBLIC_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  JWT_ALGORITHM: oneOf([...TOKEN_ALGORITHMS], 'ES256'),
+  JWT_PRIVATE_KEY: Type.Optional(Type.String({ minLength: 1 })),
   JWT_SECRET: Type.Optional(Type.String({ minLength: 32 })),
+  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_AUDIENCE: Type.String({ default: 'account-service', minLength: 1 }),
   JWT_EXPIRES_IN: Type.Integer({ default: 3600, minimum: 60, maximum: 86400 * 30 }),
+  REFRESH_TOKEN_EXPIRES_IN: Type.Integer({ default: 86400 * 30, minimum: 300, maximum: 86400 * 365 }),
   BCRYPT_COST: Type.Integer({ default: 10, minimum: 4, maximum: 15 }),
   BODY_LIMIT: Type.Integer({ default: 65536, minimum: 1024, maximum: 10485760 }),
   ADMIN_USERNAME: Type.Optional(Type.String({ minLength: 1 })),
@@ -48,7 +55,18 @@ export interface Config {
   port: number
   dataDir: string
   database: { client: 'sqlite'; filename: string } | { client: 'mysql'; url: string }
-  jwt: { secret: string; expiresIn: number }
+  // Where clients reach the service, without a trailing slash: the base of the URLs it publishes.
+  publicUrl: string
+  tokens: {
+    keys: TokenKeys
+    issuer: string
+    audience: string
+    // Lifetimes in seconds.
+    accessTokenSeconds: number
+    refreshTokenSeconds: number
+  }
+  // Passwords no account may have nor log in with: in production, this repository's examples.
+  refusedPasswords: ReadonlySet<string>
   bcryptCost: number
   bodyLimit: number
   // Explicit first-admin credentials; absent means "generate them in development".
@@ -65,29 +83,39 @@ export interface Config {
   logLevel: string
 }
 
-export class ConfigError extends Error {
-  override name = 'ConfigError'
-}
+export { ConfigError }
 
 // Reads and validates the environment once; everything else receives the resulting Config.
 export function loadConfig (env: Record<string, string | undefined>): Config {
   let parsed: Environment
   try {
     // Only `env` is read (env-schema would otherwise merge in process.env as well).
-    parsed = envSchema<Environment>({ schema: EnvironmentSchema, data: env, env: false, dotenv: false })
+    parsed = envSchema<Environment>({ schema: EnvironmentSchema, data: withSecretFiles(env), env: false, dotenv: false })
   } catch (error) {
+    if (error instanceof ConfigError) throw error
     const reasons = (error as Error).message.replace(/(^|, )env\/?/g, '$1').replace(/^must/, 'the environment must')
     throw new ConfigError(`Invalid configuration: ${reasons}`)
   }
+  const production = parsed.NODE_ENV === 'production'
+  if (production) refuseExampleSecrets(parsed)
 
   const dataDir = isAbsolute(parsed.DATA_DIR) ? parsed.DATA_DIR : resolve(projectRoot, parsed.DATA_DIR)
+  const publicUrl = publicUrlOf(parsed)
   return {
     environment: parsed.NODE_ENV,
     host: parsed.HOST,
     port: parsed.PORT,
     dataDir,
-    database: databaseConfig(parsed.DATABASE_URL, dataDir),
-    jwt: { secret: jwtSecret(parsed, dataDir), expiresIn: parsed.JWT_EXPIRES_IN },
+    database: databaseConfig(parsed.DATABASE_URL, parsed.DATABASE_PASSWORD, dataDir),
+    publicUrl,
+    tokens: {
+      keys: tokenKeys(parsed, dataDir),
+      issuer: parsed.JWT_ISSUER ?? publicUrl,
+      audience: parsed.JWT_AUDIENCE,
+      accessTokenSeconds: parsed.JWT_EXPIRES_IN,
+      refreshTokenSeconds: parsed.REFRESH_TOKEN_EXPIRES_IN
+    },
+    refusedPasswords: production ? EXAMPLE_SECRETS : new Set(),
     bcryptCost: parsed.BCRYPT_COST,
     bodyLimit: parsed.BODY_LIMIT,
     firstAdmin: firstAdminCredentials(parsed),
@@ -102,64 +130,101 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
   }
 }
 
-function databaseConfig (url: string | undefined, dataDir: string): Config['database'] {
+function databaseConfig (url: string | undefined, password: string | undefined, dataDir: string): Config['database'] {
+  if (url === undefined || url.startsWith('sqlite:')) {
+    if (password !== undefined) throw new ConfigError('Invalid configuration: DATABASE_PASSWORD is only for a mysql:// or mariadb:// DATABASE_URL')
+  }
   if (url === undefined) return { client: 'sqlite', filename: join(dataDir, 'account-service.sqlite') }
   if (url.startsWith('sqlite:')) {
     const location = url.slice('sqlite:'.length).replace(/^\/\//, '')
     if (location === '') throw new ConfigError('Invalid configuration: DATABASE_URL sqlite: needs a file name or :memory:')
     return { client: 'sqlite', filename: location === ':memory:' || isAbsolute(location) ? location : resolve(projectRoot, location) }
   }
+  let parsedUrl: URL
   try {
-    const parsedUrl = new URL(url)
+    parsedUrl = new URL(url.replace(/^mariadb:/, 'mysql:'))
     if (parsedUrl.pathname.length <= 1) throw new Error('no database name')
   } catch (error) {
     throw new ConfigError(`Invalid configuration: DATABASE_URL is not a usable mysql:// URL (${(error as Error).message})`)
   }
-  return { client: 'mysql', url: url.replace(/^mariadb:/, 'mysql:') }
+  if (password === undefined) return { client: 'mysql', url: url.replace(/^mariadb:/, 'mysql:') }
+  if (parsedUrl.password !== '') throw new ConfigError('Invalid configuration: DATABASE_URL holds a password already; give it there or in DATABASE_PASSWORD, not both')
+  parsedUrl.password = encodeURIComponent(password)
+  return { client: 'mysql', url: parsedUrl.toString() }
 }
 
-function jwtSecret (env: Environment, dataDir: string): string {
-  if (env.JWT_SECRET !== undefined) return env.JWT_SECRET
+// PUBLIC_URL without its trailing slash; outside production, the local address by default.
+function publicUrlOf (env: Environment): string {
+  if (env.PUBLIC_URL === undefined) {
+    if (env.NODE_ENV === 'production') {
+      throw new ConfigError('Invalid configuration: PUBLIC_URL (the URL clients reach the service at, such as https://accounts.example.com) is required in production')
+    }
+    return `http://localhost:${env.PORT}`
+  }
+  let url: URL
+  try {
+    url = new URL(env.PUBLIC_URL)
+  } catch {
+    throw new ConfigError('Invalid configuration: PUBLIC_URL is not a URL')
+  }
+  if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new ConfigError('Invalid configuration: PUBLIC_URL must be an http:// or https:// URL without credentials, query or fragment')
+  }
+  return url.toString().replace(/\/+$/, '')
+}
+
+// The keys that sign tokens: JWT_PRIVATE_KEY (ES256 or RS256), JWT_SECRET (HS256, only when
+// JWT_ALGORITHM says so), or outside production a key generated once into DATA_DIR.
+function tokenKeys (env: Environment, dataDir: string): TokenKeys {
+  const algorithm = env.JWT_ALGORITHM
+  if (algorithm === 'HS256') {
+    if (env.JWT_PRIVATE_KEY !== undefined) throw new ConfigError('Invalid configuration: JWT_PRIVATE_KEY is not used with JWT_ALGORITHM=HS256, which signs with JWT_SECRET')
+    if (env.JWT_SECRET === undefined) throw new ConfigError('Invalid configuration: JWT_ALGORITHM=HS256 needs JWT_SECRET (at least 32 characters)')
+    return sharedSecretKeys(env.JWT_SECRET)
+  }
+  if (env.JWT_SECRET !== undefined) {
+    throw new ConfigError(`Invalid configuration: JWT_SECRET is used only with JWT_ALGORITHM=HS256; tokens are signed with ${algorithm} keys (JWT_PRIVATE_KEY)`)
+  }
+  if (env.JWT_PRIVATE_KEY !== undefined) return parsePrivateKeys(env.JWT_PRIVATE_KEY, algorithm, 'JWT_PRIVATE_KEY')
   if (env.NODE_ENV === 'production') {
-    throw new ConfigError('Invalid configuration: JWT_SECRET (at least 32 characters) is required in production')
+    throw new ConfigError('Invalid configuration: JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE is required in production (make one with `npx account-service keys generate`)')
   }
-  // Development: one secret generated on first start and kept, so tokens survive restarts.
-  const file = join(dataDir, 'jwt-secret')
-  const saved = readSecretFile(file)
-  if (saved !== undefined) return saved
-  const secret = randomBytes(48).toString('base64url')
-  // Written whole to a file of its own, then linked into place: the link fails if another
-  // process starting at the same time got there first (its secret is kept), and nobody ever
-  // reads a half-written secret.
-  const pending = `${file}.${randomBytes(6).toString('hex')}`
-  let pendingWritten = false
-  try {
-    mkdirSync(dataDir, { recursive: true })
-    writeFileSync(pending, `${secret}\n`, { mode: 0o600, flag: 'wx' })
-    pendingWritten = true
-    linkSync(pending, file)
-    return secret
-  } catch (error) {
-    const written = (error as NodeJS.ErrnoException).code === 'EEXIST' ? readSecretFile(file) : undefined
-    if (written !== undefined) return written
-    throw new ConfigError(`Invalid configuration: cannot write the JWT secret to ${file} (${(error as Error).message})`)
-  } finally {
-    if (pendingWritten) rmSync(pending, { force: true })
+  // Development: one key generated on first start and kept, so tokens survive restarts.
+  const file = join(dataDir, `jwt-${algorithm.toLowerCase()}-private-key.pem`)
+  const pem = keptGeneratedFile(file, () => generatePrivateKeyPem(algorithm), (text) => {
+    try {
+      parsePrivateKeys(text, algorithm, file)
+      return undefined
+    } catch (error) {
+      return `does not hold a usable ${algorithm} private key (${(error as Error).message.replace(/^Invalid configuration: /, '')})`
+    }
+  })
+  return parsePrivateKeys(pem, algorithm, file)
+}
+
+// Every secret of this repository's examples is public: in production none is accepted.
+function refuseExampleSecrets (env: Environment): void {
+  const configured: Array<[string, string | undefined]> = [
+    ['ADMIN_PASSWORD', env.ADMIN_PASSWORD],
+    ['JWT_SECRET', env.JWT_SECRET],
+    ['DATABASE_PASSWORD', env.DATABASE_PASSWORD],
+    ['the password of DATABASE_URL', urlPassword(env.DATABASE_URL)],
+    ['the password of REDIS_URL', urlPassword(env.REDIS_URL)]
+  ]
+  const example = configured.find(([, value]) => value !== undefined && EXAMPLE_SECRETS.has(value))
+  if (example !== undefined) {
+    throw new ConfigError(`Invalid configuration: ${example[0]} is an example from the account-service repository, known to anyone; choose your own`)
   }
 }
 
-// The secret kept in file, undefined when there is no such file (ENOTDIR: a parent is a file).
-function readSecretFile (file: string): string | undefined {
-  let saved: string
+function urlPassword (url: string | undefined): string | undefined {
+  if (url === undefined) return undefined
   try {
-    saved = readFileSync(file, 'utf8').trim()
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined
-    throw new ConfigError(`Invalid configuration: cannot read ${file} (${(error as Error).message})`)
+    const password = new URL(url).password
+    return password === '' ? undefined : decodeURIComponent(password)
+  } catch {
+    return undefined
   }
-  if (saved.length < 32) throw new ConfigError(`Invalid configuration: ${file} holds a JWT secret shorter than 32 characters; delete it to have a new one generated`)
-  return saved
 }
 
 function firstAdminCredentials (env: Environment): FirstAdminCredentials | undefined {

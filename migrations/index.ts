@@ -3,6 +3,7 @@ import * as initial from './0001_initial.js'
 import * as registrationControls from './0002_registration_controls.js'
 import * as permissions from './0003_permissions.js'
 import * as rocketChat from './0004_rocket_chat.js'
+import * as oauth from './0005_oauth.js'
 
 // Migrations are listed here rather than discovered on disk, so that the same list runs from
 // source (TypeScript) and from dist/ (JavaScript). Append only: a released migration never changes.
@@ -10,7 +11,8 @@ const migrations: Record<string, Knex.Migration> = {
   '0001_initial': initial,
   '0002_registration_controls': registrationControls,
   '0003_permissions': permissions,
-  '0004_rocket_chat': rocketChat
+  '0004_rocket_chat': rocketChat,
+  '0005_oauth': oauth
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

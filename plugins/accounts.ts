@@ -1,12 +1,10 @@
 import fp from 'fastify-plugin'
 import { AccountService } from '../services/accounts.js'
-import { TokenService } from '../services/tokens.js'
 import { UserService } from '../services/users.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     accountService: AccountService
-    tokenService: TokenService
     userService: UserService
   }
 }
@@ -15,6 +13,8 @@ export interface AccountsOptions {
   // Receives the first admin's generated credentials, once; by default they are printed on
   // stdout as plain text, never through the logger, whose JSON lines are parsed and indexed.
   announceFirstAdmin?: (username: string, password: string) => void
+  // False for the operator's CLI, which makes admins of its own and must not make one on its way.
+  ensureFirstAdmin?: boolean
 }
 
 function printFirstAdmin (username: string, password: string): void {
@@ -22,17 +22,16 @@ function printFirstAdmin (username: string, password: string): void {
     'This password is shown only this once; keep it somewhere safe.\n\n')
 }
 
-// Account creation and tokens, and the first admin: created at start when no admin exists.
+// Account creation and reading, and the first admin: created at start when no admin exists.
 export default fp<AccountsOptions>(async (fastify, options) => {
   const { config, repositories } = fastify
   const userService = new UserService(repositories.accounts, fastify.customFieldRegistry)
-  const accountService = new AccountService(repositories.accounts, fastify.customFieldRegistry, userService, config.bcryptCost, config.reservedUsernames)
-  const tokenService = new TokenService(repositories.accounts, (claims) => fastify.jwt.sign(claims),
-    { expiresIn: config.jwt.expiresIn, bcryptCost: config.bcryptCost })
+  const accountService = new AccountService(repositories.accounts, fastify.customFieldRegistry, userService, config.bcryptCost,
+    config.reservedUsernames, config.refusedPasswords)
   fastify.decorate('accountService', accountService)
-  fastify.decorate('tokenService', tokenService)
   fastify.decorate('userService', userService)
 
+  if (options.ensureFirstAdmin === false) return
   const firstAdmin = await accountService.ensureFirstAdmin(config.firstAdmin, config.environment === 'development')
   if (firstAdmin?.generatedPassword !== undefined) {
     (options.announceFirstAdmin ?? printFirstAdmin)(firstAdmin.user.username, firstAdmin.generatedPassword)

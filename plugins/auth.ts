@@ -1,14 +1,16 @@
-import fastifyJwt from '@fastify/jwt'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import type { Principal } from '../repositories/account-repository.js'
-import { Unauthorized } from '../services/errors.js'
-import type { TokenClaims } from '../services/tokens.js'
+import { type Principal, subOf } from '../domain/principal.js'
+import { AccessTokens } from '../services/access-tokens.js'
+import { InvalidToken, Unauthorized } from '../services/errors.js'
+import { TokenService } from '../services/tokens.js'
 import { onRocketChatSurface } from './rocket-chat-errors.js'
 
 export interface RouteAccess {
-  // Whether the route needs a valid bearer token.
+  // Whether the route needs a valid access token.
   authenticated: boolean
+  // The scope the token must have been granted (checked by the permissions plugin).
+  scope?: string
   // A permission the caller must have (checked by the permissions plugin).
   permission?: string
   // The rate-limit bucket requests are counted in (by the rate-limit plugin): routes naming the
@@ -21,8 +23,12 @@ declare module 'fastify' {
     access?: RouteAccess
   }
   interface FastifyRequest {
-    // The caller behind the bearer token, on routes that require one.
+    // The caller behind the access token, on routes that require one.
     principal: Principal | null
+  }
+  interface FastifyInstance {
+    accessTokens: AccessTokens
+    tokenService: TokenService
   }
 }
 
@@ -32,45 +38,54 @@ export function callerOf (request: FastifyRequest): Principal {
   return request.principal
 }
 
-declare module '@fastify/jwt' {
-  interface FastifyJWT {
-    payload: TokenClaims
-    user: TokenClaims
-  }
+interface PresentedToken {
+  token: string
+  // Rocket.Chat's X-User-Id, which must name the token's principal.
+  principalId?: string
 }
 
-// Bearer tokens: HS256 JWTs signed with JWT_SECRET. On Rocket.Chat's surface (/api/v1/) the
-// same token may come as X-Auth-Token, with X-User-Id naming its user, as Rocket.Chat's clients
-// send it. A route whose contract requires authentication gets the caller as
-// request.principal; the account is read again on every request, so a blocked or deleted
-// user's token stops working at once.
-async function verifiedClaims (request: FastifyRequest): Promise<TokenClaims> {
+// The access token of the request: on Rocket.Chat's surface (/api/v1/) the X-Auth-Token its
+// clients send, with X-User-Id; otherwise (and there too) `Authorization: Bearer`.
+function presentedToken (request: FastifyRequest): PresentedToken | undefined {
   const authToken = request.headers['x-auth-token']
-  const rocketChat = authToken !== undefined && onRocketChatSurface(request)
-  let claims: TokenClaims
-  try {
-    claims = rocketChat ? request.server.jwt.verify<TokenClaims>(String(authToken)) : await request.jwtVerify<TokenClaims>()
-  } catch {
-    throw new Unauthorized()
+  if (authToken !== undefined && onRocketChatSurface(request)) {
+    return { token: String(authToken), principalId: String(request.headers['x-user-id']) }
   }
-  if (rocketChat && request.headers['x-user-id'] !== claims.sub) throw new Unauthorized()
-  return claims
+  const authorization = request.headers.authorization
+  if (authorization === undefined) return undefined
+  const bearer = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(authorization)?.[1]
+  if (bearer === undefined) throw new InvalidToken('The Authorization header must be "Bearer" and an access token')
+  return { token: bearer }
 }
 
+// Access tokens: JWTs signed with the service's keys (see config/signing-keys.ts), verifiable
+// by anyone through the JWKS. A route whose contract requires authentication gets the caller as
+// request.principal; its account or client is read again on every request, so the token of a
+// blocked user or a disabled client stops working at once.
 export default fp(async (fastify) => {
-  const { secret, expiresIn } = fastify.config.jwt
-  await fastify.register(fastifyJwt, {
-    secret,
-    sign: { algorithm: 'HS256', expiresIn },
-    verify: { algorithms: ['HS256'] }
+  const { config, repositories } = fastify
+  const accessTokens = new AccessTokens(config.tokens.keys, {
+    issuer: config.tokens.issuer,
+    audience: config.tokens.audience,
+    lifetimeSeconds: config.tokens.accessTokenSeconds
   })
+  const tokenService = new TokenService(repositories.accounts, repositories.clients, repositories.tokens, accessTokens, {
+    refreshTokenSeconds: config.tokens.refreshTokenSeconds,
+    bcryptCost: config.bcryptCost,
+    refusedPasswords: config.refusedPasswords
+  })
+  fastify.decorate('accessTokens', accessTokens)
+  fastify.decorate('tokenService', tokenService)
   fastify.decorateRequest('principal', null)
 
   fastify.addHook('onRequest', async (request) => {
     if (request.routeOptions.config.access?.authenticated !== true) return
-    const claims = await verifiedClaims(request)
-    const principal = await fastify.repositories.accounts.findActivePrincipal(Number(claims.sub))
-    if (principal === undefined) throw new Unauthorized('The account of this token is not active')
+    const presented = presentedToken(request)
+    if (presented === undefined) throw new Unauthorized()
+    const principal = await tokenService.authenticateAccessToken(presented.token)
+    if (presented.principalId !== undefined && presented.principalId !== subOf(principal)) {
+      throw new InvalidToken('X-User-Id is not the user of the token')
+    }
     request.principal = principal
   })
 }, { name: 'auth', dependencies: ['config', 'repositories'] })

@@ -2,6 +2,7 @@ import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { DatabaseUnavailable, DomainError, Forbidden, InvalidCustomField } from '../services/errors.js'
+import { oauthError, onOAuthSurface } from './oauth-errors.js'
 import { onRocketChatSurface, rocketChatError } from './rocket-chat-errors.js'
 
 export interface ErrorBody {
@@ -82,17 +83,20 @@ function isDatabaseUnavailable (error: FastifyError): boolean {
     error.message === 'Unable to acquire a connection'
 }
 
-// The body in the request's surface: Rocket.Chat's under /api/v1/, ours everywhere else.
+// The body in the request's surface: Rocket.Chat's under /api/v1/, OAuth2's on its endpoints,
+// ours everywhere else.
 function send (request: FastifyRequest, reply: FastifyReply, body: ErrorBody, origin = NO_ORIGIN): FastifyReply {
   if (onRocketChatSurface(request)) {
     const translated = rocketChatError(body, origin)
     return reply.code(translated.statusCode).type('application/json').send(translated.body)
   }
+  if (onOAuthSurface(request)) return reply.code(body.statusCode).type('application/json').send(oauthError(body))
   return reply.code(body.statusCode).type('application/json').send(body)
 }
 
 function sendDomainError (request: FastifyRequest, reply: FastifyReply, error: DomainError): FastifyReply {
   if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds))
+  if (error.challenge !== undefined) reply.header('www-authenticate', error.challenge)
   return send(request, reply, { statusCode: error.statusCode, code: error.code, message: error.message, field: error.field },
     { schema: false, customField: error instanceof InvalidCustomField, forbidden: error instanceof Forbidden })
 }

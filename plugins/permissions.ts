@@ -1,13 +1,15 @@
 import fp from 'fastify-plugin'
-import { Forbidden } from '../services/errors.js'
+import { Forbidden, InsufficientScope } from '../services/errors.js'
 
-// Route-level permission requirements, declared in the contract (`x-required-permission`) and
-// carried into each route's config.access by the generated operations. Whether a caller has
-// one is decided by the roles → permissions mapping in the database, read with the caller on
-// every request, so a change to a role applies at once, on every instance.
+// Route-level requirements, declared in the contract and carried into each route's
+// config.access by the generated operations: the scope the token must have (its security
+// requirement) and the permission its principal must hold (`x-required-permission`). Whether a
+// caller has a permission is decided by the roles → permissions mapping in the database, read
+// with the caller on every request, so a change to a role applies at once, on every instance.
 export default fp(async (fastify) => {
   fastify.addHook('onRequest', async (request) => {
-    const permission = request.routeOptions.config.access?.permission
+    const { scope, permission } = request.routeOptions.config.access ?? {}
+    if (scope !== undefined && request.principal?.scopes.includes(scope) !== true) throw new InsufficientScope(scope)
     if (permission === undefined) return
     if (request.principal?.permissions.includes(permission) !== true) {
       throw new Forbidden(`This operation requires the ${permission} permission`)

@@ -1,22 +1,26 @@
 import fp from 'fastify-plugin'
 import { AccountRepository } from '../repositories/account-repository.js'
+import { ClientRepository } from '../repositories/client-repository.js'
 import { CustomFieldRepository } from '../repositories/custom-field-repository.js'
 import { HealthRepository } from '../repositories/health-repository.js'
 import { InviteCodeRepository } from '../repositories/invite-code-repository.js'
 import { PreferenceRepository } from '../repositories/preference-repository.js'
 import { PromoCodeRepository } from '../repositories/promo-code-repository.js'
 import { RoleRepository } from '../repositories/role-repository.js'
+import { TokenRepository } from '../repositories/token-repository.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     repositories: {
       accounts: AccountRepository
+      clients: ClientRepository
       customFields: CustomFieldRepository
       health: HealthRepository
       inviteCodes: InviteCodeRepository
       preferences: PreferenceRepository
       promoCodes: PromoCodeRepository
       roles: RoleRepository
+      tokens: TokenRepository
     }
   }
 }
@@ -25,11 +29,13 @@ declare module 'fastify' {
 export default fp(async (fastify) => {
   fastify.decorate('repositories', {
     accounts: new AccountRepository(fastify.knex),
+    clients: new ClientRepository(fastify.knex),
     customFields: new CustomFieldRepository(fastify.knex),
     health: new HealthRepository(fastify.knex),
     inviteCodes: new InviteCodeRepository(fastify.knex),
     preferences: new PreferenceRepository(fastify.knex),
     promoCodes: new PromoCodeRepository(fastify.knex),
-    roles: new RoleRepository(fastify.knex)
+    roles: new RoleRepository(fastify.knex),
+    tokens: new TokenRepository(fastify.knex)
   })
 }, { name: 'repositories', dependencies: ['database'] })

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex'
+import type { Actor, UserPrincipal } from '../domain/principal.js'
 import type { AccountFlags, Profile } from '../services/accounts.js'
+import { type AuditEntry, insertAuditEntry } from './audit-log.js'
 import { EmailTaken, UsernameTaken } from '../services/errors.js'
 import { type CustomFieldDefinition, selectDefinitions } from './custom-field-repository.js'
 import { type StoredInvite, selectInvite } from './invite-code-repository.js'
@@ -33,14 +35,6 @@ export interface Credentials {
   passwordHash: string
 }
 
-export interface Principal {
-  id: number
-  username: string
-  roles: string[]
-  // What the roles grant.
-  permissions: string[]
-}
-
 export interface NewUser {
   username: string
   email: string
@@ -48,7 +42,7 @@ export interface NewUser {
   realName: string
   profile: Profile
   flags: AccountFlags
-  createdBy: number | null
+  createdBy: Actor
   at: Date
 }
 
@@ -90,7 +84,8 @@ export class AccountWriter {
         require_password_change: user.flags.requirePasswordChange,
         send_welcome_email: user.flags.sendWelcomeEmail,
         join_default_channels: user.flags.joinDefaultChannels,
-        created_by: user.createdBy,
+        created_by: user.createdBy.userId,
+        created_by_client: user.createdBy.clientRowId,
         date_joined: at,
         updated_at: at
       })
@@ -172,10 +167,8 @@ export class AccountWriter {
     })))
   }
 
-  async recordAudit (entry: { actorId: number | null, action: string, subjectId: number, at: Date }): Promise<void> {
-    await this.trx('audit_log').insert({
-      actor_id: entry.actorId, action: entry.action, subject_id: entry.subjectId, created_at: toDatabaseTime(entry.at)
-    })
+  async recordAudit (entry: AuditEntry): Promise<void> {
+    await insertAuditEntry(this.trx, entry)
   }
 
   async enqueueEvent (event: { type: string, payload: unknown, at: Date }): Promise<void> {
@@ -263,12 +256,30 @@ export class AccountRepository {
     await this.knex('users').where({ id }).update({ password_hash: passwordHash, updated_at: toDatabaseTime(new Date()) })
   }
 
-  // The caller behind a token, if the account still exists and is approved.
-  async findActivePrincipal (id: number): Promise<Principal | undefined> {
+  // Sets a new password hash and ends every refresh token of the user, with the audit entry and
+  // the event, in one transaction; false (and nothing changed) when there is no such user.
+  async setPassword (
+    id: number,
+    change: { passwordHash: string, audit: Omit<AuditEntry, 'subject' | 'at'>, event: { type: string, payload: unknown }, at: Date }
+  ): Promise<boolean> {
+    return await retryingDeadlocks(this.knex, async (trx) => {
+      const at = toDatabaseTime(change.at)
+      const found = await trx('users').where({ id }).update({ password_hash: change.passwordHash, updated_at: at })
+      if (found === 0) return false
+      await trx('refresh_tokens').where({ user_id: id }).whereNull('revoked_at').update({ revoked_at: at })
+      const writer = new AccountWriter(trx)
+      await writer.recordAudit({ ...change.audit, subject: { userId: id }, at: change.at })
+      await writer.enqueueEvent({ ...change.event, at: change.at })
+      return true
+    })
+  }
+
+  // The user behind a token, if the account still exists and is approved.
+  async findActivePrincipal (id: number): Promise<UserPrincipal | undefined> {
     const row = await this.knex('users').where({ id, status: 'a' }).first<{ id: number, username: string } | undefined>('id', 'username')
     if (row === undefined) return undefined
     const [roles, permissions] = await Promise.all([this.roleNames(id), this.permissionsOf(id)])
-    return { id: row.id, username: row.username, roles, permissions }
+    return { kind: 'user', userId: row.id, username: row.username, roles, permissions }
   }
 
   // What the user's roles grant.
@@ -327,7 +338,7 @@ export class AccountRepository {
   // no such user.
   async update (
     id: number,
-    change: { realName?: string, audit: { actorId: number, action: string }, event: { type: string, payload: unknown }, at: Date },
+    change: { realName?: string, audit: Omit<AuditEntry, 'subject' | 'at'>, event: { type: string, payload: unknown }, at: Date },
     checkCustomFields: (definitions: CustomFieldDefinition[]) => { values: Array<{ fieldId: number, value: CustomFieldValue }>, removedFieldIds: number[] }
   ): Promise<boolean> {
     return await retryingDeadlocks(this.knex, async (trx) => {
@@ -347,7 +358,7 @@ export class AccountRepository {
       if (removedFieldIds.length > 0) {
         await trx('user_custom_field_values').where({ user_id: id }).whereIn('field_id', removedFieldIds).delete()
       }
-      await writer.recordAudit({ ...change.audit, subjectId: id, at: change.at })
+      await writer.recordAudit({ ...change.audit, subject: { userId: id }, at: change.at })
       await writer.enqueueEvent({ ...change.event, at: change.at })
       return true
     })

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import type { Actor } from '../domain/principal.js'
 import { selectRolePermissions } from './role-repository.js'
 import { type PageWindow, fromDatabaseTime, startsWith, supportsRowLocks, toDatabaseTime, violatedUniqueColumn, windowOf } from './sql.js'
 
@@ -86,7 +87,7 @@ export interface NewInvite {
   extraData: Record<string, unknown> | null
   sentAt: Date | null
   expiresAt: Date | null
-  invitedBy: number
+  invitedBy: Actor
 }
 
 export interface InviteFilter {
@@ -141,7 +142,8 @@ export class InviteCodeRepository {
         generated_at: toDatabaseTime(at),
         sent_at: optionalDatabaseTime(invite.sentAt),
         expires_at: optionalDatabaseTime(invite.expiresAt),
-        invited_by: invite.invitedBy
+        invited_by: invite.invitedBy.userId,
+        invited_by_client: invite.invitedBy.clientRowId
       })
     } catch (error) {
       if (violatedUniqueColumn(error, ['code_normalized']) !== undefined) return undefined

@@ -1,4 +1,5 @@
 import type { Knex } from 'knex'
+import type { Actor } from '../domain/principal.js'
 import { normalizedCode } from './invite-code-repository.js'
 import { fromDatabaseTime, startsWith, supportsRowLocks, toDatabaseTime, type PageWindow, violatedUniqueColumn, windowOf } from './sql.js'
 
@@ -59,7 +60,7 @@ export interface NewPromo {
   validTo: Date | null
   maxUses: number | null
   active: boolean
-  createdBy: number
+  createdBy: Actor
 }
 
 export interface PromoFilter {
@@ -89,7 +90,8 @@ export class PromoCodeRepository {
         max_uses: promo.maxUses,
         active: promo.active,
         created_at: toDatabaseTime(at),
-        created_by: promo.createdBy
+        created_by: promo.createdBy.userId,
+        created_by_client: promo.createdBy.clientRowId
       })
     } catch (error) {
       if (violatedUniqueColumn(error, ['code_normalized']) !== undefined) return undefined

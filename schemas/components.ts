@@ -19,6 +19,22 @@ export const ApiError = Type.Object({
 }, {"description":"The one error body of every endpoint.","additionalProperties":false})
 export type ApiError = Static<typeof ApiError>
 
+export const AuthorizationServerMetadata = Type.Object({
+  issuer: Type.String({"description":"The `iss` of every token (`JWT_ISSUER`)."}),
+  token_endpoint: Type.String(),
+  jwks_uri: Type.String(),
+  revocation_endpoint: Type.String(),
+  introspection_endpoint: Type.String(),
+  grant_types_supported: Type.Array(Type.String()),
+  response_types_supported: Type.Array(Type.String()),
+  scopes_supported: Type.Array(Type.String()),
+  token_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  revocation_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  introspection_endpoint_auth_methods_supported: Type.Array(Type.String()),
+  service_documentation: Type.String()
+}, {"description":"RFC 8414's metadata.","additionalProperties":false})
+export type AuthorizationServerMetadata = Static<typeof AuthorizationServerMetadata>
+
 export const CustomFieldType = Type.Unsafe<"string" | "integer" | "phone_number" | "enum" | "url" | "email">({"type":"string","enum":["string","integer","phone_number","enum","url","email"],"description":"`string` any text; `integer` a JSON integer; `phone_number` E.164-like (`+` and 7–15\ndigits); `enum` one of `type_options`; `url` an http(s) URL; `email` an email address.\n"})
 export type CustomFieldType = Static<typeof CustomFieldType>
 
@@ -99,6 +115,30 @@ export const Health = Type.Object({
 }, {"additionalProperties":false})
 export type Health = Static<typeof Health>
 
+export const IntrospectionRequest = Type.Object({
+  token: Type.String({"maxLength":4096}),
+  token_type_hint: Type.Optional(Type.String()),
+  client_id: Type.Optional(Type.String({"maxLength":255})),
+  client_secret: Type.Optional(Type.String({"maxLength":255}))
+}, {"additionalProperties":true})
+export type IntrospectionRequest = Static<typeof IntrospectionRequest>
+
+export const IntrospectionResponse = Type.Object({
+  active: Type.Boolean(),
+  token_type: Type.Optional(Type.Unsafe<"Bearer" | "refresh_token">({"type":"string","enum":["Bearer","refresh_token"]})),
+  scope: Type.Optional(Type.String()),
+  client_id: Type.Optional(Type.String({"description":"The client the token was issued to, if any."})),
+  username: Type.Optional(Type.String({"description":"The user's, for a user's token."})),
+  sub: Type.Optional(Type.String({"description":"The user's id in decimal, or the service client's `client_id`."})),
+  aud: Type.Optional(Type.String()),
+  iss: Type.Optional(Type.String()),
+  iat: Type.Optional(Type.Integer()),
+  exp: Type.Optional(Type.Integer()),
+  jti: Type.Optional(Type.String()),
+  roles: Type.Optional(Type.Array(Type.String()))
+}, {"description":"RFC 7662's answer. Beside `active`, the fields are there only for an active token.","additionalProperties":false})
+export type IntrospectionResponse = Static<typeof IntrospectionResponse>
+
 export const InviteStatus = Type.Unsafe<"valid" | "used" | "expired" | "revoked">({"type":"string","enum":["valid","used","expired","revoked"],"description":"`valid`: can be used now; `used`, `expired`, `revoked`: cannot, and why."})
 export type InviteStatus = Static<typeof InviteStatus>
 
@@ -161,6 +201,87 @@ export const InvitePage = Type.Object({
   results: Type.Array(Invite)
 }, {"additionalProperties":false})
 export type InvitePage = Static<typeof InvitePage>
+
+export const JsonWebKey = Type.Object({
+  kty: Type.Unsafe<"EC" | "RSA">({"type":"string","enum":["EC","RSA"]}),
+  kid: Type.String(),
+  alg: Type.Unsafe<"ES256" | "RS256">({"type":"string","enum":["ES256","RS256"]}),
+  use: Type.Unsafe<"sig">({"type":"string","enum":["sig"]}),
+  crv: Type.Optional(Type.String()),
+  x: Type.Optional(Type.String()),
+  y: Type.Optional(Type.String()),
+  n: Type.Optional(Type.String()),
+  e: Type.Optional(Type.String())
+}, {"description":"A public key (RFC 7517); EC keys have `crv`, `x`, `y`, RSA keys `n`, `e`.","additionalProperties":false})
+export type JsonWebKey = Static<typeof JsonWebKey>
+
+export const JsonWebKeySet = Type.Object({
+  keys: Type.Array(JsonWebKey)
+}, {"additionalProperties":false})
+export type JsonWebKeySet = Static<typeof JsonWebKeySet>
+
+export const OAuthClient = Type.Object({
+  client_id: Type.String({"description":"Its id, as its tokens name it in `sub` and `client_id`.","pattern":"^cl_[a-z2-7]{24}$"}),
+  name: Type.String(),
+  roles: Type.Array(Type.String()),
+  permissions: Type.Array(Type.String(), {"description":"What its roles grant, ordered by name."}),
+  scope: Type.String({"description":"The scopes its tokens may have, space-separated."}),
+  enabled: Type.Boolean(),
+  created_by: Type.Union([Type.Integer(), Type.Null()], {"description":"The user who created it; null when a client or the operator's CLI did."}),
+  created_by_client: Type.Union([Type.String(), Type.Null()], {"description":"The `client_id` of the client that created it, if one did."}),
+  created_at: Type.String({"format":"date-time"}),
+  updated_at: Type.String({"format":"date-time"}),
+  secret_rotated_at: Type.String({"format":"date-time"}),
+  last_used_at: Type.Union([Type.String({"format":"date-time"}), Type.Null()], {"description":"When it last got a token; null if never."})
+}, {"description":"A service client, never with its secret.","additionalProperties":false})
+export type OAuthClient = Static<typeof OAuthClient>
+
+export const OAuthClientCreateRequest = Type.Object({
+  name: Type.String({"description":"What the client is, for people (not unique).","minLength":1,"maxLength":255}),
+  roles: Type.Optional(Type.Array(Type.String({"maxLength":64}), {"description":"Its roles (none by default); each must exist, and the caller must hold everything it grants.","maxItems":64})),
+  scope: Type.Optional(Type.String({"description":"The scopes its tokens may have, space-separated (`read write` by default).","maxLength":255})),
+  enabled: Type.Optional(Type.Boolean({"default":true}))
+}, {"additionalProperties":false})
+export type OAuthClientCreateRequest = Static<typeof OAuthClientCreateRequest>
+
+export const OAuthClientPage = Type.Object({
+  count: Type.Integer(),
+  next: PageLink,
+  previous: PageLink,
+  results: Type.Array(OAuthClient)
+}, {"additionalProperties":false})
+export type OAuthClientPage = Static<typeof OAuthClientPage>
+
+export const OAuthClientUpdateRequest = Type.Object({
+  name: Type.Optional(Type.String({"minLength":1,"maxLength":255})),
+  roles: Type.Optional(Type.Array(Type.String({"maxLength":64}), {"description":"Replaces its roles.","maxItems":64})),
+  scope: Type.Optional(Type.String({"maxLength":255})),
+  enabled: Type.Optional(Type.Boolean())
+}, {"minProperties":1,"additionalProperties":false})
+export type OAuthClientUpdateRequest = Static<typeof OAuthClientUpdateRequest>
+
+export const OAuthClientWithSecret = Type.Object({
+  client_id: Type.String({"pattern":"^cl_[a-z2-7]{24}$"}),
+  client_secret: Type.String({"description":"Store it as a secret now; it is kept only as a hash."}),
+  name: Type.String(),
+  roles: Type.Array(Type.String()),
+  permissions: Type.Array(Type.String()),
+  scope: Type.String(),
+  enabled: Type.Boolean(),
+  created_by: Type.Union([Type.Integer(), Type.Null()]),
+  created_by_client: Type.Union([Type.String(), Type.Null()]),
+  created_at: Type.String({"format":"date-time"}),
+  updated_at: Type.String({"format":"date-time"}),
+  secret_rotated_at: Type.String({"format":"date-time"}),
+  last_used_at: Type.Union([Type.String({"format":"date-time"}), Type.Null()])
+}, {"description":"A service client with its secret, which exists only in this answer.","additionalProperties":false})
+export type OAuthClientWithSecret = Static<typeof OAuthClientWithSecret>
+
+export const OAuthError = Type.Object({
+  error: Type.Unsafe<"invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "temporarily_unavailable" | "server_error">({"type":"string","enum":["invalid_request","invalid_client","invalid_grant","unauthorized_client","unsupported_grant_type","invalid_scope","temporarily_unavailable","server_error"]}),
+  error_description: Type.String({"description":"What went wrong, for a human."})
+}, {"description":"An error of the OAuth2 endpoints, as RFC 6749 §5.2 shapes it.","additionalProperties":false})
+export type OAuthError = Static<typeof OAuthError>
 
 export const Permission = Type.Object({
   name: Type.String(),
@@ -248,6 +369,14 @@ export const PromoRedemptionPage = Type.Object({
   results: Type.Array(PromoRedemption)
 }, {"additionalProperties":false})
 export type PromoRedemptionPage = Static<typeof PromoRedemptionPage>
+
+export const RevocationRequest = Type.Object({
+  token: Type.String({"description":"A refresh token or an access token.","maxLength":4096}),
+  token_type_hint: Type.Optional(Type.String({"description":"`refresh_token` or `access_token`; not needed."})),
+  client_id: Type.Optional(Type.String({"maxLength":255})),
+  client_secret: Type.Optional(Type.String({"maxLength":255}))
+}, {"additionalProperties":true})
+export type RevocationRequest = Static<typeof RevocationRequest>
 
 export const RocketChatCustomFieldsSetting = Type.Object({
   _id: Type.Unsafe<"Accounts_CustomFields">({"type":"string","enum":["Accounts_CustomFields"]}),
@@ -416,18 +545,22 @@ export const RoleUpdateRequest = Type.Object({
 export type RoleUpdateRequest = Static<typeof RoleUpdateRequest>
 
 export const TokenRequest = Type.Object({
-  grant_type: Type.String({"description":"Only `password` is supported."}),
-  username: Type.String({"description":"A username or an email address.","minLength":1,"maxLength":255}),
-  password: Type.String({"minLength":1,"maxLength":128}),
-  scope: Type.Optional(Type.String({"description":"Accepted and ignored; the granted scope is always `read write`.","maxLength":255}))
-}, {"additionalProperties":false})
+  grant_type: Type.String({"description":"`password`, `refresh_token` or `client_credentials`."}),
+  username: Type.Optional(Type.String({"description":"For `password`, a username or an email address.","minLength":1,"maxLength":255})),
+  password: Type.Optional(Type.String({"description":"For `password`.","minLength":1,"maxLength":128})),
+  refresh_token: Type.Optional(Type.String({"description":"For `refresh_token`.","maxLength":512})),
+  scope: Type.Optional(Type.String({"description":"The scopes wanted (`read`, `write`, space-separated); by default all that are allowed.","maxLength":255})),
+  client_id: Type.Optional(Type.String({"description":"A service client's id, when it authenticates in the body (client_secret_post).","maxLength":255})),
+  client_secret: Type.Optional(Type.String({"description":"With `client_id`.","maxLength":255}))
+}, {"description":"RFC 6749's token request; which parameters are needed depends on `grant_type`. Unknown parameters are ignored.","additionalProperties":true})
 export type TokenRequest = Static<typeof TokenRequest>
 
 export const TokenResponse = Type.Object({
-  access_token: Type.String(),
+  access_token: Type.String({"description":"A JWT (RFC 9068) signed with the key the JWKS names by its `kid`."}),
   token_type: Type.Unsafe<"Bearer">({"type":"string","enum":["Bearer"]}),
-  expires_in: Type.Integer({"description":"Seconds until the token expires."}),
-  scope: Type.String()
+  expires_in: Type.Integer({"description":"Seconds until the access token expires (`JWT_EXPIRES_IN`)."}),
+  scope: Type.String({"description":"The scopes granted, space-separated."}),
+  refresh_token: Type.Optional(Type.String({"description":"Only for the password and refresh_token grants. Opaque, single-use (each refresh answers a new one), valid `REFRESH_TOKEN_EXPIRES_IN` seconds."}))
 }, {"additionalProperties":false})
 export type TokenResponse = Static<typeof TokenResponse>
 

@@ -3,6 +3,7 @@ import { Type } from '@sinclair/typebox'
 import {
   AccountCreateRequest,
   ApiError,
+  AuthorizationServerMetadata,
   CustomField,
   CustomFieldCreateRequest,
   CustomFieldList,
@@ -11,11 +12,20 @@ import {
   FeaturePage,
   FeatureUpdateRequest,
   Health,
+  IntrospectionRequest,
+  IntrospectionResponse,
   Invite,
   InviteCheck,
   InviteCreateRequest,
   InvitePage,
   InviteStatus,
+  JsonWebKeySet,
+  OAuthClient,
+  OAuthClientCreateRequest,
+  OAuthClientPage,
+  OAuthClientUpdateRequest,
+  OAuthClientWithSecret,
+  OAuthError,
   PermissionPage,
   Preference,
   PreferenceList,
@@ -25,6 +35,7 @@ import {
   PromoCreateRequest,
   PromoPage,
   PromoRedemptionPage,
+  RevocationRequest,
   RocketChatCustomFieldsSetting,
   RocketChatError,
   RocketChatLoginFailure,
@@ -65,7 +76,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "create-user" } }
+    config: { access: { authenticated: true, scope: "write", permission: "create-user" } }
   },
   getCurrentUser: {
     method: "GET",
@@ -74,11 +85,12 @@ export const operations = {
       response: {
         200: User,
         401: ApiError,
+        403: ApiError,
         500: ApiError,
         503: ApiError
       }
     },
-    config: { access: { authenticated: true } }
+    config: { access: { authenticated: true, scope: "read" } }
   },
   getUser: {
     method: "GET",
@@ -97,7 +109,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true } }
+    config: { access: { authenticated: true, scope: "read" } }
   },
   updateUser: {
     method: "PATCH",
@@ -119,7 +131,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true } }
+    config: { access: { authenticated: true, scope: "write" } }
   },
   issueToken: {
     method: "POST",
@@ -128,15 +140,70 @@ export const operations = {
       body: TokenRequest,
       response: {
         200: TokenResponse,
-        400: ApiError,
-        413: ApiError,
-        415: ApiError,
-        429: ApiError,
-        500: ApiError,
-        503: ApiError
+        400: OAuthError,
+        401: OAuthError,
+        413: OAuthError,
+        415: OAuthError,
+        429: OAuthError,
+        500: OAuthError,
+        503: OAuthError
       }
     },
     config: { access: { authenticated: false, rateLimit: "login" } }
+  },
+  revokeToken: {
+    method: "POST",
+    url: "/oauth/revoke/",
+    schema: {
+      body: RevocationRequest,
+      response: {
+        200: Type.Null({ description: "Revoked, or nothing to revoke. No body." }),
+        400: OAuthError,
+        401: OAuthError,
+        413: OAuthError,
+        415: OAuthError,
+        500: OAuthError,
+        503: OAuthError
+      }
+    },
+    config: { access: { authenticated: false } }
+  },
+  introspectToken: {
+    method: "POST",
+    url: "/oauth/introspect/",
+    schema: {
+      body: IntrospectionRequest,
+      response: {
+        200: IntrospectionResponse,
+        400: OAuthError,
+        401: OAuthError,
+        413: OAuthError,
+        415: OAuthError,
+        500: OAuthError,
+        503: OAuthError
+      }
+    },
+    config: { access: { authenticated: false } }
+  },
+  getJwks: {
+    method: "GET",
+    url: "/.well-known/jwks.json",
+    schema: {
+      response: {
+        200: JsonWebKeySet
+      }
+    },
+    config: { access: { authenticated: false } }
+  },
+  getAuthorizationServerMetadata: {
+    method: "GET",
+    url: "/.well-known/oauth-authorization-server",
+    schema: {
+      response: {
+        200: AuthorizationServerMetadata
+      }
+    },
+    config: { access: { authenticated: false } }
   },
   listCustomFields: {
     method: "GET",
@@ -150,7 +217,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-custom-fields" } }
+    config: { access: { authenticated: true, scope: "read", permission: "manage-custom-fields" } }
   },
   createCustomField: {
     method: "POST",
@@ -169,7 +236,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-custom-fields" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-custom-fields" } }
   },
   getCustomField: {
     method: "GET",
@@ -188,7 +255,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-custom-fields" } }
+    config: { access: { authenticated: true, scope: "read", permission: "manage-custom-fields" } }
   },
   updateCustomField: {
     method: "PATCH",
@@ -210,7 +277,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-custom-fields" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-custom-fields" } }
   },
   deleteCustomField: {
     method: "DELETE",
@@ -231,7 +298,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-custom-fields" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-custom-fields" } }
   },
   checkLiveness: {
     method: "GET",
@@ -276,7 +343,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "view-user-administration" } }
+    config: { access: { authenticated: true, scope: "read", permission: "view-user-administration" } }
   },
   searchUsers: {
     method: "GET",
@@ -299,7 +366,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "view-user-administration" } }
+    config: { access: { authenticated: true, scope: "read", permission: "view-user-administration" } }
   },
   listPreferences: {
     method: "GET",
@@ -319,7 +386,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true } }
+    config: { access: { authenticated: true, scope: "read" } }
   },
   updatePreferences: {
     method: "PATCH",
@@ -338,7 +405,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-preferences" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-preferences" } }
   },
   getPreference: {
     method: "GET",
@@ -356,7 +423,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true } }
+    config: { access: { authenticated: true, scope: "read" } }
   },
   listFeatures: {
     method: "GET",
@@ -373,7 +440,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true } }
+    config: { access: { authenticated: true, scope: "read" } }
   },
   updateFeature: {
     method: "PATCH",
@@ -395,7 +462,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-preferences" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-preferences" } }
   },
   listInviteCodes: {
     method: "GET",
@@ -417,7 +484,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-invite-codes" } }
+    config: { access: { authenticated: true, scope: "read", permission: "manage-invite-codes" } }
   },
   createInviteCode: {
     method: "POST",
@@ -436,7 +503,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-invite-codes" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-invite-codes" } }
   },
   checkInviteCode: {
     method: "GET",
@@ -454,7 +521,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true } }
+    config: { access: { authenticated: true, scope: "read" } }
   },
   revokeInviteCode: {
     method: "POST",
@@ -476,7 +543,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-invite-codes" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-invite-codes" } }
   },
   listPromoCodes: {
     method: "GET",
@@ -497,7 +564,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-promo-codes" } }
+    config: { access: { authenticated: true, scope: "read", permission: "manage-promo-codes" } }
   },
   createPromoCode: {
     method: "POST",
@@ -516,7 +583,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-promo-codes" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-promo-codes" } }
   },
   getPromoCode: {
     method: "GET",
@@ -534,7 +601,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true } }
+    config: { access: { authenticated: true, scope: "read" } }
   },
   listPromoRedemptions: {
     method: "GET",
@@ -557,7 +624,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-promo-codes" } }
+    config: { access: { authenticated: true, scope: "read", permission: "manage-promo-codes" } }
   },
   deactivatePromoCode: {
     method: "POST",
@@ -578,7 +645,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-promo-codes" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-promo-codes" } }
   },
   listRoles: {
     method: "GET",
@@ -592,7 +659,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-roles" } }
+    config: { access: { authenticated: true, scope: "read", permission: "manage-roles" } }
   },
   createRole: {
     method: "POST",
@@ -611,7 +678,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-roles" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-roles" } }
   },
   updateRole: {
     method: "PATCH",
@@ -633,7 +700,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-roles" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-roles" } }
   },
   listPermissions: {
     method: "GET",
@@ -647,7 +714,123 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-roles" } }
+    config: { access: { authenticated: true, scope: "read", permission: "manage-roles" } }
+  },
+  listClients: {
+    method: "GET",
+    url: "/api/v2/oauth/client/",
+    schema: {
+      querystring: Type.Object({
+        limit: Type.Optional(Type.Integer({"description":"The most results on one page.","default":20,"minimum":1,"maximum":100})),
+        offset: Type.Optional(Type.Integer({"description":"How many results to skip.","default":0,"minimum":0,"maximum":4294967295}))
+      }, {"additionalProperties":false}),
+      response: {
+        200: OAuthClientPage,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "read", permission: "manage-clients" } }
+  },
+  createClient: {
+    method: "POST",
+    url: "/api/v2/oauth/client/",
+    schema: {
+      body: OAuthClientCreateRequest,
+      response: {
+        201: OAuthClientWithSecret,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        413: ApiError,
+        415: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "manage-clients" } }
+  },
+  getClient: {
+    method: "GET",
+    url: "/api/v2/oauth/client/:client_id/",
+    schema: {
+      params: Type.Object({
+        client_id: Type.String({"description":"The client's `client_id`.","pattern":"^cl_[a-z2-7]{24}$"})
+      }, {"additionalProperties":false}),
+      response: {
+        200: OAuthClient,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "read", permission: "manage-clients" } }
+  },
+  updateClient: {
+    method: "PATCH",
+    url: "/api/v2/oauth/client/:client_id/",
+    schema: {
+      params: Type.Object({
+        client_id: Type.String({"description":"The client's `client_id`.","pattern":"^cl_[a-z2-7]{24}$"})
+      }, {"additionalProperties":false}),
+      body: OAuthClientUpdateRequest,
+      response: {
+        200: OAuthClient,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        413: ApiError,
+        415: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "manage-clients" } }
+  },
+  deleteClient: {
+    method: "DELETE",
+    url: "/api/v2/oauth/client/:client_id/",
+    schema: {
+      params: Type.Object({
+        client_id: Type.String({"description":"The client's `client_id`.","pattern":"^cl_[a-z2-7]{24}$"})
+      }, {"additionalProperties":false}),
+      response: {
+        204: Type.Null({ description: "Deleted." }),
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "manage-clients" } }
+  },
+  rotateClientSecret: {
+    method: "POST",
+    url: "/api/v2/oauth/client/:client_id/rotate_secret/",
+    schema: {
+      params: Type.Object({
+        client_id: Type.String({"description":"The client's `client_id`.","pattern":"^cl_[a-z2-7]{24}$"})
+      }, {"additionalProperties":false}),
+      response: {
+        200: OAuthClientWithSecret,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "manage-clients" } }
   },
   rocketChatLogin: {
     method: "POST",
@@ -683,7 +866,7 @@ export const operations = {
         503: RocketChatError
       }
     },
-    config: { access: { authenticated: true, permission: "create-user", rateLimit: "user-creation" } }
+    config: { access: { authenticated: true, scope: "write", permission: "create-user", rateLimit: "user-creation" } }
   },
   rocketChatUserInfo: {
     method: "GET",
@@ -703,7 +886,7 @@ export const operations = {
         503: RocketChatError
       }
     },
-    config: { access: { authenticated: true } }
+    config: { access: { authenticated: true, scope: "read" } }
   },
   rocketChatGetCustomFieldsSetting: {
     method: "GET",
@@ -717,7 +900,7 @@ export const operations = {
         503: RocketChatError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-custom-fields" } }
+    config: { access: { authenticated: true, scope: "read", permission: "manage-custom-fields" } }
   },
   rocketChatSetCustomFieldsSetting: {
     method: "POST",
@@ -734,7 +917,7 @@ export const operations = {
         503: RocketChatError
       }
     },
-    config: { access: { authenticated: true, permission: "manage-custom-fields" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-custom-fields" } }
   }
 } as const
 

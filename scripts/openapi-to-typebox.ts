@@ -5,10 +5,19 @@
 
 type JsonSchema = Record<string, unknown>
 
+type SecurityRequirement = Record<string, string[]>
+
+interface SecurityScheme {
+  type: string
+  scheme?: string
+  flows?: Record<string, { scopes?: Record<string, string> }>
+}
+
 interface OpenApiDocument {
-  security?: unknown[]
+  security?: SecurityRequirement[]
   paths: Record<string, Record<string, OpenApiOperation>>
   components: {
+    securitySchemes?: Record<string, SecurityScheme>
     schemas: Record<string, JsonSchema>
     parameters?: Record<string, OpenApiParameter>
     responses?: Record<string, OpenApiResponse>
@@ -32,7 +41,7 @@ interface OpenApiResponse {
 
 interface OpenApiOperation {
   operationId: string
-  security?: unknown[]
+  security?: SecurityRequirement[]
   'x-required-permission'?: string
   // The rate-limit bucket the operation counts in (operations naming one bucket share its count).
   'x-rate-limited'?: string
@@ -314,14 +323,49 @@ function responseSchemas (document: OpenApiDocument, operation: OpenApiOperation
   return entries
 }
 
+// HTTP Basic authenticates a service client on the OAuth2 endpoints, which check it themselves;
+// it never authenticates a caller of any other operation.
+function isClientAuthentication (document: OpenApiDocument, requirement: SecurityRequirement): boolean {
+  const names = Object.keys(requirement)
+  return names.length > 0 && names.every((name) => {
+    const scheme = document.components.securitySchemes?.[name]
+    return scheme?.type === 'http' && scheme.scheme?.toLowerCase() === 'basic'
+  })
+}
+
+// Every scope any OAuth2 flow of the document defines.
+function definedScopes (document: OpenApiDocument): Set<string> {
+  const scopes = new Set<string>()
+  for (const scheme of Object.values(document.components.securitySchemes ?? {})) {
+    for (const flow of Object.values(scheme.flows ?? {})) {
+      for (const scope of Object.keys(flow.scopes ?? {})) scopes.add(scope)
+    }
+  }
+  return scopes
+}
+
+// The one scope an authenticated operation's token must have: every requirement lists it, and
+// only it, so that whichever way the token comes, the same scope is checked.
+function requiredScope (document: OpenApiDocument, security: SecurityRequirement[], where: string): string {
+  const listed = security.map((requirement) => [...new Set(Object.values(requirement).flat())].sort().join(' '))
+  const [scope] = listed
+  if (scope === undefined || scope === '' || scope.includes(' ') || listed.some((other) => other !== scope)) {
+    throw new Error(`Every security requirement must name the same one scope at ${where}`)
+  }
+  if (!definedScopes(document).has(scope)) throw new Error(`The scope ${scope} is not defined by any OAuth2 flow, at ${where}`)
+  return scope
+}
+
 function accessRule (document: OpenApiDocument, operation: OpenApiOperation, where: string): string {
-  const security = operation.security ?? document.security ?? []
+  const security = (operation.security ?? document.security ?? []).filter((requirement) => !isClientAuthentication(document, requirement))
   // An empty requirement `{}` lets anonymous callers in beside the others: authentication becomes
-  // optional, which { authenticated } cannot express.
-  if (security.some((requirement) => Object.keys(requirement as object).length === 0)) {
+  // optional, which { authenticated } cannot express (unless the others only authenticate a client).
+  const anonymous = security.some((requirement) => Object.keys(requirement).length === 0)
+  if (anonymous && security.length > 1) {
     throw new Error(`Optional authentication ({} in security) is not supported at ${where}: use security: [] for public access, or require authentication`)
   }
-  const authenticated = security.length > 0
+  const authenticated = security.length > 0 && !anonymous
+  const scope = authenticated ? requiredScope(document, security, where) : undefined
   const permission = operation['x-required-permission']
   if (permission !== undefined && !authenticated) throw new Error(`${operation.operationId} requires a permission but no authentication`)
   const bucket: unknown = operation['x-rate-limited']
@@ -330,6 +374,7 @@ function accessRule (document: OpenApiDocument, operation: OpenApiOperation, whe
   }
   return `{ ${[
     `authenticated: ${authenticated}`,
+    ...(scope === undefined ? [] : [`scope: ${JSON.stringify(scope)}`]),
     ...(permission === undefined ? [] : [`permission: ${JSON.stringify(permission)}`]),
     ...(bucket === undefined ? [] : [`rateLimit: ${JSON.stringify(bucket)}`])
   ].join(', ')} }`

@@ -1,6 +1,7 @@
 import { randomInt } from 'node:crypto'
 import type { FirstAdminCredentials } from '../config.js'
-import type { AccountRepository, Principal, StoredUser } from '../repositories/account-repository.js'
+import { type StoredPrincipal, SERVICE_ACTOR, actorOf } from '../domain/principal.js'
+import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import type { CustomFieldRegistry } from './custom-fields.js'
 import { Conflict, InvalidInput, NotFound, StartupError } from './errors.js'
 import { EMAIL_MAX_LENGTH, USERNAME_PATTERN, characterCount, isValidEmail } from './formats.js'
@@ -49,8 +50,9 @@ export interface AccountInput {
 }
 
 export interface CreationContext {
-  // The user creating the account; null when the service itself does (the first admin).
-  creator: Principal | null
+  // The user or service client creating the account; null when the service itself does (the
+  // first admin, the operator's CLI).
+  creator: StoredPrincipal | null
   // Roles to grant instead of `user`: a creator may grant only what checkRoleGrantable allows.
   roles?: string[]
   // The service's own account (the first admin): it needs no invite, redeems no promo code and
@@ -63,6 +65,8 @@ export interface FirstAdmin {
   // Set when the password was generated here rather than configured: it must be shown once.
   generatedPassword?: string
 }
+
+export type AdminAccount = FirstAdmin
 
 // The rules of a username and an email, wherever an account comes from (a request, or the
 // configured first admin).
@@ -84,7 +88,9 @@ export class AccountService {
     private readonly users: UserService,
     private readonly bcryptCost: number,
     // Reserved on top of the built-in ones (RESERVED_USERNAMES).
-    configuredReservedUsernames: readonly string[]
+    configuredReservedUsernames: readonly string[],
+    // Passwords no account may have (in production, this repository's examples).
+    private readonly refusedPasswords: ReadonlySet<string>
   ) {
     this.reservedUsernames = new ReservedUsernames(configuredReservedUsernames)
   }
@@ -105,8 +111,9 @@ export class AccountService {
     // A generated password is strong by construction; the policy would refuse one that happens
     // to contain a short username.
     const password = input.randomPassword === true ? generatePassword() : input.password
-    if (input.randomPassword !== true) checkPasswordPolicy(password, input.username)
+    if (input.randomPassword !== true) this.checkPassword(password, input.username)
     const creator = context.creator
+    const createdBy = actorOf(creator)
     // Checked now to fail fast, and again in the transaction against definitions that cannot
     // change before it commits (one may change while the password is being hashed).
     await this.customFields.validateValues(input.customFields)
@@ -132,7 +139,7 @@ export class AccountService {
         realName: input.realName ?? '',
         profile: input.profile ?? {},
         flags,
-        createdBy: creator?.id ?? null,
+        createdBy,
         at
       })
       if (invite !== undefined && !await writer.useInvite(invite.id, userId, at)) throw inviteRefusal('used')
@@ -140,7 +147,7 @@ export class AccountService {
       const unknownRoles = await writer.grantRoles(userId, roles)
       if (unknownRoles.length > 0) throw new InvalidInput('unknown_role', 'roles', `No such role: ${unknownRoles.join(', ')}`)
       await writer.saveCustomFieldValues(userId, customValues)
-      await writer.recordAudit({ actorId: creator?.id ?? null, action: 'account.create', subjectId: userId, at })
+      await writer.recordAudit({ actor: createdBy, action: 'account.create', subject: { userId }, at })
       await writer.enqueueEvent({
         type: 'user.created',
         payload: {
@@ -150,7 +157,8 @@ export class AccountService {
           roles,
           invite_code: invite?.code ?? null,
           promo_code: promo?.code ?? null,
-          created_by: creator?.id ?? null,
+          created_by: createdBy.userId,
+          created_by_client: creator?.kind === 'client' ? creator.clientId : null,
           date_joined: at.toISOString(),
           active: flags.active,
           email_verified: flags.emailVerified,
@@ -163,6 +171,40 @@ export class AccountService {
       return userId
     })
     return await this.users.getUser(id)
+  }
+
+  // An admin made by the operator (the CLI): roles admin and user, the password given or generated.
+  async createAdmin (account: { username: string, email: string, password?: string }): Promise<AdminAccount> {
+    const generatedPassword = account.password === undefined ? generatePassword() : undefined
+    const password = account.password ?? generatedPassword as string
+    const user = await this.createAccount({ ...account, password, customFields: {} }, { creator: null, roles: ['admin', 'user'], serviceAccount: true })
+    return { user, generatedPassword }
+  }
+
+  // The way out of a lost admin password (the CLI): a new password, given or generated, for an
+  // account with the admin role; every refresh token of the account stops working.
+  async resetAdminPassword (username: string, password?: string): Promise<AdminAccount> {
+    const user = await this.users.getUserByUsername(username)
+    if (!user.roles.includes('admin')) throw new InvalidInput('not_an_admin', 'username', `${user.username} does not have the admin role`)
+    const generatedPassword = password === undefined ? generatePassword() : undefined
+    const newPassword = password ?? generatedPassword as string
+    this.checkPassword(newPassword, user.username)
+    const at = new Date()
+    const found = await this.accounts.setPassword(user.id, {
+      passwordHash: await hashPassword(newPassword, this.bcryptCost),
+      audit: { actor: SERVICE_ACTOR, action: 'user.password_reset' },
+      event: { type: 'user.updated', payload: { id: user.id, changed: ['password'], updated_by: null, updated_by_client: null, updated_at: at.toISOString() } },
+      at
+    })
+    if (!found) throw new NotFound(`User ${username} not found`)
+    return { user: await this.users.getUser(user.id), generatedPassword }
+  }
+
+  private checkPassword (password: string, username: string): void {
+    checkPasswordPolicy(password, username)
+    if (this.refusedPasswords.has(password)) {
+      throw new InvalidInput('password_too_common', 'password', 'password is an example from the account-service repository; choose another')
+    }
   }
 
   // Makes sure an admin exists: from the configured credentials, or else (only where `generate`

@@ -7,6 +7,8 @@ export class StartupError extends Error {
 export class DomainError extends Error {
   // Set when the request may be retried after that many seconds (the Retry-After header).
   readonly retryAfterSeconds?: number
+  // The authentication challenge to answer with (the WWW-Authenticate header), when there is one.
+  readonly challenge?: string
 
   constructor (
     readonly statusCode: number,
@@ -25,15 +27,41 @@ export class InvalidInput extends DomainError {
   }
 }
 
+// The realm of every challenge: the service's own (RFC 6750 §3).
+const REALM = 'account-service'
+
+// No credentials at all: RFC 6750 §3.1 says the challenge then carries no error.
 export class Unauthorized extends DomainError {
+  override readonly challenge: string = `Bearer realm="${REALM}"`
+
   constructor (message = 'A valid bearer token is required') {
     super(401, 'unauthorized', message)
   }
 }
 
+// A token that is malformed, expired, revoked, not ours, or whose principal can no longer act.
+export class InvalidToken extends Unauthorized {
+  override readonly challenge: string
+
+  constructor (reason: string) {
+    super(reason)
+    this.challenge = `Bearer realm="${REALM}", error="invalid_token", error_description="${reason}"`
+  }
+}
+
 export class Forbidden extends DomainError {
-  constructor (message: string, field?: string) {
-    super(403, 'forbidden', message, field)
+  constructor (message: string, field?: string, code = 'forbidden') {
+    super(403, code, message, field)
+  }
+}
+
+// The token is valid, but was not granted the scope the operation needs (RFC 6750 §3.1).
+export class InsufficientScope extends Forbidden {
+  override readonly challenge: string
+
+  constructor (scope: string) {
+    super(`This operation needs a token with the ${scope} scope`, undefined, 'insufficient_scope')
+    this.challenge = `Bearer realm="${REALM}", error="insufficient_scope", scope="${scope}"`
   }
 }
 
@@ -70,9 +98,38 @@ export class EmailTaken extends Conflict {
   }
 }
 
+// The errors of the OAuth2 endpoints, by RFC 6749 §5.2's codes; the OAuth error body carries the
+// code as `error` and the message as `error_description`.
+export class InvalidRequest extends DomainError {
+  constructor (message: string, field?: string) {
+    super(400, 'invalid_request', message, field)
+  }
+}
+
 export class InvalidGrant extends DomainError {
+  constructor (message = 'Invalid username or password') {
+    super(400, 'invalid_grant', message)
+  }
+}
+
+// Client authentication failed: an unknown client, a wrong secret, a disabled client.
+export class InvalidClient extends DomainError {
+  override readonly challenge = `Basic realm="${REALM}"`
+
   constructor () {
-    super(400, 'invalid_grant', 'Invalid username or password')
+    super(401, 'invalid_client', 'Client authentication failed')
+  }
+}
+
+export class UnauthorizedClient extends DomainError {
+  constructor (message: string) {
+    super(400, 'unauthorized_client', message)
+  }
+}
+
+export class InvalidScope extends DomainError {
+  constructor (message: string) {
+    super(400, 'invalid_scope', message, 'scope')
   }
 }
 
@@ -104,6 +161,6 @@ export class TooManyRequests extends DomainError {
 
 export class UnsupportedGrantType extends DomainError {
   constructor () {
-    super(400, 'unsupported_grant_type', 'grant_type must be password, the only grant supported', 'grant_type')
+    super(400, 'unsupported_grant_type', 'grant_type must be password, refresh_token or client_credentials', 'grant_type')
   }
 }

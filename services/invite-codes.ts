@@ -1,4 +1,5 @@
-import type { AccountRepository, Principal, StoredUser } from '../repositories/account-repository.js'
+import { type StoredPrincipal, actorOf } from '../domain/principal.js'
+import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import type { InviteCodeRepository, InviteFilter, InviteStatus, NewInvite, StoredInvite } from '../repositories/invite-code-repository.js'
 import type { PageWindow } from '../repositories/sql.js'
 import { Conflict, InvalidInput, NotFound } from './errors.js'
@@ -60,7 +61,7 @@ export class InviteCodeService {
     private readonly reservedUsernames: ReservedUsernames
   ) {}
 
-  async create (request: InviteRequest, issuer: Principal): Promise<InviteDetails> {
+  async create (request: InviteRequest, issuer: StoredPrincipal): Promise<InviteDetails> {
     const at = new Date()
     const invite = await this.checkedInvite(request, issuer, at)
     const stored = request.code !== undefined
@@ -75,7 +76,7 @@ export class InviteCodeService {
     return { total, invites: await this.detailed(invites, now) }
   }
 
-  async check (code: string, caller: Principal): Promise<InviteCheck> {
+  async check (code: string, caller: StoredPrincipal): Promise<InviteCheck> {
     const invite = await this.repository.findByCode(code)
     if (invite === undefined) throw new NotFound(`Invite code ${code} not found`)
     const now = new Date()
@@ -94,7 +95,7 @@ export class InviteCodeService {
   }
 
   // The invite `request` describes, every part checked.
-  private async checkedInvite (request: InviteRequest, issuer: Principal, at: Date): Promise<InviteDraft> {
+  private async checkedInvite (request: InviteRequest, issuer: StoredPrincipal, at: Date): Promise<InviteDraft> {
     // An invite grants its role to whoever uses it, so issuing one takes the right to grant it.
     if (request.role !== undefined) checkRoleGrantable(request.role, await this.repository.rolePermissions(request.role), issuer, 'role')
     if (request.code !== undefined && !CODE_PATTERN.test(request.code)) {
@@ -128,7 +129,7 @@ export class InviteCodeService {
       extraData: request.extraData ?? null,
       sentAt,
       expiresAt,
-      invitedBy: issuer.id
+      invitedBy: actorOf(issuer)
     }
   }
 

@@ -1,3 +1,4 @@
+import { type StoredPrincipal, actorOf } from '../domain/principal.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import type { PromoCodeRepository, PromoFilter, StoredPromo } from '../repositories/promo-code-repository.js'
 import type { PageWindow } from '../repositories/sql.js'
@@ -56,7 +57,7 @@ export class PromoCodeService {
     private readonly accounts: AccountRepository
   ) {}
 
-  async create (input: NewPromoCode, createdBy: number, now = new Date()): Promise<PromoCode> {
+  async create (input: NewPromoCode, creator: StoredPrincipal, now = new Date()): Promise<PromoCode> {
     const validFrom = input.validFrom === undefined ? now : storableTime(input.validFrom, 'valid_from')
     const validTo = input.validTo === undefined ? null : storableTime(input.validTo, 'valid_to')
     if (validTo !== null && validTo.getTime() <= validFrom.getTime()) {
@@ -71,7 +72,7 @@ export class PromoCodeService {
       validTo,
       maxUses: input.maxUses ?? null,
       active: input.active ?? true,
-      createdBy
+      createdBy: actorOf(creator)
     }
     if (input.code !== undefined) {
       const promo = await this.repository.insert({ ...settings, code: input.code }, now)

@@ -1,5 +1,5 @@
 import type { RoleRepository, StoredPermission, StoredRole } from '../repositories/role-repository.js'
-import type { Principal } from '../repositories/account-repository.js'
+import { type StoredPrincipal, firstNotHeld } from '../domain/principal.js'
 import { Forbidden, InvalidInput, NotFound } from './errors.js'
 
 export type { StoredPermission }
@@ -40,13 +40,13 @@ export class RoleService {
     return await this.repository.listPermissions()
   }
 
-  async create (input: NewRole, caller: Principal): Promise<Role> {
+  async create (input: NewRole, caller: StoredPrincipal): Promise<Role> {
     const permissions = await this.checkedPermissions(input.permissions ?? [], caller)
     await this.repository.insert({ name: input.name, description: input.description ?? '', permissions })
     return await this.get(input.name)
   }
 
-  async change (name: string, changes: RoleChanges, caller: Principal): Promise<Role> {
+  async change (name: string, changes: RoleChanges, caller: StoredPrincipal): Promise<Role> {
     if (name.toLowerCase() === PROTECTED_ROLE) {
       throw new InvalidInput('protected_role', 'name', `The ${PROTECTED_ROLE} role grants every permission and cannot change`)
     }
@@ -63,13 +63,13 @@ export class RoleService {
 
   // The permissions given, each once, in order; every one must exist, and the caller must hold
   // it: managing roles is no way to gain a permission.
-  private async checkedPermissions (given: string[], caller: Principal): Promise<string[]> {
+  private async checkedPermissions (given: string[], caller: StoredPrincipal): Promise<string[]> {
     const known = new Set((await this.repository.listPermissions()).map((permission) => permission.name))
     const unknown = given.findIndex((permission) => !known.has(permission))
     if (unknown !== -1) {
       throw new InvalidInput('unknown_permission', `permissions[${unknown}]`, `${given[unknown] ?? ''} is not a permission`)
     }
-    const notHeld = given.find((permission) => !caller.permissions.includes(permission))
+    const notHeld = firstNotHeld(caller, given)
     if (notHeld !== undefined) throw new Forbidden(`Only a user who has the ${notHeld} permission can grant it`)
     return [...new Set(given)]
   }
@@ -78,12 +78,12 @@ export class RoleService {
 // Granting a role hands out every permission it grants, so it takes a granter who holds them all,
 // and the admin role also takes assign-admin-role: granting roles is no way to gain a permission.
 // `permissions` is undefined when there is no such role.
-export function checkRoleGrantable (role: string, permissions: string[] | undefined, granter: Principal, field: string): void {
+export function checkRoleGrantable (role: string, permissions: string[] | undefined, granter: StoredPrincipal, field: string): void {
   if (permissions === undefined) throw new InvalidInput('unknown_role', field, `${role} is not a role`)
   if (role === PROTECTED_ROLE && !granter.permissions.includes('assign-admin-role')) {
     throw new Forbidden(`Granting the ${PROTECTED_ROLE} role requires the assign-admin-role permission`, field)
   }
-  const notHeld = permissions.find((permission) => !granter.permissions.includes(permission))
+  const notHeld = firstNotHeld(granter, permissions)
   if (notHeld !== undefined) {
     throw new Forbidden(`The ${role} role grants the ${notHeld} permission, which only a user who has it can hand out`, field)
   }

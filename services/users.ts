@@ -1,4 +1,5 @@
-import type { AccountRepository, Principal, StoredUser } from '../repositories/account-repository.js'
+import { type StoredPrincipal, actorOf, firstNotHeld, userIdOf } from '../domain/principal.js'
+import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import type { PageWindow } from '../repositories/sql.js'
 import { REAL_NAME_MAX_LENGTH } from './accounts.js'
 import type { CustomFieldRegistry } from './custom-fields.js'
@@ -46,8 +47,8 @@ export class UserService {
   }
 
   // Whether the caller sees all of the user: themselves, or with view-full-other-user-info.
-  seesFullProfile (caller: Principal, user: StoredUser): boolean {
-    return caller.id === user.id || caller.permissions.includes('view-full-other-user-info')
+  seesFullProfile (caller: StoredPrincipal, user: StoredUser): boolean {
+    return userIdOf(caller) === user.id || caller.permissions.includes('view-full-other-user-info')
   }
 
   // The users whose username and email start as given, regardless of case, and who have the
@@ -60,14 +61,14 @@ export class UserService {
   // Changes real_name and custom fields of the user, then writes an audit entry and a
   // user.updated event, all in one transaction. The custom fields are checked against the
   // definitions as they are in that transaction, so none can change in between.
-  async updateUser (id: number, changes: UserChanges, caller: Principal): Promise<StoredUser> {
+  async updateUser (id: number, changes: UserChanges, caller: StoredPrincipal): Promise<StoredUser> {
     // Changing another user takes every permission they have: no one changes a user who can
     // do more than they can.
-    if (caller.id !== id) {
-      const notHeld = (await this.accounts.permissionsOf(id)).find((permission) => !caller.permissions.includes(permission))
+    if (userIdOf(caller) !== id) {
+      const notHeld = firstNotHeld(caller, await this.accounts.permissionsOf(id))
       if (notHeld !== undefined) throw new Forbidden(`This user has the ${notHeld} permission, which you do not have`)
     }
-    const updatedBy = caller.id
+    const updatedBy = actorOf(caller)
     // Of the standard fields only real_name can change here; every other key is a custom field.
     const readOnly = Object.keys(changes.customFields).find((name) => this.customFields.isStandardField(name))
     if (readOnly !== undefined) throw new InvalidInput('read_only_field', readOnly, `${readOnly} cannot be changed`)
@@ -78,8 +79,11 @@ export class UserService {
     const changed = [...(changes.realName !== undefined ? ['real_name'] : []), ...Object.keys(changes.customFields)]
     const found = await this.accounts.update(id, {
       realName: changes.realName,
-      audit: { actorId: updatedBy, action: 'user.update' },
-      event: { type: 'user.updated', payload: { id, changed, updated_by: updatedBy, updated_at: at.toISOString() } },
+      audit: { actor: updatedBy, action: 'user.update' },
+      event: {
+        type: 'user.updated',
+        payload: { id, changed, updated_by: updatedBy.userId, updated_by_client: caller.kind === 'client' ? caller.clientId : null, updated_at: at.toISOString() }
+      },
       at
     }, (definitions) => this.customFields.checkChanges(changes.customFields, definitions))
     if (!found) throw new NotFound(`User ${id} not found`)

@@ -1,4 +1,5 @@
-import { ADMIN, build, createUserWithToken, newAccount, onEachDatabase, type TestApp } from './helper.js'
+import { generatePrivateKeyPem } from '../config/signing-keys.js'
+import { ADMIN, accessTokenClaims, build, createUserWithToken, newAccount, onEachDatabase, signToken, type TestApp } from './helper.js'
 
 const CREATE = '/api/v2/account/create/'
 
@@ -195,14 +196,15 @@ onEachDatabase('account creation', async (t, kind) => {
 
     t.test('answers 401 for a token signed with another secret', async (t) => {
       const api = await build(t, kind)
-      const forged = api.app.jwt.sign({ sub: '1', username: 'admin', roles: ['admin'] }, { key: 'x'.repeat(40) })
+      const forged = await signToken(accessTokenClaims('1', { roles: ['admin'] }), { privateKey: generatePrivateKeyPem('ES256') })
       const response = await create(api, newAccount(), forged)
       t.equal(response.statusCode, 401)
     })
 
     t.test('answers 401 for an expired token', async (t) => {
       const api = await build(t, kind)
-      const expired = api.app.jwt.sign({ sub: '1', username: 'admin', roles: ['admin'] }, { expiresIn: -10 })
+      const now = Math.floor(Date.now() / 1000)
+      const expired = await signToken(accessTokenClaims('1', { roles: ['admin'], iat: now - 3610, exp: now - 10 }))
       t.equal((await create(api, newAccount(), expired)).statusCode, 401)
     })
 
@@ -218,7 +220,7 @@ onEachDatabase('account creation', async (t, kind) => {
     t.test('answers 403 even when the token claims the admin role the account lacks', async (t) => {
       const api = await build(t, kind)
       const { user } = await createUserWithToken(api, { username: 'member', email: 'member@example.com' })
-      const claimsAdmin = api.app.jwt.sign({ sub: String(user.id), username: 'member', roles: ['admin'] })
+      const claimsAdmin = await signToken(accessTokenClaims(String(user.id), { username: 'member', roles: ['admin'] }))
       t.equal((await create(api, newAccount(), claimsAdmin)).statusCode, 403)
     })
   })

@@ -1,19 +1,22 @@
-// Unit tests for loadConfig: defaults, DATABASE_URL forms, the JWT secret, the first admin and
-// the shape of every configuration error.
+// Unit tests for loadConfig: defaults, DATABASE_URL forms, the signing keys, secrets from files,
+// the first admin and the shape of every configuration error.
+import { createHash, createPublicKey, generateKeyPairSync } from 'node:crypto'
 import * as fs from 'node:fs'
-import { existsSync, mkdirSync, readFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { ConfigError, loadConfig } from '../config.js'
+import { generatePrivateKeyPem, parsePrivateKeys } from '../config/signing-keys.js'
 import { projectRoot } from '../paths.js'
 
 const SECRET = 'a-test-secret-of-at-least-32-characters'
+const KEY = generatePrivateKeyPem('ES256')
 
 type Env = Record<string, string | undefined>
 
 // An environment that touches nothing outside the test's own directory.
 function baseEnv (t: Test, overrides: Env = {}): Env {
-  return { DATA_DIR: t.testdir(), JWT_SECRET: SECRET, ...overrides }
+  return { DATA_DIR: t.testdir(), JWT_PRIVATE_KEY: KEY, ...overrides }
 }
 
 // The ConfigError loadConfig throws for env; fails the test when it throws nothing else.
@@ -29,16 +32,16 @@ function configError (t: Test, env: Env): ConfigError | undefined {
 }
 
 t.test('reads only the env it is given, never process.env', async (t) => {
-  const outside = { PORT: process.env.PORT, JWT_SECRET: process.env.JWT_SECRET }
+  const outside = { PORT: process.env.PORT, JWT_PRIVATE_KEY: process.env.JWT_PRIVATE_KEY }
   process.env.PORT = 'nope'
-  process.env.JWT_SECRET = 'a-process-secret-of-at-least-32-characters'
+  process.env.JWT_PRIVATE_KEY = KEY
   t.teardown(() => {
     for (const [name, value] of Object.entries(outside)) {
       if (value === undefined) Reflect.deleteProperty(process.env, name)
       else process.env[name] = value
     }
   })
-  t.match(configError(t, { NODE_ENV: 'production' })?.message, /JWT_SECRET/)
+  t.match(configError(t, { NODE_ENV: 'production', PUBLIC_URL: 'https://accounts.example.com' })?.message, /JWT_PRIVATE_KEY/)
   t.equal(loadConfig(baseEnv(t)).port, 3000)
 })
 
@@ -59,7 +62,7 @@ t.test('defaults', async (t) => {
   })
 
   t.test('resolves the default DATA_DIR ./data against the project root', async (t) => {
-    const config = loadConfig({ JWT_SECRET: SECRET })
+    const config = loadConfig({ JWT_PRIVATE_KEY: KEY })
     t.equal(config.dataDir, join(projectRoot, 'data'))
     t.strictSame(config.database, { client: 'sqlite', filename: join(projectRoot, 'data', 'account-service.sqlite') })
   })
@@ -127,86 +130,235 @@ t.test('DATABASE_URL', async (t) => {
   })
 })
 
-t.test('JWT_SECRET', async (t) => {
-  t.test('refuses a secret shorter than 32 characters', async (t) => {
-    t.match(configError(t, baseEnv(t, { JWT_SECRET: 'x'.repeat(31) }))?.message, /JWT_SECRET/)
+t.test('signing keys', async (t) => {
+  t.test('signs with ES256 and a key of JWT_PRIVATE_KEY, named by its RFC 7638 thumbprint', async (t) => {
+    const { keys } = loadConfig(baseEnv(t)).tokens
+    t.equal(keys.algorithm, 'ES256')
+    t.equal(keys.all.length, 1)
+    const jwk = createPublicKey(KEY).export({ format: 'jwk' })
+    const thumbprint = createHash('sha256').update(JSON.stringify({ crv: jwk.crv, kty: jwk.kty, x: jwk.x, y: jwk.y })).digest('base64url')
+    t.equal(keys.signing.kid, thumbprint)
+    t.match(keys.signing.jwk, { kty: 'EC', crv: 'P-256', kid: thumbprint, alg: 'ES256', use: 'sig' })
+    t.notOk('d' in (keys.signing.jwk ?? {}), 'the published key has no private part')
   })
 
-  t.test('accepts a secret of exactly 32 characters', async (t) => {
-    t.equal(loadConfig(baseEnv(t, { JWT_SECRET: 'x'.repeat(32) })).jwt.secret, 'x'.repeat(32))
+  t.test('signs with the first of several keys and verifies with all of them', async (t) => {
+    const second = generatePrivateKeyPem('ES256')
+    const { keys } = loadConfig(baseEnv(t, { JWT_PRIVATE_KEY: `${KEY}\n${second}` })).tokens
+    t.equal(keys.all.length, 2)
+    t.equal(keys.signing, keys.all[0])
+    t.not(keys.all[0]?.kid, keys.all[1]?.kid)
+  })
+
+  t.test('reads a PEM whose line breaks are written as \\n, as environment files often hold it', async (t) => {
+    const { keys } = loadConfig(baseEnv(t, { JWT_PRIVATE_KEY: KEY.replaceAll('\n', '\\n') })).tokens
+    t.equal(keys.signing.kid, parsePrivateKeys(KEY, 'ES256', 'the key').signing.kid)
+  })
+
+  t.test('takes RSA keys of at least 2048 bits for RS256', async (t) => {
+    const rsa = generatePrivateKeyPem('RS256')
+    t.equal(loadConfig(baseEnv(t, { JWT_ALGORITHM: 'RS256', JWT_PRIVATE_KEY: rsa })).tokens.keys.signing.jwk?.kty, 'RSA')
+    const small = generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
+    t.match(configError(t, baseEnv(t, { JWT_ALGORITHM: 'RS256', JWT_PRIVATE_KEY: small }))?.message, /RS256 needs an RSA key of at least 2048 bits/)
+  })
+
+  t.test('refuses a key of the wrong kind for the algorithm, an encrypted key and text that is no key', async (t) => {
+    const encrypted = generateKeyPairSync('ec', { namedCurve: 'prime256v1' }).privateKey
+      .export({ format: 'pem', type: 'pkcs8', cipher: 'aes-256-cbc', passphrase: 'a passphrase' }).toString()
+    const cases: Array<[Env, RegExp]> = [
+      [{ JWT_PRIVATE_KEY: generatePrivateKeyPem('RS256') }, /JWT_PRIVATE_KEY: ES256 needs an EC key on the P-256 curve/],
+      [{ JWT_ALGORITHM: 'RS256' }, /JWT_PRIVATE_KEY: RS256 needs an RSA key/],
+      [{ JWT_PRIVATE_KEY: encrypted }, /JWT_PRIVATE_KEY: it is encrypted/],
+      [{ JWT_PRIVATE_KEY: 'not a key' }, /JWT_PRIVATE_KEY holds no PEM private key/],
+      [{ JWT_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----' }, /JWT_PRIVATE_KEY: it is not a readable PEM private key/],
+      [{ JWT_PRIVATE_KEY: `${KEY}\n${KEY}` }, /JWT_PRIVATE_KEY holds the same key twice/]
+    ]
+    for (const [overrides, message] of cases) {
+      const error = configError(t, baseEnv(t, overrides))?.message ?? ''
+      t.match(error, message, JSON.stringify(Object.keys(overrides)))
+      t.notOk(error.includes('BEGIN'), 'the message never repeats the key')
+    }
   })
 
   t.test('is required in production', async (t) => {
-    const error = configError(t, { NODE_ENV: 'production', DATA_DIR: t.testdir() })
-    t.match(error?.message, /JWT_SECRET/)
+    const error = configError(t, { NODE_ENV: 'production', DATA_DIR: t.testdir(), PUBLIC_URL: 'https://accounts.example.com' })
+    t.match(error?.message, /JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE is required in production \(make one with `npx account-service keys generate`\)/)
   })
 
-  t.test('is generated in development into DATA_DIR/jwt-secret', async (t) => {
+  t.test('is generated once outside production into DATA_DIR, for the algorithm', async (t) => {
     const dataDir = t.testdir()
-    const { secret } = loadConfig({ NODE_ENV: 'development', DATA_DIR: dataDir }).jwt
-    t.ok(secret.length >= 32, 'the generated secret is at least 32 characters long')
-    t.equal(readFileSync(join(dataDir, 'jwt-secret'), 'utf8').trim(), secret)
+    const { keys } = loadConfig({ NODE_ENV: 'development', DATA_DIR: dataDir }).tokens
+    const file = join(dataDir, 'jwt-es256-private-key.pem')
+    t.equal(createPublicKey(readFileSync(file, 'utf8')).export({ format: 'jwk' }).x, keys.signing.jwk?.x)
+    t.equal(statSync(file).mode & 0o777, 0o600, 'readable by its owner only')
+    t.equal(loadConfig({ DATA_DIR: dataDir }).tokens.keys.signing.kid, keys.signing.kid, 'the same key on a second load')
+    t.equal(loadConfig({ DATA_DIR: dataDir, JWT_ALGORITHM: 'RS256' }).tokens.keys.signing.jwk?.kty, 'RSA', 'another file for another algorithm')
   })
 
-  t.test('is the same generated secret on a second load', async (t) => {
-    const env = { NODE_ENV: 'development', DATA_DIR: t.testdir() }
-    t.equal(loadConfig(env).jwt.secret, loadConfig(env).jwt.secret)
-  })
-
-  t.test('creates DATA_DIR to keep the generated secret', async (t) => {
+  t.test('creates DATA_DIR to keep the generated key', async (t) => {
     const dataDir = join(t.testdir(), 'not', 'yet')
     loadConfig({ NODE_ENV: 'development', DATA_DIR: dataDir })
-    t.ok(existsSync(join(dataDir, 'jwt-secret')))
+    t.ok(existsSync(join(dataDir, 'jwt-es256-private-key.pem')))
   })
 
-  t.test('is the secret already in DATA_DIR/jwt-secret', async (t) => {
-    const dataDir = t.testdir({ 'jwt-secret': `${SECRET}\n` })
-    t.equal(loadConfig({ DATA_DIR: dataDir }).jwt.secret, SECRET)
-    t.equal(readFileSync(join(dataDir, 'jwt-secret'), 'utf8'), `${SECRET}\n`, 'the file is left as it was')
+  t.test('is the key already in DATA_DIR', async (t) => {
+    const dataDir = t.testdir({ 'jwt-es256-private-key.pem': KEY })
+    t.equal(loadConfig({ DATA_DIR: dataDir }).tokens.keys.signing.kid, parsePrivateKeys(KEY, 'ES256', 'the key').signing.kid)
+    t.equal(readFileSync(join(dataDir, 'jwt-es256-private-key.pem'), 'utf8'), KEY, 'the file is left as it was')
   })
 
-  t.test('is the one of a process that wrote its secret first at the same time', async (t) => {
+  t.test('is the one of a process that wrote its key first at the same time', async (t) => {
     const dataDir = t.testdir()
-    // The other process writes its secret after this load found no file, before this one writes.
+    const file = join(dataDir, 'jwt-es256-private-key.pem')
+    // The other process writes its key after this load found no file, before this one writes.
     const { loadConfig } = await t.mockImport<typeof import('../config.js')>('../config.js', {
-      'node:fs': {
-        ...fs,
-        writeFileSync: (...args: Parameters<typeof fs.writeFileSync>) => {
-          fs.writeFileSync(join(dataDir, 'jwt-secret'), `${SECRET}\n`)
-          fs.writeFileSync(...args)
+      '../config/secrets.js': await t.mockImport('../config/secrets.js', {
+        'node:fs': {
+          ...fs,
+          writeFileSync: (...args: Parameters<typeof fs.writeFileSync>) => {
+            fs.writeFileSync(file, KEY)
+            fs.writeFileSync(...args)
+          }
         }
-      }
+      })
     })
-    t.equal(loadConfig({ DATA_DIR: dataDir }).jwt.secret, SECRET)
-    t.equal(readFileSync(join(dataDir, 'jwt-secret'), 'utf8'), `${SECRET}\n`, 'the first secret is kept')
+    const first = parsePrivateKeys(KEY, 'ES256', 'the first key').signing.kid
+    t.equal(loadConfig({ DATA_DIR: dataDir }).tokens.keys.signing.kid, first)
+    t.equal(readFileSync(file, 'utf8'), KEY, 'the first key is kept')
+    t.strictSame(readdirSync(dataDir), ['jwt-es256-private-key.pem'], 'the other key\'s file is gone')
   })
 
-  t.test('refuses a saved secret shorter than 32 characters', async (t) => {
-    const dataDir = t.testdir({ 'jwt-secret': 'short\n' })
-    t.match(configError(t, { DATA_DIR: dataDir })?.message, /jwt-secret holds a JWT secret shorter than 32 characters/)
+  t.test('refuses a kept file that holds no usable key, saying to delete it', async (t) => {
+    const dataDir = t.testdir({ 'jwt-es256-private-key.pem': 'garbage' })
+    t.match(configError(t, { DATA_DIR: dataDir })?.message, /jwt-es256-private-key\.pem does not hold a usable ES256 private key .*; delete it to have a new one generated$/)
   })
 
-  t.test('refuses a DATA_DIR where the secret cannot be written', async (t) => {
+  t.test('refuses a DATA_DIR where the key cannot be written', async (t) => {
     // DATA_DIR under a regular file: mkdir fails with ENOTDIR, even for root.
     const dataDir = join(t.testdir({ file: 'not a directory' }), 'file', 'sub')
     const message = configError(t, { DATA_DIR: dataDir })?.message ?? ''
     t.match(message, /^Invalid configuration: [^\n\r]*$/, 'one line')
-    t.ok(message.includes(`cannot write the JWT secret to ${join(dataDir, 'jwt-secret')}`), message)
+    t.ok(message.includes(`cannot write ${join(dataDir, 'jwt-es256-private-key.pem')}`), message)
   })
 
-  t.test('refuses a jwt-secret that cannot be read', async (t) => {
+  t.test('refuses a kept key that cannot be read', async (t) => {
     const dataDir = t.testdir()
-    mkdirSync(join(dataDir, 'jwt-secret'))
+    mkdirSync(join(dataDir, 'jwt-es256-private-key.pem'))
     const message = configError(t, { DATA_DIR: dataDir })?.message ?? ''
     t.match(message, /^Invalid configuration: [^\n\r]*$/, 'one line')
-    t.ok(message.includes(`cannot read ${join(dataDir, 'jwt-secret')}`), message)
+    t.ok(message.includes(`cannot read ${join(dataDir, 'jwt-es256-private-key.pem')}`), message)
   })
 
-  t.test('writes no secret file when JWT_SECRET is given', async (t) => {
+  t.test('writes no key file when JWT_PRIVATE_KEY is given', async (t) => {
     const env = baseEnv(t)
     loadConfig(env)
-    t.notOk(existsSync(join(env.DATA_DIR as string, 'jwt-secret')))
+    t.strictSame(readdirSync(env.DATA_DIR as string), [])
   })
+})
+
+t.test('HS256 with a shared secret', async (t) => {
+  t.test('is used only when JWT_ALGORITHM says so, with JWT_SECRET', async (t) => {
+    const { keys } = loadConfig({ DATA_DIR: t.testdir(), JWT_ALGORITHM: 'HS256', JWT_SECRET: SECRET }).tokens
+    t.match(keys, { algorithm: 'HS256', signing: { signingKey: SECRET, jwk: undefined } })
+  })
+
+  t.test('refuses JWT_SECRET without JWT_ALGORITHM=HS256, which would otherwise be ignored', async (t) => {
+    t.match(configError(t, { DATA_DIR: t.testdir(), JWT_SECRET: SECRET })?.message,
+      /JWT_SECRET is used only with JWT_ALGORITHM=HS256; tokens are signed with ES256 keys \(JWT_PRIVATE_KEY\)/)
+  })
+
+  t.test('needs JWT_SECRET, of at least 32 characters, and no JWT_PRIVATE_KEY', async (t) => {
+    t.match(configError(t, { DATA_DIR: t.testdir(), JWT_ALGORITHM: 'HS256' })?.message, /JWT_ALGORITHM=HS256 needs JWT_SECRET/)
+    t.match(configError(t, { DATA_DIR: t.testdir(), JWT_ALGORITHM: 'HS256', JWT_SECRET: 'x'.repeat(31) })?.message, /JWT_SECRET/)
+    t.match(configError(t, { DATA_DIR: t.testdir(), JWT_ALGORITHM: 'HS256', JWT_SECRET: SECRET, JWT_PRIVATE_KEY: KEY })?.message,
+      /JWT_PRIVATE_KEY is not used with JWT_ALGORITHM=HS256/)
+  })
+})
+
+t.test('issuer, audience and lifetimes', async (t) => {
+  t.test('are PUBLIC_URL, account-service, an hour and 30 days by default', async (t) => {
+    t.match(loadConfig(baseEnv(t)).tokens, { issuer: 'http://localhost:3000', audience: 'account-service', accessTokenSeconds: 3600, refreshTokenSeconds: 2592000 })
+    t.equal(loadConfig(baseEnv(t, { PORT: '4000' })).tokens.issuer, 'http://localhost:4000')
+  })
+
+  t.test('come from JWT_ISSUER, JWT_AUDIENCE, JWT_EXPIRES_IN and REFRESH_TOKEN_EXPIRES_IN', async (t) => {
+    const env = baseEnv(t, { JWT_ISSUER: 'urn:accounts', JWT_AUDIENCE: 'platform', JWT_EXPIRES_IN: '600', REFRESH_TOKEN_EXPIRES_IN: '86400' })
+    t.match(loadConfig(env).tokens, { issuer: 'urn:accounts', audience: 'platform', accessTokenSeconds: 600, refreshTokenSeconds: 86400 })
+  })
+
+  t.test('take the issuer from PUBLIC_URL, without its trailing slash', async (t) => {
+    const config = loadConfig(baseEnv(t, { PUBLIC_URL: 'https://accounts.example.com/' }))
+    t.equal(config.publicUrl, 'https://accounts.example.com')
+    t.equal(config.tokens.issuer, 'https://accounts.example.com')
+  })
+
+  t.test('refuse a PUBLIC_URL that is no plain http(s) URL, and none in production', async (t) => {
+    for (const url of ['ftp://accounts.example.com', 'https://user:pw@accounts.example.com', 'https://accounts.example.com/?a=1', 'https://', 'accounts.example.com']) {
+      t.match(configError(t, baseEnv(t, { PUBLIC_URL: url }))?.message, /PUBLIC_URL/, url)
+    }
+    t.match(configError(t, { NODE_ENV: 'production', DATA_DIR: t.testdir(), JWT_PRIVATE_KEY: KEY })?.message, /PUBLIC_URL .* is required in production/)
+  })
+})
+
+t.test('secrets from files (NAME_FILE)', async (t) => {
+  t.test('reads each secret from the file NAME_FILE names, without its trailing line break', async (t) => {
+    const dir = t.testdir({ key: KEY, password: 'Fil3-Secret-Pass!\n', url: 'mysql://db/accounts\n', dbpassword: 'db-secret\r\n', redis: 'redis://cache:6379\n', secret: `${SECRET}\n` })
+    const config = loadConfig({
+      DATA_DIR: join(dir, 'data'),
+      JWT_PRIVATE_KEY_FILE: join(dir, 'key'),
+      ADMIN_USERNAME: 'root',
+      ADMIN_EMAIL: 'root@example.com',
+      ADMIN_PASSWORD_FILE: join(dir, 'password'),
+      DATABASE_URL_FILE: join(dir, 'url'),
+      DATABASE_PASSWORD_FILE: join(dir, 'dbpassword'),
+      REDIS_URL_FILE: join(dir, 'redis')
+    })
+    t.equal(config.tokens.keys.signing.kid, parsePrivateKeys(KEY, 'ES256', 'the key').signing.kid)
+    t.equal(config.firstAdmin?.password, 'Fil3-Secret-Pass!')
+    t.strictSame(config.database, { client: 'mysql', url: 'mysql://:db-secret@db/accounts' })
+    t.equal(config.rateLimit.redis?.url, 'redis://cache:6379')
+    const hs = loadConfig({ DATA_DIR: join(dir, 'data'), JWT_ALGORITHM: 'HS256', JWT_SECRET_FILE: join(dir, 'secret') })
+    t.equal(hs.tokens.keys.signing.signingKey, SECRET)
+  })
+
+  t.test('refuses NAME together with NAME_FILE, and a file that cannot be read', async (t) => {
+    t.match(configError(t, baseEnv(t, { JWT_PRIVATE_KEY_FILE: '/nowhere' }))?.message, /set JWT_PRIVATE_KEY or JWT_PRIVATE_KEY_FILE, not both/)
+    const dataDir = t.testdir()
+    const missing = join(dataDir, 'missing')
+    t.equal(configError(t, { DATA_DIR: dataDir, ADMIN_PASSWORD_FILE: missing })?.message, `Invalid configuration: ADMIN_PASSWORD_FILE: cannot read ${missing} (ENOENT)`)
+  })
+})
+
+t.test('DATABASE_PASSWORD', async (t) => {
+  t.test('goes into the mysql:// URL, encoded', async (t) => {
+    t.strictSame(loadConfig(baseEnv(t, { DATABASE_URL: 'mariadb://accounts@db:3306/accounts', DATABASE_PASSWORD: 'p@ss/word' })).database,
+      { client: 'mysql', url: 'mysql://accounts:p%40ss%2Fword@db:3306/accounts' })
+  })
+
+  t.test('is refused beside a URL that has a password, and for SQLite', async (t) => {
+    t.match(configError(t, baseEnv(t, { DATABASE_URL: 'mysql://a:b@db/accounts', DATABASE_PASSWORD: 'c' }))?.message, /DATABASE_URL holds a password already/)
+    t.match(configError(t, baseEnv(t, { DATABASE_PASSWORD: 'c' }))?.message, /DATABASE_PASSWORD is only for a mysql:\/\/ or mariadb:\/\/ DATABASE_URL/)
+  })
+})
+
+t.test('in production, refuses every secret this repository shows as an example', async (t) => {
+  const production = { NODE_ENV: 'production', DATA_DIR: t.testdir(), JWT_PRIVATE_KEY: KEY, PUBLIC_URL: 'https://accounts.example.com' }
+  const admin = { ADMIN_USERNAME: 'root', ADMIN_EMAIL: 'root@example.com' }
+  const cases: Array<[Env, string]> = [
+    [{ ...admin, ADMIN_PASSWORD: 'Change-Me-2026!' }, 'ADMIN_PASSWORD'],
+    [{ JWT_PRIVATE_KEY: undefined, JWT_ALGORITHM: 'HS256', JWT_SECRET: 'change-me-to-a-long-random-secret-of-at-least-32-characters' }, 'JWT_SECRET'],
+    [{ DATABASE_URL: 'mysql://accounts:accounts-change-me@mysql:3306/accounts' }, 'the password of DATABASE_URL'],
+    [{ DATABASE_URL: 'mysql://accounts@mysql:3306/accounts', DATABASE_PASSWORD: 'accounts-change-me' }, 'DATABASE_PASSWORD'],
+    [{ REDIS_URL: 'redis://:root-change-me@redis:6379' }, 'the password of REDIS_URL']
+  ]
+  for (const [overrides, name] of cases) {
+    t.equal(configError(t, { ...production, ...overrides })?.message,
+      `Invalid configuration: ${name} is an example from the account-service repository, known to anyone; choose your own`, name)
+  }
+  t.equal(loadConfig({ ...production, ...admin, ADMIN_PASSWORD: 'Change-Me-2026!', NODE_ENV: 'development' }).firstAdmin?.password, 'Change-Me-2026!',
+    'outside production the examples work, as the README walks through them')
+  t.ok(loadConfig(production).refusedPasswords.has('Corr3ct-Horse!'), 'and in production no account may have or use one as its password')
+  t.equal(loadConfig(baseEnv(t)).refusedPasswords.size, 0)
 })
 
 t.test('first admin', async (t) => {
@@ -358,6 +510,9 @@ t.test('writes every configuration error as one line starting with "Invalid conf
     { BCRYPT_COST: '3' },
     { NODE_ENV: 'staging' },
     { JWT_SECRET: 'short' },
+    { JWT_PRIVATE_KEY: 'nonsense' },
+    { PUBLIC_URL: 'somewhere' },
+    { JWT_ALGORITHM: 'none' },
     { DATABASE_URL: 'postgres://db/accounts' },
     { DATABASE_URL: 'sqlite:' },
     { DATABASE_URL: 'mysql://db.example' },
@@ -369,7 +524,7 @@ t.test('writes every configuration error as one line starting with "Invalid conf
     { REDIS_URL: 'redis://' },
     { REDIS_URL: 'memcached://cache.example' },
     { TRUST_PROXY: '2' },
-    { JWT_SECRET: undefined, NODE_ENV: 'production' },
+    { JWT_PRIVATE_KEY: undefined, NODE_ENV: 'production' },
     { PORT: 'http', BCRYPT_COST: '99', LOG_LEVEL: 'loud' }
   ]
   for (const overrides of invalid) {

@@ -213,9 +213,10 @@ onEachDatabase('Rocket.Chat\'s error body on /api/v1/', async (t, kind) => {
 
   t.test('v2 keeps its own body for the same mistakes', async (t) => {
     const api = await build(t, kind)
-    const malformed = await api.request({ method: 'POST', url: '/oauth/token/', headers: { 'content-type': 'application/json' }, payload: '{"grant_type": ' })
+    const token = await api.adminToken()
+    const malformed = await api.request({ method: 'POST', url: CREATE, token, headers: { 'content-type': 'application/json' }, payload: '{"username": ' })
     t.strictSame(malformed.body, { statusCode: 400, code: 'malformed_json', message: 'The request body is not valid JSON' })
-    const unknownKey = await api.request({ method: 'POST', url: '/oauth/token/', payload: { grant_type: 'password', username: 'a', password: 'b', remember: true } })
+    const unknownKey = await api.request({ method: 'POST', url: '/api/v2/role/', token, payload: { name: 'editor', remember: true } })
     t.strictSame(unknownKey.body, { statusCode: 400, code: 'unknown_field', message: 'remember is not a field of the request body', field: 'remember' })
     const notJson = await api.request({ method: 'POST', url: CREATE, token: await api.adminToken(), headers: { 'content-type': 'text/plain' }, payload: 'x' })
     t.strictSame(notJson.body, { statusCode: 415, code: 'unsupported_media_type', message: 'This operation does not accept a text/plain body' })

@@ -29,7 +29,7 @@ interface GeneratedOperation {
     body?: TSchema
     response: Record<string, TSchema>
   }
-  config: { access: { authenticated: boolean; permission?: string; rateLimit?: string } }
+  config: { access: { authenticated: boolean; scope?: string; permission?: string; rateLimit?: string } }
 }
 
 interface GeneratedModules {
@@ -46,6 +46,20 @@ function openApi (yaml: string): OpenApiDocument {
   components.schemas ??= {}
   return document as unknown as OpenApiDocument
 }
+
+// The security schemes of a document whose operations need scopes: OAuth2 defining read and
+// write, a bearer token and HTTP Basic for clients.
+const SECURITY_SCHEMES = `
+components:
+  securitySchemes:
+    oauth2:
+      type: oauth2
+      flows:
+        clientCredentials:
+          tokenUrl: /token/
+          scopes: { read: Read, write: Write }
+    bearerAuth: { type: http, scheme: bearer }
+    clientBasic: { type: http, scheme: basic }`
 
 // A document with no paths, from YAML giving its components.schemas entries at the top level.
 function schemasOnly (yaml: string): OpenApiDocument {
@@ -482,9 +496,9 @@ ${OK_RESPONSE}
   })
 
   t.test('records x-required-permission as the access permission of an authenticated operation', async (t) => {
-    const generated = await operation(t, openApi(`
+    const generated = await operation(t, openApi(`${SECURITY_SCHEMES}
 security:
-  - bearerAuth: []
+  - bearerAuth: [read]
 paths:
   /admin/:
     get:
@@ -492,7 +506,7 @@ paths:
       x-required-permission: create-user
 ${OK_RESPONSE}
 `), 'adminOnly')
-    t.strictSame(generated.config.access, { authenticated: true, permission: 'create-user' })
+    t.strictSame(generated.config.access, { authenticated: true, scope: 'read', permission: 'create-user' })
   })
 
   t.test('marks an operation with security: [] as open to anyone', async (t) => {
@@ -510,16 +524,74 @@ ${OK_RESPONSE}
   })
 
   t.test('requires authentication when the operation inherits the document security', async (t) => {
-    const generated = await operation(t, openApi(`
+    const generated = await operation(t, openApi(`${SECURITY_SCHEMES}
 security:
-  - bearerAuth: []
+  - oauth2: [read]
+  - bearerAuth: [read]
 paths:
   /me/:
     get:
       operationId: me
 ${OK_RESPONSE}
 `), 'me')
-    t.strictSame(generated.config.access, { authenticated: true })
+    t.strictSame(generated.config.access, { authenticated: true, scope: 'read' })
+  })
+
+  t.test('records the scope an operation\'s own security requirements name', async (t) => {
+    const generated = await operation(t, openApi(`${SECURITY_SCHEMES}
+security:
+  - oauth2: [read]
+paths:
+  /me/:
+    patch:
+      operationId: changeMe
+      security:
+        - oauth2: [write]
+        - bearerAuth: [write]
+${OK_RESPONSE}
+`), 'changeMe')
+    t.strictSame(generated.config.access, { authenticated: true, scope: 'write' })
+  })
+
+  t.test('refuses requirements that name no scope, several, different ones, or one no flow defines', async (t) => {
+    for (const security of ['[{ bearerAuth: [] }]', '[{ oauth2: [read, write] }]', '[{ oauth2: [read] }, { bearerAuth: [write] }]']) {
+      t.throws(() => generateTypeBox(openApi(`${SECURITY_SCHEMES}
+paths:
+  /me/:
+    get:
+      operationId: me
+      security: ${security}
+${OK_RESPONSE}
+`)), { message: 'Every security requirement must name the same one scope at GET /me/' }, security)
+    }
+    t.throws(() => generateTypeBox(openApi(`${SECURITY_SCHEMES}
+paths:
+  /me/:
+    get:
+      operationId: me
+      security: [{ oauth2: [admin] }]
+${OK_RESPONSE}
+`)), { message: 'The scope admin is not defined by any OAuth2 flow, at GET /me/' })
+  })
+
+  t.test('leaves client authentication (HTTP Basic) to the operation, which is then open', async (t) => {
+    const { operations } = await importGenerated(t, generateTypeBox(openApi(`${SECURITY_SCHEMES}
+security:
+  - oauth2: [read]
+paths:
+  /token/:
+    post:
+      operationId: token
+      security: [{}, { clientBasic: [] }]
+${OK_RESPONSE}
+  /introspect/:
+    post:
+      operationId: introspect
+      security: [{ clientBasic: [] }]
+${OK_RESPONSE}
+`)))
+    t.strictSame(operations.token?.config.access, { authenticated: false })
+    t.strictSame(operations.introspect?.config.access, { authenticated: false })
   })
 
   t.test('refuses a required role on an operation open to anyone', async (t) => {
@@ -550,9 +622,9 @@ ${OK_RESPONSE}
   })
 
   t.test('keeps the rate-limit bucket beside a permission', async (t) => {
-    const generated = await operation(t, openApi(`
+    const generated = await operation(t, openApi(`${SECURITY_SCHEMES}
 security:
-  - bearerAuth: []
+  - bearerAuth: [write]
 paths:
   /accounts/:
     post:
@@ -561,7 +633,7 @@ paths:
       x-rate-limited: user-creation2
 ${OK_RESPONSE}
 `), 'createAccount')
-    t.strictSame(generated.config.access, { authenticated: true, permission: 'create-user', rateLimit: 'user-creation2' })
+    t.strictSame(generated.config.access, { authenticated: true, scope: 'write', permission: 'create-user', rateLimit: 'user-creation2' })
   })
 
   t.test('gives operations naming one bucket the same bucket', async (t) => {

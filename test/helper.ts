@@ -1,16 +1,18 @@
 // Builds the real application against a real database (SQLite, and MariaDB/MySQL when
 // TEST_MYSQL_URL is set) and talks to it through app.inject, checking every response against
 // openapi.yaml. TEST_REDIS_URL names a Redis for the tests of the shared rate-limit store.
-import { randomBytes } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import type { FastifyInstance, InjectOptions } from 'fastify'
+import { CompactSign, importPKCS8 } from 'jose'
 import { createConnection } from 'mysql2/promise'
 import t, { type Test } from 'tap'
 import { buildApp } from '../app.js'
 import { loadConfig } from '../config.js'
+import { generatePrivateKeyPem, parsePrivateKeys } from '../config/signing-keys.js'
 import { contractViolations } from './contract.js'
 
 export type DatabaseKind = 'sqlite' | 'mysql'
@@ -29,7 +31,30 @@ if (process.env.CI === 'true' && (redisUrl === undefined || redisUrl === '')) {
 export const testRedisUrl = redisUrl !== undefined && redisUrl !== '' ? redisUrl : undefined
 
 export const ADMIN = { username: 'admin', email: 'admin@example.com', password: 'Sup3r-Secret-Key!' }
-export const TEST_JWT_SECRET = 'test-secret-that-is-at-least-32-characters-long'
+// One signing key for the whole test process, so apps sharing a database accept each other's tokens.
+export const TEST_JWT_PRIVATE_KEY = generatePrivateKeyPem('ES256')
+export const TEST_KID = parsePrivateKeys(TEST_JWT_PRIVATE_KEY, 'ES256', 'the test key').signing.kid
+// The issuer and audience of the test apps' tokens (PUBLIC_URL's default, JWT_AUDIENCE's).
+export const TEST_ISSUER = 'http://localhost:3000'
+export const TEST_AUDIENCE = 'account-service'
+
+// The claims of a valid access token for `sub`, as the service issues them; override any.
+export function accessTokenClaims (sub: string, overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  const now = Math.floor(Date.now() / 1000)
+  return { iss: TEST_ISSUER, aud: TEST_AUDIENCE, sub, iat: now, exp: now + 3600, jti: randomUUID(), scope: 'read write', roles: ['user'], ...overrides }
+}
+
+// A JWS of exactly these claims and header fields, signed with `privateKey` (by default the test
+// apps' own key, named by its kid): tokens the service must tell apart from its own.
+export async function signToken (
+  claims: Record<string, unknown>,
+  options: { privateKey?: string, header?: Record<string, unknown> } = {}
+): Promise<string> {
+  const privateKey = options.privateKey ?? TEST_JWT_PRIVATE_KEY
+  const header = { alg: 'ES256', typ: 'at+jwt', kid: TEST_KID, ...options.header }
+  const key = await importPKCS8(privateKey, String(header.alg))
+  return await new CompactSign(new TextEncoder().encode(JSON.stringify(claims))).setProtectedHeader(header as { alg: string }).sign(key)
+}
 
 // Runs `suite` once for each database the tests can reach.
 export function onEachDatabase (name: string, suite: (t: Test, kind: DatabaseKind) => Promise<void>): void {
@@ -91,10 +116,10 @@ export async function build (t: Test, kind: DatabaseKind, options: BuildOptions 
   const databaseUrl = options.databaseUrl ?? await createTestDatabase(t, kind)
   const config = loadConfig({
     NODE_ENV: 'test',
-    // Unused while JWT_SECRET and DATABASE_URL are given; a folder of the test's own otherwise.
+    // Unused while JWT_PRIVATE_KEY and DATABASE_URL are given; a folder of the test's own otherwise.
     DATA_DIR: t.testdirName,
     DATABASE_URL: databaseUrl,
-    JWT_SECRET: TEST_JWT_SECRET,
+    JWT_PRIVATE_KEY: TEST_JWT_PRIVATE_KEY,
     BCRYPT_COST: '4',
     LOG_LEVEL: 'trace',
     ADMIN_USERNAME: ADMIN.username,

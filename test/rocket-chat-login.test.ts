@@ -1,7 +1,8 @@
 // POST /api/v1/login and the v1 authentication it leads to: X-Auth-Token + X-User-Id (or a
 // bearer token) on Rocket.Chat's surface, and Rocket.Chat's 401 bodies.
-import { createHmac } from 'node:crypto'
-import { ADMIN, TEST_JWT_SECRET, build, createUserWithToken, onEachDatabase, type TestApp } from './helper.js'
+import { decodeJwt } from 'jose'
+import { generatePrivateKeyPem } from '../config/signing-keys.js'
+import { ADMIN, accessTokenClaims, build, createUserWithToken, onEachDatabase, signToken, type TestApp } from './helper.js'
 
 const LOGIN = '/api/v1/login'
 const JANE = { username: 'jane_doe', email: 'jane@example.com', password: 'Corr3ct-Horse!' }
@@ -19,13 +20,6 @@ async function loggedInJane (api: TestApp): Promise<{ userId: string, authToken:
   const response = await logIn(api, { user: JANE.username, password: JANE.password })
   if (response.statusCode !== 200) throw new Error(`Jane cannot log in: ${response.text}`)
   return response.body.data
-}
-
-// A JWT signed with secret, HS256, carrying exactly claims.
-function signedToken (claims: Record<string, unknown>, secret = TEST_JWT_SECRET): string {
-  const encode = (part: unknown): string => Buffer.from(JSON.stringify(part)).toString('base64url')
-  const unsigned = `${encode({ alg: 'HS256', typ: 'JWT' })}.${encode(claims)}`
-  return `${unsigned}.${createHmac('sha256', secret).update(unsigned).digest('base64url')}`
 }
 
 function usersInfo (userId: string, headers: Record<string, string>): { url: string, headers: Record<string, string> } {
@@ -63,8 +57,8 @@ onEachDatabase('Rocket.Chat login', async (t, kind) => {
   t.test('returns one of our access tokens, for the user it names', async (t) => {
     const api = await build(t, kind)
     const { userId, authToken } = await loggedInJane(api)
-    const claims = api.app.jwt.verify<{ sub: string, username: string, roles: string[], exp: number, iat: number }>(authToken)
-    t.match(claims, { sub: userId, username: JANE.username, roles: ['user'] })
+    const claims = decodeJwt(authToken) as { sub: string, username: string, roles: string[], exp: number, iat: number }
+    t.match(claims, { sub: userId, username: JANE.username, roles: ['user'], scope: 'read write' })
     t.equal(claims.exp - claims.iat, 3600)
     const me = await api.request({ url: '/api/v2/user/me/', token: authToken })
     t.equal(me.statusCode, 200, 'the token works on v2 as a bearer token')
@@ -280,12 +274,12 @@ onEachDatabase('Rocket.Chat authentication', async (t, kind) => {
     const api = await build(t, kind)
     const { userId } = await loggedInJane(api)
     const now = Math.floor(Date.now() / 1000)
-    const claims = { sub: userId, username: JANE.username, roles: ['user'], iat: now }
+    const claims = accessTokenClaims(userId, { username: JANE.username })
     const tokens = {
       garbage: 'not-a-token',
       empty: '',
-      'signed with another secret': signedToken({ ...claims, exp: now + 3600 }, 'another-secret-that-is-at-least-32-characters'),
-      expired: signedToken({ ...claims, iat: now - 7200, exp: now - 3600 })
+      'signed with another key': await signToken(claims, { privateKey: generatePrivateKeyPem('ES256') }),
+      expired: await signToken({ ...claims, iat: now - 7200, exp: now - 3600 })
     }
     for (const [name, token] of Object.entries(tokens)) {
       const viaHeaders = await api.request(usersInfo(userId, { 'x-auth-token': token, 'x-user-id': userId }))
@@ -295,7 +289,7 @@ onEachDatabase('Rocket.Chat authentication', async (t, kind) => {
       t.equal(viaBearer.statusCode, 401, `${name}, as a bearer token`)
       t.strictSame(viaBearer.body, NOT_LOGGED_IN, `${name}, as a bearer token`)
     }
-    const valid = signedToken({ ...claims, exp: now + 3600 })
+    const valid = await signToken(claims)
     const accepted = await api.request(usersInfo(userId, { 'x-auth-token': valid, 'x-user-id': userId }))
     t.equal(accepted.statusCode, 200, 'the same claims, validly signed and not expired, are accepted')
   })

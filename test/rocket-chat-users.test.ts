@@ -150,6 +150,7 @@ onEachDatabase('Rocket.Chat users.create', async (t, kind) => {
       invite_code: null,
       promo_code: null,
       created_by: adminId,
+      created_by_client: null,
       date_joined: response.body.user.createdAt,
       active: true,
       email_verified: false,

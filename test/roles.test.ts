@@ -5,7 +5,7 @@ const PERMISSIONS = '/api/v2/permission/'
 const roleUrl = (name: string): string => `${ROLES}${name}/`
 
 const ALL_PERMISSIONS = [
-  'assign-admin-role', 'create-user', 'edit-other-user-info', 'manage-custom-fields', 'manage-invite-codes',
+  'assign-admin-role', 'create-user', 'edit-other-user-info', 'manage-clients', 'manage-custom-fields', 'manage-invite-codes',
   'manage-preferences', 'manage-promo-codes', 'manage-roles', 'view-full-other-user-info', 'view-user-administration'
 ]
 

@@ -1,16 +1,29 @@
-import { ADMIN, build, createTestDatabase, createUserWithToken, onEachDatabase } from './helper.js'
+import { decodeJwt, decodeProtectedHeader } from 'jose'
+import { ADMIN, TEST_KID, build, createTestDatabase, createUserWithToken, onEachDatabase } from './helper.js'
 
 const TOKEN = '/oauth/token/'
 
 onEachDatabase('tokens', async (t, kind) => {
-  t.test('issues a bearer token for a JSON password grant', async (t) => {
+  t.test('issues an access token and a refresh token for a JSON password grant, never to be cached', async (t) => {
     const api = await build(t, kind)
     const response = await api.request({ method: 'POST', url: TOKEN, payload: { grant_type: 'password', username: ADMIN.username, password: ADMIN.password } })
     t.equal(response.statusCode, 200)
-    t.match(response.body, { access_token: String, token_type: 'Bearer', expires_in: 3600, scope: 'read write' })
-    const claims = api.app.jwt.decode<{ sub: string, roles: string[], exp: number, iat: number }>(response.body.access_token)
-    t.match(claims, { sub: '1', roles: ['admin', 'user'] })
-    t.equal((claims?.exp ?? 0) - (claims?.iat ?? 0), 3600)
+    t.match(response.body, { access_token: String, token_type: 'Bearer', expires_in: 3600, scope: 'read write', refresh_token: /^rt_[A-Za-z0-9_-]{43}$/ })
+    t.equal(response.headers['cache-control'], 'no-store')
+    t.equal(response.headers.pragma, 'no-cache')
+    t.strictSame(decodeProtectedHeader(response.body.access_token), { alg: 'ES256', typ: 'at+jwt', kid: TEST_KID })
+    const claims = decodeJwt(response.body.access_token)
+    t.match(claims, {
+      iss: 'http://localhost:3000', aud: 'account-service', sub: '1', username: 'admin', roles: ['admin', 'user'], scope: 'read write', jti: String
+    })
+    t.notOk('client_id' in claims, 'no client asked for it')
+    t.equal((claims.exp ?? 0) - (claims.iat ?? 0), 3600)
+  })
+
+  t.test('gives every token its own jti', async (t) => {
+    const api = await build(t, kind)
+    const tokens = [await api.adminToken(), await api.adminToken()]
+    t.not(decodeJwt(tokens[0] as string).jti, decodeJwt(tokens[1] as string).jti)
   })
 
   t.test('issues a token for a form-encoded password grant', async (t) => {
@@ -37,7 +50,7 @@ onEachDatabase('tokens', async (t, kind) => {
     const unknownUser = await api.request({ method: 'POST', url: TOKEN, payload: { grant_type: 'password', username: 'nobody', password: 'Wrong-Passw0rd' } })
     t.equal(wrongPassword.statusCode, 400)
     t.strictSame(unknownUser.body, wrongPassword.body)
-    t.equal(wrongPassword.body.code, 'invalid_grant')
+    t.strictSame(wrongPassword.body, { error: 'invalid_grant', error_description: 'Invalid username or password' })
   })
 
   t.test('refuses a token to a blocked user, and stops accepting the token they had', async (t) => {
@@ -45,9 +58,10 @@ onEachDatabase('tokens', async (t, kind) => {
     const { user, token } = await createUserWithToken(api)
     await api.app.knex('users').where({ id: user.id }).update({ status: 'b' })
     const grant = await api.request({ method: 'POST', url: TOKEN, payload: { grant_type: 'password', username: 'jane_doe', password: 'Corr3ct-Horse!' } })
-    t.equal(grant.body.code, 'invalid_grant')
+    t.equal(grant.body.error, 'invalid_grant')
     const me = await api.request({ url: '/api/v2/user/me/', token })
     t.equal(me.statusCode, 401)
+    t.equal(me.headers['www-authenticate'], 'Bearer realm="account-service", error="invalid_token", error_description="The principal of this token can no longer act"')
   })
 
   t.test('remakes a password hash made with another BCRYPT_COST at the next login', async (t) => {
@@ -62,18 +76,59 @@ onEachDatabase('tokens', async (t, kind) => {
     t.type(await after.tokenFor('jane_doe', 'Corr3ct-Horse!'), 'string', 'the password still works')
   })
 
-  t.test('refuses an unsupported grant type naming the field', async (t) => {
+  t.test('refuses an unsupported grant type as RFC 6749 says', async (t) => {
     const api = await build(t, kind)
-    const response = await api.request({ method: 'POST', url: TOKEN, payload: { grant_type: 'client_credentials', username: 'a', password: 'b' } })
-    t.equal(response.statusCode, 400)
-    t.match(response.body, { code: 'unsupported_grant_type', field: 'grant_type' })
+    for (const grantType of ['authorization_code', 'implicit', 'urn:ietf:params:oauth:grant-type:device_code', '']) {
+      const response = await api.request({ method: 'POST', url: TOKEN, payload: { grant_type: grantType, username: 'a', password: 'b' } })
+      t.equal(response.statusCode, 400, grantType)
+      t.strictSame(response.body, { error: 'unsupported_grant_type', error_description: 'grant_type must be password, refresh_token or client_credentials' }, grantType)
+    }
   })
 
-  t.test('refuses an unknown property of the token request', async (t) => {
+  t.test('ignores parameters it does not know, as RFC 6749 §3.2 requires', async (t) => {
     const api = await build(t, kind)
-    const response = await api.request({ method: 'POST', url: TOKEN, payload: { grant_type: 'password', username: 'a', password: 'b', client_id: 'x' } })
-    t.equal(response.statusCode, 400)
-    t.match(response.body, { code: 'unknown_field', field: 'client_id' })
+    const response = await api.request({ method: 'POST', url: TOKEN, payload: { grant_type: 'password', username: ADMIN.username, password: ADMIN.password, audience: 'x', resource: 'y' } })
+    t.equal(response.statusCode, 200)
+  })
+
+  t.test('names the missing parameter of a grant as invalid_request', async (t) => {
+    const api = await build(t, kind)
+    const cases: Array<[Record<string, unknown>, string]> = [
+      [{}, 'grant_type is required'],
+      [{ grant_type: 'password', password: 'x' }, 'username is required for this grant_type'],
+      [{ grant_type: 'password', username: 'admin' }, 'password is required for this grant_type'],
+      [{ grant_type: 'refresh_token' }, 'refresh_token is required for this grant_type'],
+      [{ grant_type: 'password', username: 7, password: 'x' }, 'username must be string']
+    ]
+    for (const [payload, description] of cases) {
+      const response = await api.request({ method: 'POST', url: TOKEN, payload })
+      t.equal(response.statusCode, 400, description)
+      t.strictSame(response.body, { error: 'invalid_request', error_description: description })
+      t.equal(response.headers['cache-control'], 'no-store', 'errors are not cached either')
+    }
+  })
+
+  t.test('answers a body it cannot take in the OAuth2 error shape', async (t) => {
+    const api = await build(t, kind)
+    const malformed = await api.request({ method: 'POST', url: TOKEN, headers: { 'content-type': 'application/json' }, payload: '{"grant_type":' })
+    t.equal(malformed.statusCode, 400)
+    t.strictSame(malformed.body, { error: 'invalid_request', error_description: 'The request body is not valid JSON' })
+    const text = await api.request({ method: 'POST', url: TOKEN, headers: { 'content-type': 'text/plain' }, payload: 'grant_type=password' })
+    t.equal(text.statusCode, 415)
+    t.equal(text.body.error, 'invalid_request')
+    const large = await api.request({ method: 'POST', url: TOKEN, payload: { grant_type: 'password', username: 'a', password: 'b', padding: 'x'.repeat(70000) } })
+    t.equal(large.statusCode, 413)
+    t.equal(large.body.error, 'invalid_request')
+  })
+
+  t.test('refuses a scope it does not know, and grants a narrower one asked for', async (t) => {
+    const api = await build(t, kind)
+    const unknown = await api.request({ method: 'POST', url: TOKEN, payload: { grant_type: 'password', username: ADMIN.username, password: ADMIN.password, scope: 'read admin' } })
+    t.equal(unknown.statusCode, 400)
+    t.strictSame(unknown.body, { error: 'invalid_scope', error_description: 'scope must be made of read, write' })
+    const narrow = await api.request({ method: 'POST', url: TOKEN, payload: { grant_type: 'password', username: ADMIN.username, password: ADMIN.password, scope: 'read' } })
+    t.equal(narrow.body.scope, 'read')
+    t.equal(decodeJwt(narrow.body.access_token).scope, 'read')
   })
 
   t.test('refuses a form body that repeats a field', async (t) => {
@@ -85,13 +140,13 @@ onEachDatabase('tokens', async (t, kind) => {
       payload: 'grant_type=password&username=a&username=b&password=c'
     })
     t.equal(response.statusCode, 400)
-    t.match(response.body, { code: 'invalid_field', field: 'username' })
+    t.strictSame(response.body, { error: 'invalid_request', error_description: 'username must be string' })
   })
   t.test('matches a login byte for byte after lower-casing: no accent or space folding by the database', async (t) => {
     const api = await build(t, kind)
     for (const username of ['ädmin', 'admin ', ' admin', 'ADMİN']) {
       const response = await api.request({ method: 'POST', url: TOKEN, payload: { grant_type: 'password', username, password: ADMIN.password } })
-      t.equal(response.body.code, 'invalid_grant', JSON.stringify(username))
+      t.equal(response.body.error, 'invalid_grant', JSON.stringify(username))
     }
   })
 
@@ -112,11 +167,12 @@ onEachDatabase('reading users', async (t, kind) => {
     t.strictSame(response.body, user)
   })
 
-  t.test('me answers 401 without a token', async (t) => {
+  t.test('me answers 401 without a token, with a challenge that carries no error', async (t) => {
     const api = await build(t, kind)
     const response = await api.request({ url: '/api/v2/user/me/' })
     t.equal(response.statusCode, 401)
     t.equal(response.body.code, 'unauthorized')
+    t.equal(response.headers['www-authenticate'], 'Bearer realm="account-service"')
   })
 
   t.test('a user can read themselves by id', async (t) => {

@@ -201,7 +201,7 @@ onEachDatabase('user update', async (t, kind) => {
     const events = await api.app.knex('outbox_events').where({ type: 'user.updated' }).select('payload', 'created_at')
     t.equal(events.length, 1)
     const payload = JSON.parse(events[0].payload)
-    t.strictSame(Object.keys(payload).sort(), ['changed', 'id', 'updated_at', 'updated_by'])
+    t.strictSame(Object.keys(payload).sort(), ['changed', 'id', 'updated_at', 'updated_by', 'updated_by_client'])
     t.match(payload, { id: user.id, changed: ['real_name', 'company'], updated_by: admin.id })
     const row = await api.app.knex('users').where({ id: user.id }).first('updated_at')
     t.equal(payload.updated_at, fromDatabaseTime(row.updated_at))

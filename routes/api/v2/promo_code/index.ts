@@ -21,7 +21,7 @@ const promoCodeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     ...operations.createPromoCode,
     handler: async (request, reply) => {
       const { code, name, valid_from: validFrom, valid_to: validTo, max_uses: maxUses, active } = request.body
-      const promo = await promoCodes.create({ code, name, validFrom, validTo, maxUses, active }, callerOf(request).id)
+      const promo = await promoCodes.create({ code, name, validFrom, validTo, maxUses, active }, callerOf(request))
       return await reply.code(201).send(promoRepresentation(promo))
     }
   })

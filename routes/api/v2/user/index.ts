@@ -1,14 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { operations } from '../../../../schemas/operations.js'
 import { callerOf } from '../../../../plugins/auth.js'
-import type { Principal } from '../../../../repositories/account-repository.js'
+import { type StoredPrincipal, userIdOf } from '../../../../domain/principal.js'
 import { Forbidden } from '../../../../services/errors.js'
 import { userSearchHandler } from '../account/search.js'
 import { userRepresentation } from '../representations.js'
 
 // Anyone may read and change themselves; another user only with the permission.
-function checkAccess (caller: Principal, userId: number, permission: string): void {
-  if (caller.id !== userId && !caller.permissions.includes(permission)) {
+function checkAccess (caller: StoredPrincipal, userId: number, permission: string): void {
+  if (userIdOf(caller) !== userId && !caller.permissions.includes(permission)) {
     throw new Forbidden(`Only a user with the ${permission} permission can do this to another user`)
   }
 }
@@ -16,7 +16,11 @@ function checkAccess (caller: Principal, userId: number, permission: string): vo
 const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.route({
     ...operations.getCurrentUser,
-    handler: async (request) => userRepresentation(await fastify.userService.getUser(callerOf(request).id))
+    handler: async (request) => {
+      const userId = userIdOf(callerOf(request))
+      if (userId === undefined) throw new Forbidden('This token is a service client\'s, which is no user', undefined, 'not_a_user')
+      return userRepresentation(await fastify.userService.getUser(userId))
+    }
   })
 
   fastify.route({ ...operations.searchUsers, handler: userSearchHandler(fastify) })
