@@ -382,6 +382,7 @@ export const operations = {
         200: PreferencePage,
         400: ApiError,
         401: ApiError,
+        403: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -418,6 +419,7 @@ export const operations = {
         200: Preference,
         400: ApiError,
         401: ApiError,
+        403: ApiError,
         404: ApiError,
         500: ApiError,
         503: ApiError
@@ -436,6 +438,7 @@ export const operations = {
         200: FeaturePage,
         400: ApiError,
         401: ApiError,
+        403: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -516,6 +519,7 @@ export const operations = {
         200: InviteCheck,
         400: ApiError,
         401: ApiError,
+        403: ApiError,
         404: ApiError,
         500: ApiError,
         503: ApiError
@@ -596,6 +600,7 @@ export const operations = {
         200: Promo,
         400: ApiError,
         401: ApiError,
+        403: ApiError,
         404: ApiError,
         500: ApiError,
         503: ApiError

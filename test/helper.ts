@@ -183,3 +183,35 @@ export async function createUserWithToken (api: TestApp, overrides: Record<strin
   if (response.statusCode !== 201) throw new Error(`Could not create ${String(account.username)}: ${response.text}`)
   return { user: response.body, token: await api.tokenFor(account.username as string, account.password as string) }
 }
+
+// Gives the user a role directly: no endpoint assigns roles to users yet.
+export async function giveRole (api: TestApp, userId: number | string, roleName: string): Promise<void> {
+  const role = await api.app.knex('roles').where({ name: roleName }).first('id')
+  await api.app.knex('user_roles').insert({ user_id: Number(userId), role_id: role.id })
+}
+
+// A service client made by the admin through the API (roles admin by default), with its secret.
+export async function createClient (api: TestApp, overrides: Record<string, unknown> = {}): Promise<{ client: any, secret: string }> {
+  const response = await api.request({
+    method: 'POST', url: '/api/v2/oauth/client/', token: await api.adminToken(), payload: { name: 'mailer', roles: ['admin'], ...overrides }
+  })
+  if (response.statusCode !== 201) throw new Error(`Could not create a client: ${response.text}`)
+  const { client_secret: secret, ...client } = response.body
+  return { client, secret }
+}
+
+export function basicAuthorization (clientId: string, secret: string): string {
+  return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`
+}
+
+// An access token of the client itself (client_credentials, HTTP Basic).
+export async function clientToken (api: TestApp, clientId: string, secret: string, scope?: string): Promise<string> {
+  const response = await api.request({
+    method: 'POST',
+    url: '/oauth/token/',
+    headers: { authorization: basicAuthorization(clientId, secret), 'content-type': 'application/x-www-form-urlencoded' },
+    payload: new URLSearchParams({ grant_type: 'client_credentials', ...(scope !== undefined ? { scope } : {}) }).toString()
+  })
+  if (response.statusCode !== 200) throw new Error(`No token for ${clientId}: ${response.text}`)
+  return response.body.access_token as string
+}

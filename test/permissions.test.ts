@@ -1,13 +1,7 @@
 import { operations } from '../schemas/operations.js'
-import { build, createUserWithToken, newAccount, onEachDatabase, type TestApp } from './helper.js'
+import { build, createUserWithToken, giveRole, newAccount, onEachDatabase, type TestApp } from './helper.js'
 
 const CREATE = '/api/v2/account/create/'
-
-// Gives the user a role directly: no endpoint assigns roles yet.
-async function giveRole (api: TestApp, userId: number, roleName: string): Promise<void> {
-  const role = await api.app.knex('roles').where({ name: roleName }).first('id')
-  await api.app.knex('user_roles').insert({ user_id: userId, role_id: role.id })
-}
 
 async function createAccount (api: TestApp, token: string, username: string) {
   return await api.request({ method: 'POST', url: CREATE, token, payload: newAccount({ username, email: `${username}@example.com` }) })

@@ -34,10 +34,7 @@ export async function rowCount (api: TestApp, table: string): Promise<number> {
 }
 
 // Gives the user a role directly: no endpoint assigns roles yet.
-export async function giveRole (api: TestApp, userId: number | string, roleName: string): Promise<void> {
-  const role = await api.app.knex('roles').where({ name: roleName }).first('id')
-  await api.app.knex('user_roles').insert({ user_id: Number(userId), role_id: role.id })
-}
+export { giveRole } from './helper.js'
 
 // The user.created event written for the user.
 export async function createdEventOf (api: TestApp, userId: number | string): Promise<Record<string, unknown> | undefined> {
