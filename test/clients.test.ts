@@ -2,21 +2,12 @@
 // tokens with client_credentials; the secret shown once and kept as a hash; the grant rule.
 import { createHmac } from 'node:crypto'
 import {
-  basicAuthorization, build, clientToken, createClient, createUserWithToken, giveRole, newAccount, onEachDatabase, type TestApp
+  basicAuthorization, build, clientCredentialsGrant, clientToken, createClient, createUserWithToken, giveRole, newAccount, onEachDatabase, type TestApp
 } from './helper.js'
 
 const CLIENTS = '/api/v2/oauth/client/'
 const TOKEN = '/oauth/token/'
 const FEATURES = '/api/v2/feature/'
-
-async function clientCredentialsGrant (api: TestApp, clientId: string, secret: string, scope?: string) {
-  return await api.request({
-    method: 'POST',
-    url: TOKEN,
-    headers: { authorization: basicAuthorization(clientId, secret), 'content-type': 'application/x-www-form-urlencoded' },
-    payload: new URLSearchParams({ grant_type: 'client_credentials', ...(scope !== undefined ? { scope } : {}) }).toString()
-  })
-}
 
 // A user holding only the manage-clients permission (and whatever else `permissions` adds).
 async function clientManager (api: TestApp, permissions: string[] = []): Promise<string> {

@@ -204,14 +204,19 @@ export function basicAuthorization (clientId: string, secret: string): string {
   return `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(secret)}`).toString('base64')}`
 }
 
-// An access token of the client itself (client_credentials, HTTP Basic).
-export async function clientToken (api: TestApp, clientId: string, secret: string, scope?: string): Promise<string> {
-  const response = await api.request({
+// The client_credentials grant as OAuth2 clients send it: HTTP Basic, a form body.
+export async function clientCredentialsGrant (api: TestApp, clientId: string, secret: string, scope?: string): Promise<ApiResponse> {
+  return await api.request({
     method: 'POST',
     url: '/oauth/token/',
     headers: { authorization: basicAuthorization(clientId, secret), 'content-type': 'application/x-www-form-urlencoded' },
     payload: new URLSearchParams({ grant_type: 'client_credentials', ...(scope !== undefined ? { scope } : {}) }).toString()
   })
+}
+
+// An access token of the client itself.
+export async function clientToken (api: TestApp, clientId: string, secret: string, scope?: string): Promise<string> {
+  const response = await clientCredentialsGrant(api, clientId, secret, scope)
   if (response.statusCode !== 200) throw new Error(`No token for ${clientId}: ${response.text}`)
   return response.body.access_token as string
 }

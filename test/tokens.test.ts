@@ -1,5 +1,5 @@
 import { decodeJwt, decodeProtectedHeader } from 'jose'
-import { ADMIN, TEST_KID, build, createTestDatabase, createUserWithToken, onEachDatabase } from './helper.js'
+import { ADMIN, TEST_KID, build, createClient, createTestDatabase, createUserWithToken, onEachDatabase } from './helper.js'
 
 const TOKEN = '/oauth/token/'
 
@@ -36,6 +36,25 @@ onEachDatabase('tokens', async (t, kind) => {
     })
     t.equal(response.statusCode, 200)
     t.equal(response.body.token_type, 'Bearer')
+  })
+
+  t.test('answers the token requests Swagger UI sends from /docs, with an empty client or a service client', async (t) => {
+    const api = await build(t, kind)
+    const form = { 'content-type': 'application/x-www-form-urlencoded' }
+    // Swagger UI's password flow always sends Basic auth, of ":" when client id and secret are left empty.
+    const password = await api.request({
+      method: 'POST', url: TOKEN, headers: { ...form, authorization: `Basic ${Buffer.from(':').toString('base64')}` },
+      payload: new URLSearchParams({ grant_type: 'password', scope: '', username: ADMIN.username, password: ADMIN.password }).toString()
+    })
+    t.equal(password.statusCode, 200)
+    t.equal(password.body.scope, 'read write', 'no scope ticked means every scope')
+    const { client, secret } = await createClient(api)
+    const clientCredentials = await api.request({
+      method: 'POST', url: TOKEN, headers: { ...form, authorization: `Basic ${Buffer.from(`${String(client.client_id)}:${secret}`).toString('base64')}` },
+      payload: new URLSearchParams({ grant_type: 'client_credentials', scope: 'read' }).toString()
+    })
+    t.equal(clientCredentials.statusCode, 200)
+    t.equal(clientCredentials.body.scope, 'read')
   })
 
   t.test('accepts the email, in any case, in place of the username', async (t) => {
