@@ -52,9 +52,10 @@ function presentedToken (request: FastifyRequest): PresentedToken | undefined {
     return { token: String(authToken), principalId: String(request.headers['x-user-id']) }
   }
   const authorization = request.headers.authorization
-  if (authorization === undefined) return undefined
+  // Credentials of another scheme are no bearer token: RFC 6750 §3.1's challenge without an error.
+  if (authorization === undefined || !/^Bearer(?: |$)/i.test(authorization)) return undefined
   const bearer = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(authorization)?.[1]
-  if (bearer === undefined) throw new InvalidToken('The Authorization header must be "Bearer" and an access token')
+  if (bearer === undefined) throw new InvalidToken('The bearer token is malformed')
   return { token: bearer }
 }
 

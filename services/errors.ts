@@ -30,6 +30,11 @@ export class InvalidInput extends DomainError {
 // The realm of every challenge: the service's own (RFC 6750 §3).
 const REALM = 'account-service'
 
+// RFC 6750 §3: error_description is a quoted string of printable ASCII without `"` or `\`.
+function quotedDescription (reason: string): string {
+  return `"${reason.replace(/[^\x20-\x21\x23-\x5b\x5d-\x7e]/g, ' ')}"`
+}
+
 // No credentials at all: RFC 6750 §3.1 says the challenge then carries no error.
 export class Unauthorized extends DomainError {
   override readonly challenge: string = `Bearer realm="${REALM}"`
@@ -45,7 +50,7 @@ export class InvalidToken extends Unauthorized {
 
   constructor (reason: string) {
     super(reason)
-    this.challenge = `Bearer realm="${REALM}", error="invalid_token", error_description="${reason}"`
+    this.challenge = `Bearer realm="${REALM}", error="invalid_token", error_description=${quotedDescription(reason)}`
   }
 }
 

@@ -2,7 +2,9 @@
 // algorithm it signs with, unexpired, naming a principal in the form it issues, unrevoked; and
 // RFC 6750's challenges when it refuses one.
 import { createHmac, createPublicKey } from 'node:crypto'
+import t from 'tap'
 import { generatePrivateKeyPem } from '../config/signing-keys.js'
+import { InvalidToken } from '../services/errors.js'
 import { TEST_JWT_PRIVATE_KEY, TEST_KID, accessTokenClaims, build, createUserWithToken, onEachDatabase, signToken } from './helper.js'
 
 const ME = '/api/v2/user/me/'
@@ -68,14 +70,20 @@ onEachDatabase('access tokens', async (t, kind) => {
     }
   })
 
-  t.test('refuses an Authorization header that is not a bearer token', async (t) => {
+  t.test('answers credentials of another scheme with a plain bearer challenge, and a malformed bearer token as invalid', async (t) => {
     const api = await build(t, kind)
-    for (const authorization of ['Basic YWRtaW46c2VjcmV0', 'Bearer', 'Bearer a b', 'token abc']) {
+    for (const authorization of ['Basic YWRtaW46c2VjcmV0', 'token abc', 'Bearerabc']) {
       const response = await api.request({ url: ME, headers: { authorization } })
       t.equal(response.statusCode, 401, authorization)
-      t.equal(response.headers['www-authenticate'], invalidTokenChallenge('The Authorization header must be "Bearer" and an access token'), authorization)
+      t.equal(response.headers['www-authenticate'], 'Bearer realm="account-service"', authorization)
+    }
+    for (const authorization of ['Bearer', 'Bearer a b', 'bearer a"b']) {
+      const response = await api.request({ url: ME, headers: { authorization } })
+      t.equal(response.statusCode, 401, authorization)
+      t.equal(response.headers['www-authenticate'], invalidTokenChallenge('The bearer token is malformed'), authorization)
     }
   })
+
 
   t.test('answers a token without the operation\'s scope with 403 insufficient_scope', async (t) => {
     const api = await build(t, kind)
@@ -117,4 +125,9 @@ onEachDatabase('access tokens', async (t, kind) => {
     t.equal(response.statusCode, 401)
     t.equal(response.body.error, 'You must be logged in to do this.')
   })
+})
+
+void t.test('keeps every challenge a valid quoted string, whatever the reason says', async (t) => {
+  t.equal(new InvalidToken('a "quoted" \\ reason\nwith a line').challenge,
+    'Bearer realm="account-service", error="invalid_token", error_description="a  quoted    reason with a line"')
 })
