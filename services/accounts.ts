@@ -108,9 +108,8 @@ export class AccountService {
       throw new InvalidInput('invalid_field', 'real_name', `real_name must be at most ${REAL_NAME_MAX_LENGTH} characters long`)
     }
     const flags = { ...DEFAULT_FLAGS, ...input.flags, ...(input.randomPassword === true ? { requirePasswordChange: true } : {}) }
-    // A generated password is strong by construction; the policy would refuse one that happens
-    // to contain a short username.
-    const password = input.randomPassword === true ? generatePassword() : input.password
+    // A generated password is strong by construction, and drawn to avoid the username.
+    const password = input.randomPassword === true ? generatePassword(input.username) : input.password
     if (input.randomPassword !== true) this.checkPassword(password, input.username)
     const creator = context.creator
     const createdBy = actorOf(creator)
@@ -175,7 +174,7 @@ export class AccountService {
 
   // An admin made by the operator (the CLI): roles admin and user, the password given or generated.
   async createAdmin (account: { username: string, email: string, password?: string }): Promise<AdminAccount> {
-    const generatedPassword = account.password === undefined ? generatePassword() : undefined
+    const generatedPassword = account.password === undefined ? generatePassword(account.username) : undefined
     const password = account.password ?? generatedPassword as string
     const user = await this.createAccount({ ...account, password, customFields: {} }, { creator: null, roles: ['admin', 'user'], serviceAccount: true })
     return { user, generatedPassword }
@@ -186,7 +185,7 @@ export class AccountService {
   async resetAdminPassword (username: string, password?: string): Promise<AdminAccount> {
     const user = await this.users.getUserByUsername(username)
     if (!user.roles.includes('admin')) throw new InvalidInput('not_an_admin', 'username', `${user.username} does not have the admin role`)
-    const generatedPassword = password === undefined ? generatePassword() : undefined
+    const generatedPassword = password === undefined ? generatePassword(user.username) : undefined
     const newPassword = password ?? generatedPassword as string
     this.checkPassword(newPassword, user.username)
     const at = new Date()
@@ -213,7 +212,7 @@ export class AccountService {
   async ensureFirstAdmin (credentials: FirstAdminCredentials | undefined, generate: boolean): Promise<FirstAdmin | undefined> {
     if (await this.accounts.hasUserWithRole('admin')) return undefined
     if (credentials === undefined && !generate) return undefined
-    const generatedPassword = credentials === undefined ? generatePassword() : undefined
+    const generatedPassword = credentials === undefined ? generatePassword('admin') : undefined
     const account = credentials ?? { username: 'admin', email: 'admin@example.com', password: generatedPassword as string }
     try {
       const user = await this.createAccount({ ...account, customFields: {} }, { creator: null, roles: ['admin', 'user'], serviceAccount: true })
@@ -232,8 +231,17 @@ export class AccountService {
 
 const PASSWORD_ALPHABETS = ['abcdefghijkmnopqrstuvwxyz', 'ABCDEFGHJKLMNPQRSTUVWXYZ', '23456789', '!@#$%^&*-_=+']
 
-// 24 characters with every class present, shuffled.
-function generatePassword (): string {
+// 24 characters with every class present, shuffled, and drawn again while it contains the
+// username, which the password policy refuses (likely only for a username of one or two
+// characters, so a few draws are always enough).
+function generatePassword (username: string): string {
+  for (;;) {
+    const password = drawPassword()
+    if (!password.toLowerCase().includes(username.toLowerCase())) return password
+  }
+}
+
+function drawPassword (): string {
   const all = PASSWORD_ALPHABETS.join('')
   const pick = (alphabet: string): string => alphabet[randomInt(alphabet.length)] as string
   const characters = [...PASSWORD_ALPHABETS.map(pick), ...Array.from({ length: 20 }, () => pick(all))]
