@@ -14,7 +14,7 @@ import rateLimit from './plugins/rate-limit.js'
 import registration from './plugins/registration.js'
 import repositories from './plugins/repositories.js'
 import routeTable from './plugins/route-table.js'
-import validation from './plugins/validation.js'
+import validation, { responseSerializerFactory } from './plugins/validation.js'
 import accountCreateRoutes from './routes/api/v2/account/create.js'
 import accountSearchRoutes from './routes/api/v2/account/search.js'
 import customFieldRoutes from './routes/api/v2/custom_field/index.js'
@@ -78,7 +78,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     trustProxy: config.trustProxy,
     frameworkErrors,
     clientErrorHandler,
-    routerOptions: { ignoreTrailingSlash: true }
+    routerOptions: { ignoreTrailingSlash: true },
+    schemaController: { compilersFactory: { buildSerializer: responseSerializerFactory } }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   try {

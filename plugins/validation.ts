@@ -1,3 +1,4 @@
+import { SerializerSelector } from '@fastify/fast-json-stringify-compiler'
 import { Ajv, type ErrorObject, type Options, type ValidateFunction } from 'ajv'
 import addFormats from 'ajv-formats'
 import type { FastifySchemaCompiler } from 'fastify'
@@ -56,6 +57,11 @@ function strictParameters (schema: ParameterSchema, validate: ValidateFunction):
   return wrapper as ValidationResult
 }
 
+// One pair for the process: the schemas are the contract's, the same objects for every app built
+// (the tests build hundreds), and Ajv compiles each of them only once.
+const bodyAjv = createAjv({ coerceTypes: false })
+const parameterAjv = createAjv({ coerceTypes: true })
+
 // Request validation that means exactly what the contract says. Fastify's default Ajv coerces
 // types and drops unknown properties; here a body is never coerced or trimmed, so a number
 // where a string belongs and an unknown key of a closed object are both refused. Path and
@@ -79,11 +85,33 @@ export default fp(async (fastify) => {
     parseJson(request, body, done)
   })
 
-  const bodyAjv = createAjv({ coerceTypes: false })
-  const parameterAjv = createAjv({ coerceTypes: true })
   fastify.setValidatorCompiler(({ schema, httpPart }) => {
     if (httpPart === 'body') return bodyAjv.compile(schema)
     const validate = parameterAjv.compile(schema)
     return httpPart === 'params' || httpPart === 'querystring' ? strictParameters(schema as ParameterSchema, validate) : validate
   })
 }, { name: 'validation' })
+
+type SerializerFactory = ReturnType<typeof SerializerSelector>
+type Serializer = ReturnType<ReturnType<SerializerFactory>>
+
+const defaultSerializerFactory = SerializerSelector()
+const serializers = new WeakMap<object, Serializer>()
+
+// Fastify's response serializers (fast-json-stringify), each compiled once for the process, like
+// the validators above. A serializer depends on its schema alone while the app adds no shared
+// schemas and no serializer options, which it does not; otherwise nothing is reused.
+export const responseSerializerFactory: SerializerFactory = (externalSchemas, options) => {
+  const compile = defaultSerializerFactory(externalSchemas, options)
+  const shareable = options === undefined && (externalSchemas === undefined || Object.keys(externalSchemas as object).length === 0)
+  return (route) => {
+    const schema = route.schema
+    if (!shareable || schema === null || typeof schema !== 'object') return compile(route)
+    let serializer = serializers.get(schema)
+    if (serializer === undefined) {
+      serializer = compile(route)
+      serializers.set(schema, serializer)
+    }
+    return serializer
+  }
+}
