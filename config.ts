@@ -98,6 +98,11 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
   }
   const production = parsed.NODE_ENV === 'production'
   if (production) refuseExampleSecrets(parsed)
+  // A refresh token that expires before its access token refreshes nothing, and revoking its
+  // grant must outlast the access tokens the grant gave.
+  if (parsed.REFRESH_TOKEN_EXPIRES_IN < parsed.JWT_EXPIRES_IN) {
+    throw new ConfigError('Invalid configuration: REFRESH_TOKEN_EXPIRES_IN must be at least JWT_EXPIRES_IN')
+  }
 
   const dataDir = isAbsolute(parsed.DATA_DIR) ? parsed.DATA_DIR : resolve(projectRoot, parsed.DATA_DIR)
   const publicUrl = publicUrlOf(parsed)

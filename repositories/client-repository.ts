@@ -45,6 +45,7 @@ export interface ClientSecret {
   secretHash: string
   enabled: boolean
   scopes: string[]
+  lastUsedAt: string | null
 }
 
 interface ClientRow {
@@ -200,8 +201,17 @@ export class ClientRepository {
   // What authenticating the client needs; undefined for an unknown or deleted client.
   async findSecret (clientId: string): Promise<ClientSecret | undefined> {
     const row = await this.knex('oauth_clients').where({ client_id: clientId }).whereNull('deleted_at')
-      .first<{ id: number, secret_hash: string, enabled: number | boolean, scopes: string } | undefined>('id', 'secret_hash', 'enabled', 'scopes')
-    return row === undefined ? undefined : { id: row.id, secretHash: row.secret_hash, enabled: Boolean(row.enabled), scopes: scopesOf(row.scopes) }
+      .first<{ id: number, secret_hash: string, enabled: number | boolean, scopes: string, last_used_at: string | null } | undefined>(
+        'id', 'secret_hash', 'enabled', 'scopes', 'last_used_at')
+    return row === undefined
+      ? undefined
+      : {
+          id: row.id,
+          secretHash: row.secret_hash,
+          enabled: Boolean(row.enabled),
+          scopes: scopesOf(row.scopes),
+          lastUsedAt: row.last_used_at === null ? null : fromDatabaseTime(row.last_used_at)
+        }
   }
 
   // The client behind a token, if it still exists and is enabled.
@@ -217,9 +227,11 @@ export class ClientRepository {
     return { kind: 'client', clientRowId: row.id, clientId, name: row.name, roles, permissions }
   }
 
-  // Whether the client exists and is enabled.
-  async isActive (clientId: string): Promise<boolean> {
-    return await this.knex('oauth_clients').where({ client_id: clientId, enabled: true }).whereNull('deleted_at').first('id') !== undefined
+  // The scopes the client may have now, if it exists and is enabled.
+  async activeScopes (clientId: string): Promise<string[] | undefined> {
+    const row = await this.knex('oauth_clients').where({ client_id: clientId, enabled: true }).whereNull('deleted_at')
+      .first<{ scopes: string } | undefined>('scopes')
+    return row === undefined ? undefined : scopesOf(row.scopes)
   }
 
   async recordUse (id: number, at: Date): Promise<void> {

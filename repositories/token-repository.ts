@@ -137,7 +137,14 @@ export class TokenRepository {
     await this.knex('revoked_access_tokens').insert({ jti, expires_at: toDatabaseTime(expiresAt) }).onConflict('jti').ignore()
   }
 
-  async isAccessTokenRevoked (jti: string): Promise<boolean> {
-    return await this.knex('revoked_access_tokens').where({ jti }).first('jti') !== undefined
+  // Whether the access token was revoked, by its jti or with the grant it came from: a revoked
+  // family has every row revoked, and its rows are kept until they expire, which is after its
+  // access tokens do (the configuration makes sure of it).
+  async isAccessTokenRevoked (jti: string, grant: string | undefined): Promise<boolean> {
+    const [byJti, byGrant] = await Promise.all([
+      this.knex('revoked_access_tokens').where({ jti }).first('jti'),
+      grant === undefined ? undefined : this.knex('refresh_tokens').where({ family: grant }).whereNotNull('revoked_at').first('id')
+    ])
+    return byJti !== undefined || byGrant !== undefined
   }
 }

@@ -126,8 +126,9 @@ export type IntrospectionRequest = Static<typeof IntrospectionRequest>
 export const IntrospectionResponse = Type.Object({
   active: Type.Boolean(),
   token_type: Type.Optional(Type.Unsafe<"Bearer" | "refresh_token">({"type":"string","enum":["Bearer","refresh_token"]})),
-  scope: Type.Optional(Type.String()),
+  scope: Type.Optional(Type.String({"description":"What the token may do now (no more than its client allows today)."})),
   client_id: Type.Optional(Type.String({"description":"The client the token was issued to, if any."})),
+  sid: Type.Optional(Type.String({"description":"For a user's access token, the grant it came from (its refresh-token family). Revoking the grant ends the token too."})),
   username: Type.Optional(Type.String({"description":"The user's, for a user's token."})),
   sub: Type.Optional(Type.String({"description":"The user's id in decimal, or the service client's `client_id`."})),
   aud: Type.Optional(Type.String()),

@@ -24,6 +24,8 @@ export interface AccessTokenClaims {
   // client credentials).
   client_id?: string
   username?: string
+  // The grant (the refresh-token family) a user's token came from: revoking the grant ends it.
+  sid?: string
 }
 
 export interface VerifiedAccessToken {
@@ -38,12 +40,7 @@ export interface TokenContent {
   roles: string[]
   clientId?: string
   username?: string
-}
-
-export interface MintedAccessToken {
-  token: string
-  jti: string
-  expiresAt: Date
+  grant?: string
 }
 
 export interface AccessTokenOptions {
@@ -53,10 +50,6 @@ export interface AccessTokenOptions {
 }
 
 const REQUIRED_CLAIMS = ['iss', 'aud', 'sub', 'iat', 'exp', 'jti']
-
-function invalidToken (reason: string): InvalidToken {
-  return new InvalidToken(reason)
-}
 
 // Mints and verifies our JWT access tokens. The newest configured key signs; a token verifies with
 // the key its `kid` names, by an allow-list of one algorithm, for our issuer and audience only,
@@ -92,21 +85,19 @@ export class AccessTokens {
     return this.options.lifetimeSeconds
   }
 
-  mint (content: TokenContent): MintedAccessToken {
-    const jti = randomUUID()
+  mint (content: TokenContent): string {
     const iat = Math.floor(Date.now() / 1000)
-    const exp = iat + this.options.lifetimeSeconds
-    const token = this.signer({
+    return this.signer({
       sub: content.sub,
       iat,
-      exp,
-      jti,
+      exp: iat + this.options.lifetimeSeconds,
+      jti: randomUUID(),
       scope: content.scopes.join(' '),
       roles: content.roles,
       ...(content.clientId !== undefined ? { client_id: content.clientId } : {}),
-      ...(content.username !== undefined ? { username: content.username } : {})
+      ...(content.username !== undefined ? { username: content.username } : {}),
+      ...(content.grant !== undefined ? { sid: content.grant } : {})
     })
-    return { token, jti, expiresAt: new Date(exp * 1000) }
   }
 
   // The claims of a token we issued and that is still valid, or an Unauthorized that says why not.
@@ -115,23 +106,23 @@ export class AccessTokens {
     try {
       kid = (this.decodeHeader(token) as { header: { kid?: unknown } }).header.kid
     } catch {
-      throw invalidToken('The access token is malformed')
+      throw new InvalidToken('The access token is malformed')
     }
     const verifier = typeof kid === 'string' ? this.verifiers.get(kid) : undefined
-    if (verifier === undefined) throw invalidToken('The access token is not signed by a key of this service')
+    if (verifier === undefined) throw new InvalidToken('The access token is not signed by a key of this service')
     let claims: Record<string, unknown>
     try {
       claims = verifier(token)
     } catch (error) {
-      throw invalidToken((error as { code?: string }).code === 'FAST_JWT_EXPIRED' ? 'The access token expired' : 'The access token is not valid')
+      throw new InvalidToken((error as { code?: string }).code === 'FAST_JWT_EXPIRED' ? 'The access token expired' : 'The access token is not valid')
     }
     const subject = subjectOf(claims.sub)
     const scopes = typeof claims.scope === 'string' ? parseScope(claims.scope) : undefined
     const roles = claims.roles
     if (subject === undefined || scopes === undefined || typeof claims.jti !== 'string' || typeof claims.exp !== 'number' ||
       !Array.isArray(roles) || !roles.every((role) => typeof role === 'string') ||
-      (claims.client_id !== undefined && typeof claims.client_id !== 'string')) {
-      throw invalidToken('The access token is not valid')
+      !optionalString(claims.client_id) || !optionalString(claims.sid)) {
+      throw new InvalidToken('The access token is not valid')
     }
     return { claims: claims as unknown as AccessTokenClaims, subject, scopes }
   }
@@ -140,4 +131,8 @@ export class AccessTokens {
   jwks (): { keys: PublicJwk[] } {
     return { keys: this.keys.all.flatMap((key) => key.jwk === undefined ? [] : [key.jwk]) }
   }
+}
+
+function optionalString (value: unknown): boolean {
+  return value === undefined || typeof value === 'string'
 }

@@ -52,6 +52,9 @@ export interface TokenServiceOptions {
   refusedPasswords: ReadonlySet<string>
 }
 
+// A client's last_used_at is written at most this often, so a busy client costs no write per call.
+const LAST_USED_PRECISION_MS = 60_000
+
 // Expired refresh tokens deleted on each new grant: enough to keep up, never a long delete.
 const PURGED_PER_GRANT = 100
 
@@ -107,14 +110,14 @@ export class TokenService {
 
   private async resolveAccessToken (token: string): Promise<{ claims: AccessTokenClaims, principal: Principal }> {
     const verified = this.accessTokens.verify(token)
-    const [principal, revoked, clientActive] = await Promise.all([
+    const [principal, revoked, clientScopes] = await Promise.all([
       this.principalOf(verified),
-      this.tokens.isAccessTokenRevoked(verified.claims.jti),
-      this.throughActiveClient(verified)
+      this.tokens.isAccessTokenRevoked(verified.claims.jti, verified.claims.sid),
+      this.scopesOfClientBehind(verified)
     ])
     if (revoked) throw new InvalidToken('The access token was revoked')
-    if (principal === undefined || !clientActive) throw new InvalidToken('The principal of this token can no longer act')
-    return { claims: verified.claims, principal: { ...principal, scopes: verified.scopes } }
+    if (principal === undefined || clientScopes === undefined) throw new InvalidToken('The principal of this token can no longer act')
+    return { claims: verified.claims, principal: { ...principal, scopes: commonScopes(verified.scopes, clientScopes) } }
   }
 
   // RFC 7009: revoking a token that is unknown, expired or already revoked succeeds and changes
@@ -157,6 +160,7 @@ export class TokenService {
       active: true,
       token_type: 'Bearer',
       ...claims,
+      scope: formatScope(principal.scopes),
       roles: principal.roles,
       ...(principal.kind === 'user' ? { username: principal.username } : {})
     }
@@ -170,7 +174,7 @@ export class TokenService {
     return {
       active: true,
       token_type: 'refresh_token',
-      scope: formatScope(stored.scopes),
+      scope: formatScope(commonScopes(stored.scopes, client.scopes)),
       client_id: client.clientId,
       sub: String(user.userId),
       username: user.username,
@@ -188,17 +192,18 @@ export class TokenService {
     if (principal === undefined || principal === 'refused' || principal === 'not_active') throw new InvalidGrant()
     const at = new Date()
     const refreshToken = newRefreshToken()
+    const family = randomBytes(16).toString('hex')
     await this.tokens.purgeExpiredRefreshTokens(at, PURGED_PER_GRANT)
     await this.tokens.insertRefreshToken({
       tokenHash: refreshTokenHash(refreshToken),
-      family: randomBytes(16).toString('hex'),
+      family,
       userId: principal.userId,
       clientRowId: client?.rowId ?? null,
       scopes,
       at,
       expiresAt: this.refreshExpiry(at)
     })
-    return { ...this.issueAccessToken(principal, scopes, client), refreshToken }
+    return { ...this.issueAccessToken(principal, scopes, client, family), refreshToken }
   }
 
   // Rotates the refresh token: the one presented is spent, a new one of its family replaces it.
@@ -212,7 +217,8 @@ export class TokenService {
     // RFC 6749 §6: a token issued through a client is refreshed only by that client, authenticated.
     if (found.clientId !== null && client === undefined) throw new InvalidClient()
     if (found.clientRowId !== (client?.rowId ?? null)) throw invalidRefreshToken()
-    const scopes = grantedScopes(request.scope, found.scopes)
+    // The client's scope as it is now bounds what the grant still gives.
+    const scopes = grantedScopes(request.scope, commonScopes(found.scopes, client?.scopes ?? ALL_SCOPES))
     const principal = await this.accounts.findActivePrincipal(found.userId)
     if (principal === undefined) throw invalidRefreshToken()
     const at = new Date()
@@ -237,7 +243,7 @@ export class TokenService {
       return 'rotated'
     })
     if (outcome !== 'rotated') throw invalidRefreshToken()
-    return { ...this.issueAccessToken(principal, scopes, client), refreshToken: successor }
+    return { ...this.issueAccessToken(principal, scopes, client, found.family), refreshToken: successor }
   }
 
   private async clientCredentialsGrant (request: TokenRequest, client: AuthenticatedClient | undefined): Promise<IssuedTokens> {
@@ -246,7 +252,6 @@ export class TokenService {
     const scopes = grantedScopes(request.scope, client.scopes)
     const principal = await this.clients.findActivePrincipal(client.clientId)
     if (principal === undefined) throw new InvalidClient()
-    await this.clients.recordUse(client.rowId, new Date())
     return this.issueAccessToken(principal, scopes, client)
   }
 
@@ -257,6 +262,10 @@ export class TokenService {
     const expected = found?.secretHash ?? UNKNOWN_CLIENT_HASH
     const matches = sameDigest(expected, clientSecretHash(credentials.clientId, credentials.clientSecret))
     if (found === undefined || !matches || !found.enabled) throw new InvalidClient()
+    const now = new Date()
+    if (found.lastUsedAt === null || now.getTime() - Date.parse(found.lastUsedAt) >= LAST_USED_PRECISION_MS) {
+      await this.clients.recordUse(found.id, now)
+    }
     return { rowId: found.id, clientId: credentials.clientId, scopes: found.scopes }
   }
 
@@ -290,21 +299,23 @@ export class TokenService {
       : await this.clients.findActivePrincipal(subject.clientId)
   }
 
-  // Whether the client a user's token was issued through (if any) is still enabled.
-  private async throughActiveClient ({ subject, claims }: VerifiedAccessToken): Promise<boolean> {
-    if (subject.kind !== 'user' || claims.client_id === undefined) return true
-    return await this.clients.isActive(claims.client_id)
+  // The scopes the client the token was issued to (if any) allows now; undefined when that client
+  // is disabled or deleted.
+  private async scopesOfClientBehind ({ claims }: VerifiedAccessToken): Promise<readonly string[] | undefined> {
+    return claims.client_id === undefined ? ALL_SCOPES : await this.clients.activeScopes(claims.client_id)
   }
 
-  private issueAccessToken (principal: StoredPrincipal, scopes: string[], client?: AuthenticatedClient): IssuedTokens {
-    const minted = this.accessTokens.mint({
+  // `grant` is the refresh-token family the token comes from, when there is one.
+  private issueAccessToken (principal: StoredPrincipal, scopes: string[], client?: AuthenticatedClient, grant?: string): IssuedTokens {
+    const accessToken = this.accessTokens.mint({
       sub: subOf(principal),
       scopes,
       roles: principal.roles,
       clientId: client?.clientId,
-      username: principal.kind === 'user' ? principal.username : undefined
+      username: principal.kind === 'user' ? principal.username : undefined,
+      grant
     })
-    return { accessToken: minted.token, expiresIn: this.accessTokens.lifetimeSeconds, scope: formatScope(scopes) }
+    return { accessToken, expiresIn: this.accessTokens.lifetimeSeconds, scope: formatScope(scopes) }
   }
 
   private refreshExpiry (at: Date): Date {
@@ -320,12 +331,17 @@ function requiredParameter (value: string | undefined, name: string): string {
 // The scopes asked for (RFC 6749 §3.3), all of `allowed` when none are; asking for more than
 // `allowed` is refused, never quietly narrowed.
 function grantedScopes (requested: string | undefined, allowed: readonly string[]): string[] {
+  if (allowed.length === 0) throw new InvalidScope('No scope is left for this grant: the client no longer allows any it had')
   if (requested === undefined || requested.trim() === '') return [...allowed]
   const scopes = parseScope(requested)
   if (scopes === undefined) throw new InvalidScope(`scope must be made of ${ALL_SCOPES.join(', ')}`)
   const beyond = scopes.find((scope) => !allowed.includes(scope))
   if (beyond !== undefined) throw new InvalidScope(`The ${beyond} scope is beyond what this grant allows`)
   return scopes
+}
+
+function commonScopes (scopes: readonly string[], allowed: readonly string[]): string[] {
+  return scopes.filter((scope) => allowed.includes(scope))
 }
 
 function isUsable (token: StoredRefreshToken, now: Date): boolean {

@@ -323,7 +323,7 @@ onEachDatabase('the operator CLI', async (t, kind) => {
     t.equal(before.statusCode, 200)
     const run = await cli(['admin', 'reset-password', ADMIN.username], { databaseUrl, env: EVERY_LOG_LINE })
     assertSuccess(t, run)
-    const printed = /^The password of admin was reset; its refresh tokens no longer work\.\n {2}password: (\S+)\nThe password is shown only this once\.\n$/.exec(run.stdout)
+    const printed = /^The password of admin was reset; its refresh tokens and their access tokens no longer work\.\n {2}password: (\S+)\nThe password is shown only this once\.\n$/.exec(run.stdout)
     const password = printed?.[1] ?? ''
     t.ok(password.length >= 24, `prints the new password: ${run.stdout}`)
     t.not(password, ADMIN.password)
@@ -335,6 +335,7 @@ onEachDatabase('the operator CLI', async (t, kind) => {
     const refreshed = await api.request({ method: 'POST', url: TOKEN, payload: { grant_type: 'refresh_token', refresh_token: before.body.refresh_token } })
     t.equal(refreshed.statusCode, 400, 'a refresh token from before no longer refreshes')
     t.match(refreshed.body, { error: 'invalid_grant' })
+    t.equal((await api.request({ url: '/api/v2/user/me/', token: before.body.access_token })).statusCode, 401, 'nor does its access token work')
   })
 
   t.test('admin reset-password refuses an account without the admin role, with exit 1 and one line', async (t) => {

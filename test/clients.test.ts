@@ -2,7 +2,7 @@
 // tokens with client_credentials; the secret shown once and kept as a hash; the grant rule.
 import { createHmac } from 'node:crypto'
 import {
-  basicAuthorization, build, clientCredentialsGrant, clientToken, createClient, createUserWithToken, giveRole, newAccount, onEachDatabase, type TestApp
+  ADMIN, basicAuthorization, build, clientCredentialsGrant, clientToken, createClient, createUserWithToken, giveRole, newAccount, onEachDatabase, type TestApp
 } from './helper.js'
 
 const CLIENTS = '/api/v2/oauth/client/'
@@ -22,6 +22,7 @@ onEachDatabase('service clients', async (t, kind) => {
     const api = await build(t, kind)
     const response = await api.request({ method: 'POST', url: CLIENTS, token: await api.adminToken(), payload: { name: 'mailer', roles: ['moderator'], scope: 'read' } })
     t.equal(response.statusCode, 201)
+    t.equal(response.headers['cache-control'], 'no-store', 'the answer with the secret is not cached')
     t.match(response.body, {
       client_id: /^cl_[a-z2-7]{24}$/,
       client_secret: /^cs_[A-Za-z0-9_-]{43}$/,
@@ -206,6 +207,31 @@ onEachDatabase('client credentials', async (t, kind) => {
     t.equal((await api.request({ url: FEATURES, token })).statusCode, 200)
   })
 
+  t.test('narrows the client\'s tokens at once when its scope is narrowed', async (t) => {
+    const api = await build(t, kind)
+    const { client, secret } = await createClient(api, { roles: ['admin'] })
+    const token = await clientToken(api, client.client_id, secret)
+    await api.request({ method: 'PATCH', url: `${CLIENTS}${String(client.client_id)}/`, token: await api.adminToken(), payload: { scope: 'read' } })
+    const write = await api.request({ method: 'PATCH', url: '/api/v2/feature/promo_code/', token, payload: { enabled: true } })
+    t.equal(write.statusCode, 403)
+    t.equal(write.body.code, 'insufficient_scope')
+    t.equal((await api.request({ url: FEATURES, token })).statusCode, 200)
+  })
+
+  t.test('records when a client last authenticated, at most once a minute', async (t) => {
+    const api = await build(t, kind)
+    const { client, secret } = await createClient(api)
+    const lastUsed = async (): Promise<unknown> => (await api.app.knex('oauth_clients').where({ client_id: client.client_id }).first('last_used_at')).last_used_at
+    await api.request({ method: 'POST', url: TOKEN, headers: { authorization: basicAuthorization(client.client_id, secret) }, payload: { grant_type: 'password', username: ADMIN.username, password: ADMIN.password } })
+    const first = await lastUsed()
+    t.not(first, null, 'a password grant through the client counts')
+    await clientCredentialsGrant(api, client.client_id, secret)
+    t.strictSame(await lastUsed(), first, 'not written again within the minute')
+    await api.app.knex('oauth_clients').where({ client_id: client.client_id }).update({ last_used_at: '2020-01-01 00:00:00.000' })
+    await clientCredentialsGrant(api, client.client_id, secret)
+    t.ok(Date.parse(String(await lastUsed())) > Date.parse('2021-01-01'), 'written again once the minute is over')
+  })
+
   t.test('stops a disabled client\'s tokens at once, gives it none, and lets them work again once enabled', async (t) => {
     const api = await build(t, kind)
     const { client, secret } = await createClient(api)
@@ -243,6 +269,7 @@ onEachDatabase('client credentials', async (t, kind) => {
     const token = await clientToken(api, client.client_id, secret)
     const rotated = await api.request({ method: 'POST', url: `${CLIENTS}${String(client.client_id)}/rotate_secret/`, token: await api.adminToken() })
     t.equal(rotated.statusCode, 200)
+    t.equal(rotated.headers['cache-control'], 'no-store')
     t.match(rotated.body, { client_id: client.client_id, client_secret: /^cs_/ })
     t.not(rotated.body.client_secret, secret)
     t.equal((await clientCredentialsGrant(api, client.client_id, secret)).statusCode, 401, 'the old secret')

@@ -286,6 +286,12 @@ t.test('issuer, audience and lifetimes', async (t) => {
     t.match(loadConfig(env).tokens, { issuer: 'urn:accounts', audience: 'platform', accessTokenSeconds: 600, refreshTokenSeconds: 86400 })
   })
 
+  t.test('refuse a refresh token that expires before its access token', async (t) => {
+    t.match(configError(t, baseEnv(t, { JWT_EXPIRES_IN: '7200', REFRESH_TOKEN_EXPIRES_IN: '3600' }))?.message,
+      /REFRESH_TOKEN_EXPIRES_IN must be at least JWT_EXPIRES_IN/)
+    t.equal(loadConfig(baseEnv(t, { JWT_EXPIRES_IN: '3600', REFRESH_TOKEN_EXPIRES_IN: '3600' })).tokens.refreshTokenSeconds, 3600)
+  })
+
   t.test('take the issuer from PUBLIC_URL, without its trailing slash', async (t) => {
     const config = loadConfig(baseEnv(t, { PUBLIC_URL: 'https://accounts.example.com/' }))
     t.equal(config.publicUrl, 'https://accounts.example.com')

@@ -52,6 +52,13 @@ onEachDatabase('refresh tokens', async (t, kind) => {
     t.strictSame((await refresh(api, second.refresh_token)).body, INVALID_REFRESH, 'the thief and the holder are both out')
     const other = (await passwordGrant(api)).body
     t.equal((await refresh(api, other.refresh_token)).statusCode, 200, 'another grant\'s family is untouched')
+    t.equal(decodeJwt(second.access_token).sid, decodeJwt(first.access_token).sid, 'the tokens of a grant name it')
+    for (const token of [first.access_token, second.access_token]) {
+      const me = await api.request({ url: ME, token })
+      t.equal(me.statusCode, 401, 'the access tokens of the grant stop too')
+      t.match(me.headers['www-authenticate'], /error_description="The access token was revoked"/)
+    }
+    t.equal((await api.request({ url: ME, token: other.access_token })).statusCode, 200)
   })
 
   t.test('lets only one of two refreshes racing with one token through', async (t) => {
@@ -119,6 +126,32 @@ onEachDatabase('refresh tokens', async (t, kind) => {
     t.strictSame((await refresh(api, noClient, {}, basic)).body, INVALID_REFRESH, 'nor is a token of no client refreshed by one')
   })
 
+  t.test('narrows what a user got through a client as soon as the client\'s scope is narrowed', async (t) => {
+    const api = await build(t, kind)
+    const { client, secret } = await createClient(api)
+    const basic = { authorization: basicAuthorization(client.client_id, secret) }
+    const granted = (await passwordGrant(api, {}, basic)).body
+    t.equal(granted.scope, 'read write')
+    const admin = await api.adminToken()
+    const clientUrl = `/api/v2/oauth/client/${String(client.client_id)}/`
+    await api.request({ method: 'PATCH', url: clientUrl, token: admin, payload: { scope: 'read' } })
+    const write = await api.request({ method: 'PATCH', url: '/api/v2/feature/promo_code/', token: granted.access_token, payload: { enabled: true } })
+    t.equal(write.statusCode, 403, 'the access token lost write')
+    t.equal(write.body.code, 'insufficient_scope')
+    t.equal((await api.request({ url: ME, token: granted.access_token })).statusCode, 200, 'and kept read')
+    t.equal((await introspect(api, granted.access_token, client, secret)).body.scope, 'read', 'introspection says so')
+    const refreshed = await refresh(api, granted.refresh_token, {}, basic)
+    t.equal(refreshed.body.scope, 'read', 'a refresh gives no more than the client allows now')
+    await api.request({ method: 'PATCH', url: clientUrl, token: admin, payload: { scope: 'write' } })
+    const readOnly = (await refresh(api, refreshed.body.refresh_token, { scope: 'read' }, basic)).body
+    t.equal(readOnly.error, 'invalid_scope', 'read is no longer the client\'s')
+    await api.request({ method: 'PATCH', url: clientUrl, token: admin, payload: { scope: 'read write' } })
+    const readGrant = (await passwordGrant(api, { scope: 'read' }, basic)).body
+    await api.request({ method: 'PATCH', url: clientUrl, token: admin, payload: { scope: 'write' } })
+    t.strictSame((await refresh(api, readGrant.refresh_token, {}, basic)).body,
+      { error: 'invalid_scope', error_description: 'No scope is left for this grant: the client no longer allows any it had' })
+  })
+
   t.test('stops the tokens a user got through a client when the client is disabled', async (t) => {
     const api = await build(t, kind)
     const { client, secret } = await createClient(api)
@@ -129,11 +162,12 @@ onEachDatabase('refresh tokens', async (t, kind) => {
     t.equal((await refresh(api, granted.refresh_token, {}, basic)).statusCode, 401)
   })
 
-  t.test('resetting a password ends every refresh token of the user', async (t) => {
+  t.test('resetting a password ends every refresh token of the user, and their access tokens', async (t) => {
     const api = await build(t, kind)
     const granted = (await passwordGrant(api)).body
     await api.app.accountService.resetAdminPassword(ADMIN.username, 'An0ther-Passw0rd!')
     t.strictSame((await refresh(api, granted.refresh_token)).body, INVALID_REFRESH)
+    t.equal((await api.request({ url: ME, token: granted.access_token })).statusCode, 401)
     t.equal((await passwordGrant(api)).body.error, 'invalid_grant', 'the old password no longer works')
     t.equal((await passwordGrant(api, { password: 'An0ther-Passw0rd!' })).statusCode, 200)
     const event = await api.app.knex('outbox_events').where({ type: 'user.updated' }).first('payload')
@@ -159,6 +193,8 @@ onEachDatabase('revocation', async (t, kind) => {
     t.equal(response.text, '')
     t.equal(response.headers['cache-control'], 'no-store')
     t.strictSame((await refresh(api, second.refresh_token)).body, INVALID_REFRESH)
+    t.equal((await api.request({ url: ME, token: second.access_token })).statusCode, 401, 'the grant\'s access tokens end with it')
+    t.equal((await api.request({ url: ME, token: first.access_token })).statusCode, 401)
   })
 
   t.test('revokes an access token here at once', async (t) => {
@@ -219,7 +255,7 @@ onEachDatabase('introspection', async (t, kind) => {
     const claims = decodeJwt(token)
     t.strictSame(response.body, {
       active: true, token_type: 'Bearer', iss: claims.iss, aud: claims.aud, sub: '1', username: 'admin', scope: 'read write',
-      roles: ['admin', 'user'], iat: claims.iat, exp: claims.exp, jti: claims.jti
+      roles: ['admin', 'user'], iat: claims.iat, exp: claims.exp, jti: claims.jti, sid: claims.sid
     })
   })
 

@@ -8,6 +8,10 @@ import { pageOf, pageWindow } from '../../pages.js'
 // the client_credentials grant.
 const clientRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   const clients = fastify.clientService
+  // A client's answers may hold its secret, and none of them is worth keeping in a cache.
+  fastify.addHook('onSend', async (_request, reply) => {
+    reply.header('cache-control', 'no-store')
+  })
 
   fastify.route({
     ...operations.listClients,
