@@ -99,12 +99,15 @@ export class RoleRepository {
 
   // Changes the role in one transaction, its row locked meanwhile so that changes of one role
   // apply one after the other; false (and nothing changed) when there is no such role.
-  async update (name: string, change: RoleChange): Promise<boolean> {
+  // `authorize` sees the permissions the role grants before the change, read under the role's
+  // lock (every change of them takes it), and may refuse by throwing.
+  async update (name: string, change: RoleChange, authorize: (granted: string[]) => void): Promise<boolean> {
     return await retryingDeadlocks(this.knex, async (trx) => {
       const query = whereNameIs(trx('roles'), name).first<RoleRow | undefined>('id')
       if (supportsRowLocks(trx)) void query.forUpdate()
       const role = await query
       if (role === undefined) return false
+      authorize(await trx('role_permissions').where({ role_id: role.id }).pluck<string[]>('permission'))
       if (change.description !== undefined) await trx('roles').where({ id: role.id }).update({ description: change.description })
       if (change.permissions !== undefined) {
         await trx('role_permissions').where({ role_id: role.id }).delete()

@@ -51,7 +51,13 @@ export class RoleService {
       throw new InvalidInput('protected_role', 'name', `The ${PROTECTED_ROLE} role grants every permission and cannot change`)
     }
     const permissions = changes.permissions === undefined ? undefined : await this.checkedPermissions(changes.permissions, caller)
-    if (!await this.repository.update(name, { description: changes.description, permissions })) throw notFound(name)
+    // As with changing a user: only a caller who holds everything the role grants may change it,
+    // or taking a permission away would be open to someone who could never grant it.
+    const found = await this.repository.update(name, { description: changes.description, permissions }, (granted) => {
+      const notHeld = firstNotHeld(caller, granted)
+      if (notHeld !== undefined) throw new Forbidden(`The ${name} role grants the ${notHeld} permission, which only a user who has it can change`)
+    })
+    if (!found) throw notFound(name)
     return await this.get(name)
   }
 

@@ -1,4 +1,4 @@
-import { build, createUserWithToken, onEachDatabase, type TestApp } from './helper.js'
+import { build, createUserWithToken, giveRole, onEachDatabase, type TestApp } from './helper.js'
 
 const ROLES = '/api/v2/role/'
 const PERMISSIONS = '/api/v2/permission/'
@@ -222,6 +222,24 @@ onEachDatabase('who may manage roles', async (t, kind) => {
     t.equal((await api.request({ method: 'POST', url: ROLES, payload: { name: 'support' } })).statusCode, 401)
     t.equal((await api.request({ method: 'PATCH', url: roleUrl('bot'), payload: { description: 'x' } })).statusCode, 401)
     t.equal((await api.request({ url: PERMISSIONS })).statusCode, 401)
+  })
+
+  t.test('changing a role takes every permission it grants before the change, as well as after', async (t) => {
+    const api = await build(t, kind)
+    await createRole(api, { name: 'role_manager', permissions: ['manage-roles'] })
+    await createRole(api, { name: 'support', description: 'Help', permissions: ['create-user', 'manage-roles'] })
+    const { user, token } = await createUserWithToken(api)
+    await giveRole(api, user.id, 'role_manager')
+    const before = await snapshot(api)
+    for (const payload of [{ permissions: ['manage-roles'] }, { permissions: [] }, { description: 'Taken over' }]) {
+      const response = await api.request({ method: 'PATCH', url: roleUrl('support'), token, payload })
+      t.equal(response.statusCode, 403, JSON.stringify(payload))
+      t.strictSame(response.body, { statusCode: 403, code: 'forbidden', message: 'The support role grants the create-user permission, which only a user who has it can change' })
+    }
+    t.strictSame(await snapshot(api), before, 'nothing changed')
+    await createRole(api, { name: 'helpers', permissions: ['manage-roles'] })
+    const allowed = await api.request({ method: 'PATCH', url: roleUrl('helpers'), token, payload: { permissions: [], description: 'Mine' } })
+    t.equal(allowed.statusCode, 200, 'a role granting only what the caller holds can change')
   })
 
   t.test('a user without manage-roles gets 403 everywhere and changes nothing', async (t) => {
