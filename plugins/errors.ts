@@ -1,7 +1,8 @@
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
-import { DatabaseUnavailable, DomainError, Forbidden, InvalidCustomField } from '../services/errors.js'
+import { CommitOutcomeUnknown } from '../repositories/sql.js'
+import { DatabaseUnavailable, DomainError, Forbidden, InvalidCustomField, OutcomeUnknown } from '../services/errors.js'
 import { oauthError, onOAuthSurface } from './oauth-errors.js'
 import { onRocketChatSurface, rocketChatError } from './rocket-chat-errors.js'
 
@@ -71,16 +72,27 @@ const FRAMEWORK_ERRORS: Record<string, Omit<ErrorBody, 'statusCode'>> = {
 }
 
 const UNAVAILABLE_DATABASE_CODES = [
-  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR',
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', 'EPIPE', 'PROTOCOL_CONNECTION_LOST', 'ER_CON_COUNT_ERROR',
+  'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED',
   // Still deadlocked after retries, or waited too long for a lock: busy, worth a retry later.
   'ER_LOCK_DEADLOCK', 'ER_LOCK_WAIT_TIMEOUT', 'SQLITE_BUSY'
 ]
 
+// What the drivers say, without a code, of a connection that is gone: Knex of its closed pool,
+// better-sqlite3 of a closed database. (mysql2 marks every error that ends its connection fatal,
+// "Can't add new command when connection is in closed state" among them.)
+const LOST_CONNECTION_MESSAGES = ['Unable to acquire a connection', 'The database connection is not open']
+
 // No connection could be had (the server is down or unreachable, the pool timed out waiting,
-// or the pool is closed: Knex says so only in its message), or the database is too busy.
+// or the pool is closed), the connection was lost on the way, or the database is too busy.
 function isDatabaseUnavailable (error: FastifyError): boolean {
-  return error.name === 'KnexTimeoutError' || UNAVAILABLE_DATABASE_CODES.includes(error.code) ||
-    error.message === 'Unable to acquire a connection'
+  return error.name === 'KnexTimeoutError' || (error as { fatal?: unknown }).fatal === true ||
+    UNAVAILABLE_DATABASE_CODES.includes(error.code) || LOST_CONNECTION_MESSAGES.some((message) => error.message.endsWith(message))
+}
+
+// Node's error for a request whose client hung up before sending all of it.
+function isClientAbort (error: FastifyError): boolean {
+  return error.code === 'ECONNRESET' && error.message === 'aborted'
 }
 
 // The body in the request's surface: Rocket.Chat's under /api/v1/, OAuth2's on its endpoints,
@@ -127,6 +139,15 @@ export function clientErrorHandler (error: Error & { code?: string }, socket: So
 // it is; anything else is logged and answered with a message that reveals nothing of the internals.
 export default fp(async (fastify) => {
   fastify.setErrorHandler((error: FastifyError, request, reply) => {
+    // The client's doing, and no one hears the answer: nothing to alarm anyone about.
+    if (isClientAbort(error)) {
+      request.log.info('client aborted the request')
+      return send(request, reply, { statusCode: 400, code: 'bad_request', message: 'The client closed the connection before sending the whole request' })
+    }
+    if (error instanceof CommitOutcomeUnknown) {
+      request.log.error({ err: error }, 'commit outcome unknown')
+      return sendDomainError(request, reply, new OutcomeUnknown())
+    }
     if (isDatabaseUnavailable(error)) {
       request.log.error({ err: error }, 'database unavailable')
       return sendDomainError(request, reply, new DatabaseUnavailable())

@@ -62,8 +62,59 @@ interface UserRow {
 }
 
 // The writes of one account creation; every method runs in the caller's transaction.
+// The users with these ids that exist, in the order of `ids`, each with its roles and custom
+// fields: three queries however many users.
+async function selectUsers (knex: Knex, ids: number[]): Promise<StoredUser[]> {
+  if (ids.length === 0) return []
+  const [rows, roles, values] = await Promise.all([
+    knex('users')
+      .whereIn('id', ids)
+      .select<UserRow[]>('id', 'username', 'real_name', 'email', 'email_isvalid', 'status', 'date_joined', 'updated_at',
+        'bio', 'nickname', 'status_text', 'require_password_change'),
+    knex('user_roles as ur')
+      .join('roles as r', 'r.id', 'ur.role_id')
+      .whereIn('ur.user_id', ids)
+      .orderBy('r.name')
+      .select<Array<{ user_id: number, name: string }>>('ur.user_id', 'r.name'),
+    knex('user_custom_field_values as v')
+      .join('custom_fields as f', 'f.id', 'v.field_id')
+      .whereIn('v.user_id', ids)
+      .whereNull('f.deleted_at')
+      .orderBy('f.id')
+      .select<Array<{ user_id: number, name: string, value: string }>>('v.user_id', 'f.name', 'v.value')
+  ])
+  const byId = new Map(rows.map((row) => [row.id, row]))
+  return ids.flatMap((id) => {
+    const row = byId.get(id)
+    if (row === undefined) return []
+    return [{
+      id: row.id,
+      username: row.username,
+      realName: row.real_name,
+      email: row.email,
+      emailIsValid: Boolean(row.email_isvalid),
+      status: row.status,
+      dateJoined: fromDatabaseTime(row.date_joined),
+      updatedAt: fromDatabaseTime(row.updated_at),
+      bio: row.bio,
+      nickname: row.nickname,
+      statusText: row.status_text,
+      requirePasswordChange: Boolean(row.require_password_change),
+      roles: roles.filter((role) => role.user_id === id).map((role) => role.name),
+      customFields: Object.fromEntries(values.filter((value) => value.user_id === id)
+        .map(({ name, value }) => [name, JSON.parse(value) as CustomFieldValue]))
+    }]
+  })
+}
+
 export class AccountWriter {
   constructor (private readonly trx: Knex.Transaction) {}
+
+  // The user as this transaction wrote it.
+  async findUser (id: number): Promise<StoredUser | undefined> {
+    const [user] = await selectUsers(this.trx, [id])
+    return user
+  }
 
   async insertUser (user: NewUser): Promise<number> {
     const at = toDatabaseTime(user.at)
@@ -194,46 +245,7 @@ export class AccountRepository {
   // The users with these ids that exist, in the order of `ids`, each with its roles and custom
   // fields: three queries however many users.
   async findByIds (ids: number[]): Promise<StoredUser[]> {
-    if (ids.length === 0) return []
-    const [rows, roles, values] = await Promise.all([
-      this.knex('users')
-        .whereIn('id', ids)
-        .select<UserRow[]>('id', 'username', 'real_name', 'email', 'email_isvalid', 'status', 'date_joined', 'updated_at',
-          'bio', 'nickname', 'status_text', 'require_password_change'),
-      this.knex('user_roles as ur')
-        .join('roles as r', 'r.id', 'ur.role_id')
-        .whereIn('ur.user_id', ids)
-        .orderBy('r.name')
-        .select<Array<{ user_id: number, name: string }>>('ur.user_id', 'r.name'),
-      this.knex('user_custom_field_values as v')
-        .join('custom_fields as f', 'f.id', 'v.field_id')
-        .whereIn('v.user_id', ids)
-        .whereNull('f.deleted_at')
-        .orderBy('f.id')
-        .select<Array<{ user_id: number, name: string, value: string }>>('v.user_id', 'f.name', 'v.value')
-    ])
-    const byId = new Map(rows.map((row) => [row.id, row]))
-    return ids.flatMap((id) => {
-      const row = byId.get(id)
-      if (row === undefined) return []
-      return [{
-        id: row.id,
-        username: row.username,
-        realName: row.real_name,
-        email: row.email,
-        emailIsValid: Boolean(row.email_isvalid),
-        status: row.status,
-        dateJoined: fromDatabaseTime(row.date_joined),
-        updatedAt: fromDatabaseTime(row.updated_at),
-        bio: row.bio,
-        nickname: row.nickname,
-        statusText: row.status_text,
-        requirePasswordChange: Boolean(row.require_password_change),
-        roles: roles.filter((role) => role.user_id === id).map((role) => role.name),
-        customFields: Object.fromEntries(values.filter((value) => value.user_id === id)
-          .map(({ name, value }) => [name, JSON.parse(value) as CustomFieldValue]))
-      }]
-    })
+    return await selectUsers(this.knex, ids)
   }
 
   // Looks a login up by username or by email, both regardless of case.

@@ -167,7 +167,7 @@ export class CustomFieldRepository {
   // Replaces the settings with what `decide` makes of the current definition, the row locked
   // meanwhile so concurrent changes apply one after the other; false when there is no such field.
   async update (id: number, decide: (current: CustomFieldDefinition) => CustomFieldSettings, at: Date): Promise<boolean> {
-    return await this.knex.transaction(async (trx) => {
+    return await retryingDeadlocks(this.knex, async (trx) => {
       const row = await lockDefinition(trx, id)
       if (row === undefined || row.deleted_at !== null) return false
       const settings = decide(fromRow(row))
@@ -181,7 +181,7 @@ export class CustomFieldRepository {
   // locked it: from then on no create, read or change sees it. Then its values go in batches,
   // and the definition last. A delete interrupted halfway is finished by the next one.
   async delete (id: number, at: Date): Promise<boolean> {
-    const found = await this.knex.transaction(async (trx) => {
+    const found = await retryingDeadlocks(this.knex, async (trx) => {
       const row = await lockDefinition(trx, id)
       if (row === undefined) return false
       if (row.deleted_at === null) await trx('custom_fields').where({ id }).update({ deleted_at: toDatabaseTime(at) })

@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import type { Actor } from '../domain/principal.js'
 import { selectRolePermissions } from './role-repository.js'
-import { type PageWindow, fromDatabaseTime, startsWith, supportsRowLocks, toDatabaseTime, violatedUniqueColumn, windowOf } from './sql.js'
+import { type PageWindow, fromDatabaseTime, retryingDeadlocks, startsWith, supportsRowLocks, toDatabaseTime, violatedUniqueColumn, windowOf } from './sql.js'
 
 // Whether an invite can be used, and if not why (decided by inviteStatus in services/).
 export type InviteStatus = 'valid' | 'used' | 'expired' | 'revoked'
@@ -174,7 +174,7 @@ export class InviteCodeRepository {
   // meanwhile so a concurrent account creation either uses it first or finds it revoked.
   // Returns the invite as it then stands; undefined when there is none.
   async revoke (code: string, at: Date): Promise<StoredInvite | undefined> {
-    return await this.knex.transaction(async (trx) => {
+    return await retryingDeadlocks(this.knex, async (trx) => {
       const invite = await selectInvite(trx, code, { lock: true })
       if (invite === undefined || invite.usedAt !== null || invite.revokedAt !== null) return invite
       await trx('invite_codes').where({ id: invite.id }).update({ revoked_at: toDatabaseTime(at) })

@@ -24,11 +24,25 @@ const DEADLOCK_ATTEMPTS = 3
 
 export async function retryingDeadlocks<T> (db: Knex, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    let committing = false
     try {
-      return await db.transaction(work)
+      return await db.transaction(async (trx) => {
+        const result = await work(trx)
+        committing = true
+        return result
+      })
     } catch (error) {
+      if (committing) throw new CommitOutcomeUnknown(error)
       if ((error as { code?: string }).code !== 'ER_LOCK_DEADLOCK' || attempt === DEADLOCK_ATTEMPTS) throw error
     }
+  }
+}
+
+// Everything of a transaction was written, and then its COMMIT failed: whether it took effect is
+// unknown, as what was lost may be only the acknowledgement.
+export class CommitOutcomeUnknown extends Error {
+  constructor (cause: unknown) {
+    super('The commit of a transaction failed; its outcome is unknown', { cause })
   }
 }
 

@@ -118,7 +118,9 @@ export class AccountService {
     await this.customFields.validateValues(input.customFields)
     const passwordHash = await hashPassword(password, this.bcryptCost)
     const at = new Date()
-    const id = await this.accounts.transaction(async (writer) => {
+    // The answer is read in the transaction: once it commits, the create is answered 201 even if
+    // the database goes away right after.
+    return await this.accounts.transaction(async (writer) => {
       const customValues = this.customFields.checkValues(input.customFields, await writer.customFieldDefinitions())
       // The codes are checked under lock, so of creates racing for one code each sees it as
       // the one before left it: one invite use, no redemption beyond the limit.
@@ -167,9 +169,8 @@ export class AccountService {
         },
         at
       })
-      return userId
+      return await writer.findUser(userId) as StoredUser
     })
-    return await this.users.getUser(id)
   }
 
   // An admin made by the operator (the CLI): roles admin and user, the password given or generated.

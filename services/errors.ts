@@ -79,6 +79,15 @@ export class DatabaseUnavailable extends DomainError {
   }
 }
 
+// The connection was lost while a transaction committed: the change may or may not be there.
+export class OutcomeUnknown extends DomainError {
+  override readonly retryAfterSeconds = 5
+
+  constructor () {
+    super(503, 'outcome_unknown', 'The database connection was lost while the change was committed: it may or may not have been made; look before retrying')
+  }
+}
+
 export class NotFound extends DomainError {
   constructor (message: string) {
     super(404, 'not_found', message)

@@ -31,3 +31,23 @@ t.test('oversized headers get a 431 with the JSON error body', async (t) => {
   t.match(answer, /^HTTP\/1\.1 431 /)
   t.match(answer, /"code":"headers_too_large"/)
 })
+
+t.test('a client that hangs up mid-body is logged once, at info, as a client abort, and raises no database alarm', async (t) => {
+  const api = await build(t, 'sqlite')
+  await api.app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = api.app.server.address() as { port: number }
+  await new Promise<void>((resolve) => {
+    const socket = connect(port, '127.0.0.1', () => {
+      socket.write('POST /oauth/token/ HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{"grant_type":')
+      setTimeout(() => { socket.destroy(); resolve() }, 50)
+    })
+  })
+  const entries = async (): Promise<Array<{ level: number, msg: string }>> => api.logs.map((line) => JSON.parse(line) as { level: number, msg: string })
+  for (let attempt = 0; attempt < 100 && !(await entries()).some((entry) => entry.msg === 'client aborted the request'); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  const logged = await entries()
+  t.equal(logged.filter((entry) => entry.msg === 'client aborted the request' && entry.level === 30).length, 1, 'once, at info')
+  t.notOk(logged.some((entry) => entry.level >= 50), 'no error logged')
+  t.notOk(logged.some((entry) => entry.msg === 'database unavailable'))
+})
