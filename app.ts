@@ -12,6 +12,7 @@ import errors, { clientErrorHandler, frameworkErrors } from './plugins/errors.js
 import permissions from './plugins/permissions.js'
 import rateLimit from './plugins/rate-limit.js'
 import registration from './plugins/registration.js'
+import requestLogging, { RequestLogController, requestIdGenerator } from './plugins/request-logging.js'
 import repositories from './plugins/repositories.js'
 import routeTable from './plugins/route-table.js'
 import validation, { responseSerializerFactory } from './plugins/validation.js'
@@ -79,6 +80,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     frameworkErrors,
     clientErrorHandler,
     routerOptions: { ignoreTrailingSlash: true },
+    genReqId: requestIdGenerator(config.trustProxy),
+    logController: new RequestLogController(),
     schemaController: { compilersFactory: { buildSerializer: responseSerializerFactory } }
   }).withTypeProvider<TypeBoxTypeProvider>()
 
@@ -94,6 +97,7 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
 
 async function registerAll (app: FastifyInstance, options: AppOptions): Promise<void> {
   const { config } = options
+  await app.register(requestLogging)
   await app.register(routeTable)
   await app.register(configPlugin, { config })
   await app.register(errors)

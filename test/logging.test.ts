@@ -22,3 +22,48 @@ t.test('the logger redacts authorization headers, passwords, hashes, tokens, cli
   }
   t.match(line, /\[redacted\]/)
 })
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
+
+function entriesOf (logs: string[]): Array<Record<string, unknown>> {
+  return logs.map((line) => JSON.parse(line) as Record<string, unknown>)
+}
+
+t.test('every answer names its request in X-Request-Id, as every log line of the request does', async (t) => {
+  const api = await build(t, 'sqlite')
+  for (const [url, status] of [['/api/v2/feature/', 200], ['/api/v2/user/me/', 401], ['/no/such/route', 404]] as const) {
+    const token = url === '/api/v2/feature/' ? await api.adminToken() : undefined
+    const response = await api.request({ url, token })
+    t.equal(response.statusCode, status, url)
+    const id = String(response.headers['x-request-id'])
+    t.match(id, UUID, `${url}: a new id`)
+    const lines = entriesOf(api.logs).filter((entry) => entry.reqId === id)
+    t.ok(lines.some((entry) => entry.msg === 'request completed'), `${url}: its log lines carry it`)
+  }
+})
+
+t.test('takes X-Request-Id only from a trusted proxy, and only a plain one', async (t) => {
+  const untrusted = await build(t, 'sqlite')
+  t.match(String((await untrusted.request({ url: '/health/live', headers: { 'x-request-id': 'edge-1234' } })).headers['x-request-id']), UUID,
+    'a direct client cannot choose its id')
+  // app.inject's requests come from 127.0.0.1.
+  const behindProxy = await build(t, 'sqlite', { env: { TRUST_PROXY: '127.0.0.1' } })
+  const passed = await behindProxy.request({ url: '/health/live', headers: { 'x-request-id': 'edge-1234' } })
+  t.equal(passed.headers['x-request-id'], 'edge-1234')
+  for (const given of ['has spaces', 'x'.repeat(129), 'quote"d']) {
+    t.match(String((await behindProxy.request({ url: '/health/live', headers: { 'x-request-id': given } })).headers['x-request-id']), UUID, given)
+  }
+})
+
+t.test('logs health probes at debug, every other request at info', async (t) => {
+  const api = await build(t, 'sqlite', { env: { LOG_LEVEL: 'info' } })
+  await api.request({ url: '/health/live' })
+  await api.request({ url: '/health/ready' })
+  t.notOk(entriesOf(api.logs).some((entry) => String((entry.req as { url?: string } | undefined)?.url ?? '').startsWith('/health/')), 'no probe line at info')
+  t.equal(entriesOf(api.logs).filter((entry) => entry.msg === 'request completed').length, 0)
+  await api.request({ url: '/api/v2/feature/', token: await api.adminToken() })
+  t.ok(entriesOf(api.logs).some((entry) => entry.msg === 'request completed' && entry.level === 30), 'other requests at info')
+  const verbose = await build(t, 'sqlite', { env: { LOG_LEVEL: 'debug' } })
+  await verbose.request({ url: '/health/live' })
+  t.ok(entriesOf(verbose.logs).some((entry) => entry.msg === 'incoming request' && entry.level === 20), 'the probe at debug')
+})
