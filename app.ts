@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import type { DestinationStream } from 'pino'
 import type { Config } from './config.js'
 import accounts, { type AccountsOptions } from './plugins/accounts.js'
+import browserPolicy from './plugins/browser-policy.js'
 import auth from './plugins/auth.js'
 import configPlugin from './plugins/config.js'
 import customFieldRegistry from './plugins/custom-field-registry.js'
@@ -100,6 +101,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(requestLogging)
   await app.register(routeTable)
   await app.register(configPlugin, { config })
+  await app.register(browserPolicy)
   await app.register(errors)
   await app.register(validation)
   await app.register(docs)

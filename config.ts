@@ -39,6 +39,7 @@ const EnvironmentSchema = Type.Object({
   RATE_LIMIT_WINDOW_SECONDS: Type.Integer({ default: 60, minimum: 1, maximum: 86400 }),
   REDIS_URL: Type.Optional(Type.String()),
   TRUST_PROXY: Type.String({ default: 'false' }),
+  CORS_ORIGINS: Type.String({ default: '' }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info')
 })
 type Environment = Static<typeof EnvironmentSchema>
@@ -80,6 +81,8 @@ export interface Config {
   // The connecting addresses believed when they name the client in X-Forwarded-For (Fastify's
   // trustProxy): all, none, or these addresses and ranges.
   trustProxy: boolean | string[]
+  // The browser origins allowed to call the API (CORS); none by default.
+  corsOrigins: string[]
   logLevel: string
 }
 
@@ -131,6 +134,7 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
       ...(parsed.REDIS_URL === undefined ? {} : { redis: redisStore(parsed.REDIS_URL) })
     },
     trustProxy: trustedProxies(parsed.TRUST_PROXY),
+    corsOrigins: corsOrigins(parsed.CORS_ORIGINS),
     logLevel: parsed.LOG_LEVEL
   }
 }
@@ -285,6 +289,26 @@ function redisStore (url: string): NonNullable<Config['rateLimit']['redis']> {
   if (parsedUrl.hostname === '') throw unusable('it names no host')
   if (!/^\/?[0-9]*$/.test(parsedUrl.pathname)) throw unusable('its path can only be a database number')
   return { url, keyPrefix: RATE_LIMIT_KEY_PREFIX }
+}
+
+// CORS_ORIGINS: a comma-separated list of origins, each exactly as a browser sends it
+// (scheme://host[:port], no path): an allow-list, so no wildcard.
+function corsOrigins (value: string): string[] {
+  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '')
+  const invalid = entries.find((entry) => !isOrigin(entry))
+  if (invalid !== undefined) {
+    throw new ConfigError(`Invalid configuration: CORS_ORIGINS must be a comma-separated list of origins such as https://app.example.com; ${JSON.stringify(invalid)} is not one`)
+  }
+  return [...new Set(entries)]
+}
+
+function isOrigin (entry: string): boolean {
+  try {
+    const url = new URL(entry)
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === entry
+  } catch {
+    return false
+  }
 }
 
 // The names proxy-addr (behind Fastify's trustProxy) gives to the private ranges.

@@ -12,5 +12,11 @@ const contract: StaticDocumentSpec['document'] = parse(readFileSync(join(project
 // The contract itself, served as written (static mode), with Swagger UI at /docs.
 export default fp(async (fastify) => {
   await fastify.register(swagger, { mode: 'static', specification: { document: contract } })
-  await fastify.register(swaggerUi, { routePrefix: '/docs' })
+  // Swagger UI's own CSP (its inline scripts by hash), in place of the service's default one,
+  // without upgrade-insecure-requests, as the service may be reached over plain http.
+  await fastify.register(swaggerUi, {
+    routePrefix: '/docs',
+    staticCSP: true,
+    transformStaticCSP: (header) => header.replace(/\s*upgrade-insecure-requests;/, '')
+  })
 }, { name: 'docs' })

@@ -275,6 +275,20 @@ t.test('HS256 with a shared secret', async (t) => {
   })
 })
 
+t.test('CORS_ORIGINS', async (t) => {
+  t.test('is empty by default, and a list of origins, each once', async (t) => {
+    t.strictSame(loadConfig(baseEnv(t)).corsOrigins, [])
+    t.strictSame(loadConfig(baseEnv(t, { CORS_ORIGINS: 'https://a.example.com, http://localhost:5173,https://a.example.com' })).corsOrigins,
+      ['https://a.example.com', 'http://localhost:5173'])
+  })
+
+  t.test('refuses anything that is not an origin, naming it', async (t) => {
+    for (const value of ['*', 'https://a.example.com/', 'https://a.example.com/app', 'a.example.com', 'ftp://a.example.com']) {
+      t.match(configError(t, baseEnv(t, { CORS_ORIGINS: value }))?.message, /CORS_ORIGINS must be a comma-separated list of origins/, value)
+    }
+  })
+})
+
 t.test('issuer, audience and lifetimes', async (t) => {
   t.test('are PUBLIC_URL, account-service, an hour and 30 days by default', async (t) => {
     t.match(loadConfig(baseEnv(t)).tokens, { issuer: 'http://localhost:3000', audience: 'account-service', accessTokenSeconds: 3600, refreshTokenSeconds: 2592000 })
