@@ -10,6 +10,7 @@ import customFieldRegistry from './plugins/custom-field-registry.js'
 import database from './plugins/database.js'
 import docs from './plugins/docs.js'
 import errors, { clientErrorHandler, frameworkErrors } from './plugins/errors.js'
+import overload from './plugins/overload.js'
 import permissions from './plugins/permissions.js'
 import rateLimit from './plugins/rate-limit.js'
 import registration from './plugins/registration.js'
@@ -103,6 +104,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(configPlugin, { config })
   await app.register(browserPolicy)
   await app.register(errors)
+  await app.register(overload)
   await app.register(validation)
   await app.register(docs)
   await app.register(database)

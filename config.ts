@@ -40,6 +40,9 @@ const EnvironmentSchema = Type.Object({
   REDIS_URL: Type.Optional(Type.String()),
   TRUST_PROXY: Type.String({ default: 'false' }),
   CORS_ORIGINS: Type.String({ default: '' }),
+  MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ default: 1000, minimum: 0, maximum: 60000 }),
+  MAX_HEAP_USED_BYTES: Type.Integer({ default: 0, minimum: 0 }),
+  MAX_RSS_BYTES: Type.Integer({ default: 0, minimum: 0 }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info')
 })
 type Environment = Static<typeof EnvironmentSchema>
@@ -83,6 +86,8 @@ export interface Config {
   trustProxy: boolean | string[]
   // The browser origins allowed to call the API (CORS); none by default.
   corsOrigins: string[]
+  // Beyond these (0: no limit) requests are shed with 503 overloaded.
+  overload: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number; maxRssBytes: number }
   logLevel: string
 }
 
@@ -135,6 +140,7 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     },
     trustProxy: trustedProxies(parsed.TRUST_PROXY),
     corsOrigins: corsOrigins(parsed.CORS_ORIGINS),
+    overload: { maxEventLoopDelayMs: parsed.MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: parsed.MAX_HEAP_USED_BYTES, maxRssBytes: parsed.MAX_RSS_BYTES },
     logLevel: parsed.LOG_LEVEL
   }
 }

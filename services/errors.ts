@@ -79,6 +79,15 @@ export class DatabaseUnavailable extends DomainError {
   }
 }
 
+// The process is too busy (event-loop delay, memory) to take more work now.
+export class Overloaded extends DomainError {
+  override readonly retryAfterSeconds = 5
+
+  constructor () {
+    super(503, 'overloaded', 'The service is overloaded; retry shortly')
+  }
+}
+
 // The connection was lost while a transaction committed: the change may or may not be there.
 export class OutcomeUnknown extends DomainError {
   override readonly retryAfterSeconds = 5
