@@ -10,7 +10,7 @@ import { type AsymmetricAlgorithm, generatePrivateKeyPem } from './config/signin
 import { clientRepresentation } from './routes/api/v2/client-representations.js'
 import { userRepresentation } from './routes/api/v2/representations.js'
 import type { ClientWithSecret, StoredClient } from './services/clients.js'
-import { DomainError, StartupError } from './services/errors.js'
+import { DomainError, StartupError } from './domain/errors.js'
 
 const USAGE = `Usage: account-service <command> [options]
 

@@ -5,10 +5,10 @@ import { Type, type Static } from '@sinclair/typebox'
 import { ConfigError, EXAMPLE_SECRETS, keptGeneratedFile, withSecretFiles } from './config/secrets.js'
 import { TOKEN_ALGORITHMS, generatePrivateKeyPem, parsePrivateKeys, sharedSecretKeys, type TokenKeys } from './config/signing-keys.js'
 import { projectRoot } from './paths.js'
-import { checkUsernameAndEmail } from './services/accounts.js'
-import { InvalidInput } from './services/errors.js'
-import { USERNAME_PATTERN } from './services/formats.js'
-import { checkPasswordPolicy } from './services/passwords.js'
+import { checkUsernameAndEmail } from './domain/accounts.js'
+import { InvalidInput } from './domain/errors.js'
+import { USERNAME_PATTERN } from './domain/formats.js'
+import { checkPasswordPolicy } from './domain/password-policy.js'
 
 function oneOf<T extends string> (values: T[], defaultValue: T) {
   return Type.Unsafe<T>({ type: 'string', enum: values, default: defaultValue })

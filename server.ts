@@ -1,7 +1,7 @@
 import closeWithGrace from 'close-with-grace'
 import { buildApp } from './app.js'
 import { ConfigError, loadConfig, type Config } from './config.js'
-import { StartupError } from './services/errors.js'
+import { StartupError } from './domain/errors.js'
 
 // A start that fails for a reason we can name prints that one line; anything else, its stack.
 function exitOnStartupFailure (error: unknown): never {

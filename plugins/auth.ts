@@ -2,7 +2,7 @@ import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { type Principal, subOf } from '../domain/principal.js'
 import { AccessTokens } from '../services/access-tokens.js'
-import { InvalidToken, Unauthorized } from '../services/errors.js'
+import { InvalidToken, Unauthorized } from '../domain/errors.js'
 import { TokenService } from '../services/tokens.js'
 import { onRocketChatSurface } from './rocket-chat-errors.js'
 

@@ -5,7 +5,7 @@ import fp from 'fastify-plugin'
 import knex, { type Knex } from 'knex'
 import type { Config } from '../config.js'
 import { migrationSource } from '../migrations/index.js'
-import { StartupError } from '../services/errors.js'
+import { StartupError } from '../domain/errors.js'
 
 declare module 'fastify' {
   interface FastifyInstance {

@@ -2,24 +2,10 @@ import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { CommitOutcomeUnknown } from '../repositories/sql.js'
-import { DatabaseUnavailable, DomainError, Forbidden, InvalidCustomField, OutcomeUnknown } from '../services/errors.js'
+import { DatabaseUnavailable, DomainError, Forbidden, InvalidCustomField, OutcomeUnknown } from '../domain/errors.js'
 import { oauthError, onOAuthSurface } from './oauth-errors.js'
 import { onRocketChatSurface, rocketChatError } from './rocket-chat-errors.js'
-
-export interface ErrorBody {
-  statusCode: number
-  code: string
-  message: string
-  field?: string
-}
-
-// What Rocket.Chat's errors (v1) tell apart beyond the body: whether the request failed its
-// schema, and the kind of rule that refused it.
-export interface ErrorOrigin {
-  schema: boolean
-  customField: boolean
-  forbidden: boolean
-}
+import type { ErrorBody, ErrorOrigin } from './error-body.js'
 
 const NO_ORIGIN: ErrorOrigin = { schema: false, customField: false, forbidden: false }
 

@@ -1,7 +1,7 @@
 import underPressure from '@fastify/under-pressure'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
-import { Overloaded } from '../services/errors.js'
+import { Overloaded } from '../domain/errors.js'
 
 const WARNING_INTERVAL_MS = 10_000
 

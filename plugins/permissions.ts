@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin'
-import { Forbidden, InsufficientScope } from '../services/errors.js'
+import { Forbidden, InsufficientScope } from '../domain/errors.js'
 
 // Route-level requirements, declared in the contract and carried into each route's
 // config.access by the generated operations: the scope the token must have (its security

@@ -2,7 +2,7 @@ import fastifyRateLimit, { normalizeIP } from '@fastify/rate-limit'
 import type { FastifyBaseLogger, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Redis } from 'ioredis'
-import { TooManyRequests } from '../services/errors.js'
+import { TooManyRequests } from '../domain/errors.js'
 
 // Operations marked `x-rate-limited: <bucket>` in the contract take at most RATE_LIMIT_MAX
 // requests per RATE_LIMIT_WINDOW_SECONDS from one address in each bucket, counted before anything

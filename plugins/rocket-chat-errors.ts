@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import type { ErrorBody, ErrorOrigin } from './errors.js'
+import type { ErrorBody, ErrorOrigin } from './error-body.js'
 
 // The Rocket.Chat-compatible surface: its clients read errors in its own shapes.
 export function isRocketChatRequest (url: string): boolean {

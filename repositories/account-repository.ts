@@ -1,16 +1,14 @@
 import type { Knex } from 'knex'
 import type { Actor, UserPrincipal } from '../domain/principal.js'
-import type { AccountFlags, Profile } from '../services/accounts.js'
+import type { AccountFlags, CustomFieldValue, Profile } from '../domain/accounts.js'
 import { type AuditEntry, insertAuditEntry } from './audit-log.js'
-import { EmailTaken, UsernameTaken } from '../services/errors.js'
+import { EmailTaken, UsernameTaken } from '../domain/errors.js'
 import { type CustomFieldDefinition, selectDefinitions } from './custom-field-repository.js'
 import { type StoredInvite, selectInvite } from './invite-code-repository.js'
 import { featureIsEnabled, preferenceIsOn } from './preference-repository.js'
 import { type StoredPromo, selectPromo } from './promo-code-repository.js'
 import { selectRolePermissions } from './role-repository.js'
 import { type PageWindow, fromDatabaseTime, retryingDeadlocks, startsWith, toDatabaseTime, violatedUniqueColumn, windowOf } from './sql.js'
-
-export type CustomFieldValue = string | number
 
 export interface StoredUser {
   id: number

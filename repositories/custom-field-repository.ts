@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
-import { Conflict } from '../services/errors.js'
-import type { CustomFieldValue } from './account-repository.js'
+import { Conflict } from '../domain/errors.js'
+import type { CustomFieldValue } from '../domain/accounts.js'
 import { fromDatabaseTime, retryingDeadlocks, supportsRowLocks, toDatabaseTime, violatedUniqueColumn } from './sql.js'
 
 export type CustomFieldType = 'string' | 'integer' | 'phone_number' | 'enum' | 'url' | 'email'

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { Conflict } from '../services/errors.js'
+import { Conflict } from '../domain/errors.js'
 import { retryingDeadlocks, supportsRowLocks, violatedUniqueColumn } from './sql.js'
 
 export interface StoredRole {

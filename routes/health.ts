@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { operations } from '../schemas/operations.js'
-import { DatabaseUnavailable } from '../services/errors.js'
+import { DatabaseUnavailable } from '../domain/errors.js'
 
 const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.route({

@@ -3,7 +3,7 @@ import { createDecoder, createSigner, createVerifier } from 'fast-jwt'
 import type { PublicJwk, TokenKeys } from '../config/signing-keys.js'
 import { type Subject, subjectOf } from '../domain/principal.js'
 import { parseScope } from '../domain/scopes.js'
-import { InvalidToken } from './errors.js'
+import { InvalidToken } from '../domain/errors.js'
 
 // RFC 9068's media type for JWT access tokens: a token of another kind signed with the same key
 // (an ID token, say) is never taken for one.

@@ -1,37 +1,20 @@
 import { randomInt } from 'node:crypto'
 import type { FirstAdminCredentials } from '../config.js'
+import { type AccountFlags, type Profile, REAL_NAME_MAX_LENGTH, checkUsernameAndEmail } from '../domain/accounts.js'
+import { Conflict, InvalidInput, NotFound, StartupError } from '../domain/errors.js'
+import { characterCount } from '../domain/formats.js'
+import { checkPasswordPolicy } from '../domain/password-policy.js'
 import { type StoredPrincipal, SERVICE_ACTOR, actorOf } from '../domain/principal.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import type { CustomFieldRegistry } from './custom-fields.js'
-import { Conflict, InvalidInput, NotFound, StartupError } from './errors.js'
-import { EMAIL_MAX_LENGTH, USERNAME_PATTERN, characterCount, isValidEmail } from './formats.js'
-import { checkPasswordPolicy, hashPassword } from './passwords.js'
+import { hashPassword } from './passwords.js'
+import { admittingInvite, admittingPromo, inviteRefusal, promoRefusal } from './registration-gates.js'
 import { ReservedUsernames } from './reserved-usernames.js'
 import { checkRoleGrantable } from './roles.js'
 import type { UserService } from './users.js'
-import { admittingInvite, admittingPromo, inviteRefusal, promoRefusal } from './registration-gates.js'
-
-export const REAL_NAME_MAX_LENGTH = 255
-
-// What Rocket.Chat's users.create can say about a new account (v1); v2 leaves each at its default.
-export interface AccountFlags {
-  // Whether the user can log in (else the account is stored blocked). Default true.
-  active: boolean
-  emailVerified: boolean
-  requirePasswordChange: boolean
-  // Acted on by other services, through the user.created event. Default false and true.
-  sendWelcomeEmail: boolean
-  joinDefaultChannels: boolean
-}
 
 const DEFAULT_FLAGS: AccountFlags = {
   active: true, emailVerified: false, requirePasswordChange: false, sendWelcomeEmail: false, joinDefaultChannels: true
-}
-
-export interface Profile {
-  bio?: string
-  nickname?: string
-  statusText?: string
 }
 
 export interface AccountInput {
@@ -67,17 +50,6 @@ export interface FirstAdmin {
 }
 
 export type AdminAccount = FirstAdmin
-
-// The rules of a username and an email, wherever an account comes from (a request, or the
-// configured first admin).
-export function checkUsernameAndEmail (username: string, email: string): void {
-  if (!USERNAME_PATTERN.test(username)) {
-    throw new InvalidInput('invalid_field', 'username', 'username must be 1 to 255 letters, digits, "_" or "-"')
-  }
-  if (!isValidEmail(email)) {
-    throw new InvalidInput('invalid_field', 'email', `email must be a valid address of at most ${EMAIL_MAX_LENGTH} characters`)
-  }
-}
 
 export class AccountService {
   private readonly reservedUsernames: ReservedUsernames

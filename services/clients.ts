@@ -2,8 +2,8 @@ import { type StoredPrincipal, actorOf, firstNotHeld } from '../domain/principal
 import { ALL_SCOPES, parseScope } from '../domain/scopes.js'
 import type { ClientChange, ClientRepository, ClientWriter, StoredClient } from '../repositories/client-repository.js'
 import type { PageWindow } from '../repositories/sql.js'
-import { Forbidden, InvalidInput, NotFound } from './errors.js'
-import { characterCount } from './formats.js'
+import { Forbidden, InvalidInput, NotFound } from '../domain/errors.js'
+import { characterCount } from '../domain/formats.js'
 import { clientSecretHash, newClientId, newClientSecret } from './opaque-secrets.js'
 import { checkRoleGrantable } from './roles.js'
 

@@ -1,11 +1,11 @@
 import { isDeepStrictEqual } from 'node:util'
-import type { CustomFieldValue } from '../repositories/account-repository.js'
+import type { CustomFieldValue } from '../domain/accounts.js'
 import type {
   CustomFieldDefinition, CustomFieldRepository, CustomFieldSettings, CustomFieldType, NewCustomFieldDefinition,
   RegistryReplacement
 } from '../repositories/custom-field-repository.js'
-import { InvalidCustomField, InvalidInput, NotFound } from './errors.js'
-import { characterCount, isValidEmail } from './formats.js'
+import { InvalidCustomField, InvalidInput, NotFound } from '../domain/errors.js'
+import { characterCount, isValidEmail } from '../domain/formats.js'
 
 export interface NewCustomField {
   name: string

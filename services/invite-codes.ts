@@ -2,11 +2,11 @@ import { type StoredPrincipal, actorOf } from '../domain/principal.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import type { InviteCodeRepository, InviteFilter, InviteStatus, NewInvite, StoredInvite } from '../repositories/invite-code-repository.js'
 import type { PageWindow } from '../repositories/sql.js'
-import { Conflict, InvalidInput, NotFound } from './errors.js'
+import { Conflict, InvalidInput, NotFound } from '../domain/errors.js'
 import { insertWithRandomCode } from './codes.js'
 import { checkRoleGrantable } from './roles.js'
 import type { ReservedUsernames } from './reserved-usernames.js'
-import { characterCount, isValidEmail, jsonValueProblem, storableTime, USERNAME_PATTERN } from './formats.js'
+import { characterCount, isValidEmail, jsonValueProblem, storableTime, USERNAME_PATTERN } from '../domain/formats.js'
 
 export type { InviteStatus }
 

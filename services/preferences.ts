@@ -5,8 +5,8 @@ import type {
 } from '../repositories/preference-repository.js'
 import { CustomFieldCreateRequest } from '../schemas/components.js'
 import { type CustomFieldRegistry, customFieldSettingsBody } from './custom-fields.js'
-import { InvalidInput, NotFound } from './errors.js'
-import { jsonValueProblem } from './formats.js'
+import { InvalidInput, NotFound } from '../domain/errors.js'
+import { jsonValueProblem } from '../domain/formats.js'
 
 // The preference whose value is the custom-field registry itself, not a value of its own.
 const REGISTRY_PREFERENCE = 'user_metadata_definition'

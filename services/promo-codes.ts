@@ -3,8 +3,8 @@ import type { AccountRepository, StoredUser } from '../repositories/account-repo
 import type { PromoCodeRepository, PromoFilter, StoredPromo } from '../repositories/promo-code-repository.js'
 import type { PageWindow } from '../repositories/sql.js'
 import { insertWithRandomCode } from './codes.js'
-import { Conflict, InvalidInput, NotFound } from './errors.js'
-import { storableTime } from './formats.js'
+import { Conflict, InvalidInput, NotFound } from '../domain/errors.js'
+import { storableTime } from '../domain/formats.js'
 
 export type PromoProblem = 'inactive' | 'not_yet_valid' | 'expired' | 'exhausted'
 

@@ -4,7 +4,7 @@
 import type { AccountWriter } from '../repositories/account-repository.js'
 import type { StoredInvite } from '../repositories/invite-code-repository.js'
 import type { StoredPromo } from '../repositories/promo-code-repository.js'
-import { InvalidInput } from './errors.js'
+import { InvalidInput } from '../domain/errors.js'
 import { type InviteStatus, inviteStatus } from './invite-codes.js'
 import { type PromoProblem, promoProblem } from './promo-codes.js'
 

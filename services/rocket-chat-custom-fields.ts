@@ -1,9 +1,9 @@
 import { Ajv, type ErrorObject } from 'ajv'
-import type { CustomFieldValue } from '../repositories/account-repository.js'
+import type { CustomFieldValue } from '../domain/accounts.js'
 import type { CustomFieldDefinition, NewCustomFieldDefinition } from '../repositories/custom-field-repository.js'
 import { CustomFieldCreateRequest } from '../schemas/components.js'
 import type { CustomFieldRegistry } from './custom-fields.js'
-import { InvalidInput } from './errors.js'
+import { InvalidInput } from '../domain/errors.js'
 
 // Rocket.Chat's `Accounts_CustomFields` setting: JSON text of an object keyed by field name, each
 // value a field's settings in Rocket.Chat's terms. It is another view of our registry, not a second one.

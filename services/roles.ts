@@ -1,6 +1,6 @@
 import type { RoleRepository, StoredPermission, StoredRole } from '../repositories/role-repository.js'
 import { type StoredPrincipal, firstNotHeld } from '../domain/principal.js'
-import { Forbidden, InvalidInput, NotFound } from './errors.js'
+import { Forbidden, InvalidInput, NotFound } from '../domain/errors.js'
 
 export type { StoredPermission }
 

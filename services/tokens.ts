@@ -8,8 +8,8 @@ import type { AccessTokenClaims, AccessTokens, VerifiedAccessToken } from './acc
 import {
   AccountNotActive, InvalidClient, InvalidCredentials, InvalidGrant, InvalidRequest, InvalidScope, InvalidToken,
   UnauthorizedClient, UnsupportedGrantType
-} from './errors.js'
-import { USERNAME_PATTERN, isValidEmail } from './formats.js'
+} from '../domain/errors.js'
+import { USERNAME_PATTERN, isValidEmail } from '../domain/formats.js'
 import { clientSecretHash, isRefreshTokenForm, newRefreshToken, refreshTokenHash, sameDigest } from './opaque-secrets.js'
 import { hashCost, hashPassword, verifyPassword } from './passwords.js'
 

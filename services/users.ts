@@ -1,10 +1,10 @@
 import { type StoredPrincipal, actorOf, firstNotHeld, userIdOf } from '../domain/principal.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import type { PageWindow } from '../repositories/sql.js'
-import { REAL_NAME_MAX_LENGTH } from './accounts.js'
+import { REAL_NAME_MAX_LENGTH } from '../domain/accounts.js'
 import type { CustomFieldRegistry } from './custom-fields.js'
-import { Forbidden, InvalidInput, NotFound } from './errors.js'
-import { USERNAME_PATTERN, characterCount } from './formats.js'
+import { Forbidden, InvalidInput, NotFound } from '../domain/errors.js'
+import { USERNAME_PATTERN, characterCount } from '../domain/formats.js'
 
 export interface UserSearch {
   // The start of the username or of the email.

@@ -4,7 +4,7 @@
 import { createHmac, createPublicKey } from 'node:crypto'
 import t from 'tap'
 import { generatePrivateKeyPem } from '../config/signing-keys.js'
-import { InvalidToken } from '../services/errors.js'
+import { InvalidToken } from '../domain/errors.js'
 import { TEST_JWT_PRIVATE_KEY, TEST_KID, accessTokenClaims, build, createUserWithToken, onEachDatabase, signToken } from './helper.js'
 
 const ME = '/api/v2/user/me/'

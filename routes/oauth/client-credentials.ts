@@ -1,5 +1,5 @@
 import type { FastifyRequest } from 'fastify'
-import { InvalidClient, InvalidRequest } from '../../services/errors.js'
+import { InvalidClient, InvalidRequest } from '../../domain/errors.js'
 import type { ClientCredentials } from '../../services/tokens.js'
 
 // RFC 6749 §2.3.1: the client's id and secret are form-encoded before they go into HTTP Basic.

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import type { RocketChatLoginRequest } from '../../../schemas/components.js'
 import { operations } from '../../../schemas/operations.js'
-import { InvalidInput } from '../../../services/errors.js'
+import { InvalidInput } from '../../../domain/errors.js'
 import { rocketChatUser } from './representations.js'
 
 // Rocket.Chat names the user in one of several ways; exactly one must be given.

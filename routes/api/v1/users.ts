@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { callerOf } from '../../../plugins/auth.js'
 import type { StoredUser } from '../../../repositories/account-repository.js'
 import { operations } from '../../../schemas/operations.js'
-import { InvalidInput, NotFound } from '../../../services/errors.js'
+import { InvalidInput, NotFound } from '../../../domain/errors.js'
 import { rocketChatPublicUser, rocketChatUser } from './representations.js'
 
 // Rocket.Chat's `null` for an optional parameter means it was not given.

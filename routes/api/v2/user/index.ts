@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { operations } from '../../../../schemas/operations.js'
 import { callerOf } from '../../../../plugins/auth.js'
 import { type StoredPrincipal, userIdOf } from '../../../../domain/principal.js'
-import { Forbidden } from '../../../../services/errors.js'
+import { Forbidden } from '../../../../domain/errors.js'
 import { userSearchHandler } from '../account/search.js'
 import { userRepresentation } from '../representations.js'
 
