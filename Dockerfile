@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 
 # ---- build: install everything, compile TypeScript into dist/, then drop the dev dependencies
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 # bcrypt and better-sqlite3 are native modules. They normally install prebuilt binaries; the
 # tools let them compile from source when no prebuilt binary fits.
 RUN apt-get update \
@@ -15,7 +15,7 @@ RUN npm run build \
  && npm prune --omit=dev
 
 # ---- runtime: the compiled service, its production dependencies and the contract
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0
 WORKDIR /app
