@@ -4,7 +4,7 @@ import fp from 'fastify-plugin'
 import { CommitOutcomeUnknown } from '../repositories/sql.js'
 import { DatabaseUnavailable, DomainError, Forbidden, InvalidCustomField, OutcomeUnknown } from '../domain/errors.js'
 import { oauthError, onOAuthSurface } from './oauth-errors.js'
-import { onRocketChatSurface, rocketChatError } from './rocket-chat-errors.js'
+import { isRocketChatRequest, onRocketChatSurface, rocketChatError } from './rocket-chat-errors.js'
 import type { ErrorBody, ErrorOrigin } from './error-body.js'
 
 const NO_ORIGIN: ErrorOrigin = { schema: false, customField: false, forbidden: false }
@@ -104,16 +104,26 @@ export const frameworkErrors: FastifyServerOptions['frameworkErrors'] = (error, 
   void send(request, reply, { statusCode: 400, code: 'bad_request', message: error.code === 'FST_ERR_BAD_URL' ? 'The URL is not validly encoded' : 'Bad request' })
 }
 
-// Requests Node's HTTP parser rejects never reach Fastify; they get the same body, written raw.
-export function clientErrorHandler (error: Error & { code?: string }, socket: Socket): void {
+// The path of the request line Node's parser had read, if it got that far.
+function requestPathOf (rawPacket: unknown): string | undefined {
+  return /^[A-Z]+ (\S+) HTTP\//.exec(Buffer.isBuffer(rawPacket) ? rawPacket.toString('latin1', 0, 8192) : '')?.[1]
+}
+
+// Requests Node's HTTP parser rejects never reach Fastify; they get the same body, written raw,
+// in the shape of the surface the request line names (Rocket.Chat's, OAuth2's), if it got that far.
+export function clientErrorHandler (error: Error & { code?: string, rawPacket?: unknown }, socket: Socket): void {
   const [statusCode, code, message] = error.code === 'HPE_HEADER_OVERFLOW'
     ? [431, 'headers_too_large', 'The request headers are too large']
     : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? [408, 'request_timeout', 'The request took too long to arrive']
       : [400, 'bad_request', 'The request is not valid HTTP']
-  const body = JSON.stringify({ statusCode, code, message })
+  const path = requestPathOf(error.rawPacket)
+  const errorBody: ErrorBody = { statusCode, code, message }
+  const body = JSON.stringify(path !== undefined && isRocketChatRequest(path)
+    ? rocketChatError(errorBody, NO_ORIGIN).body
+    : path?.startsWith('/oauth/') === true ? oauthError(errorBody) : errorBody)
   if (socket.writable) {
-    socket.end(`HTTP/1.1 ${statusCode} ${code.replaceAll('_', ' ')}\r\nconnection: close\r\ncontent-type: application/json; charset=utf-8\r\n` +
+    socket.end(`HTTP/1.1 ${statusCode} ${code.replaceAll('_', ' ')}\r\nconnection: close\r\ncache-control: no-store\r\ncontent-type: application/json; charset=utf-8\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
   } else {
     socket.destroy()

@@ -72,6 +72,7 @@ export const operations = {
         409: ApiError,
         413: ApiError,
         415: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -84,8 +85,10 @@ export const operations = {
     schema: {
       response: {
         200: User,
+        400: ApiError,
         401: ApiError,
         403: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -105,6 +108,7 @@ export const operations = {
         401: ApiError,
         403: ApiError,
         404: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -127,6 +131,7 @@ export const operations = {
         404: ApiError,
         413: ApiError,
         415: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -145,6 +150,7 @@ export const operations = {
         413: OAuthError,
         415: OAuthError,
         429: OAuthError,
+        431: OAuthError,
         500: OAuthError,
         503: OAuthError
       }
@@ -162,6 +168,7 @@ export const operations = {
         401: OAuthError,
         413: OAuthError,
         415: OAuthError,
+        431: OAuthError,
         500: OAuthError,
         503: OAuthError
       }
@@ -179,6 +186,7 @@ export const operations = {
         401: OAuthError,
         413: OAuthError,
         415: OAuthError,
+        431: OAuthError,
         500: OAuthError,
         503: OAuthError
       }
@@ -190,7 +198,9 @@ export const operations = {
     url: "/.well-known/jwks.json",
     schema: {
       response: {
-        200: JsonWebKeySet
+        200: JsonWebKeySet,
+        400: ApiError,
+        431: ApiError
       }
     },
     config: { access: { authenticated: false } }
@@ -200,7 +210,9 @@ export const operations = {
     url: "/.well-known/oauth-authorization-server",
     schema: {
       response: {
-        200: AuthorizationServerMetadata
+        200: AuthorizationServerMetadata,
+        400: ApiError,
+        431: ApiError
       }
     },
     config: { access: { authenticated: false } }
@@ -211,8 +223,10 @@ export const operations = {
     schema: {
       response: {
         200: CustomFieldList,
+        400: ApiError,
         401: ApiError,
         403: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -232,6 +246,7 @@ export const operations = {
         409: ApiError,
         413: ApiError,
         415: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -251,6 +266,7 @@ export const operations = {
         401: ApiError,
         403: ApiError,
         404: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -273,6 +289,7 @@ export const operations = {
         404: ApiError,
         413: ApiError,
         415: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -294,6 +311,7 @@ export const operations = {
         404: ApiError,
         413: ApiError,
         415: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -305,7 +323,9 @@ export const operations = {
     url: "/health/live",
     schema: {
       response: {
-        200: Health
+        200: Health,
+        400: ApiError,
+        431: ApiError
       }
     },
     config: { access: { authenticated: false } }
@@ -316,6 +336,8 @@ export const operations = {
     schema: {
       response: {
         200: Health,
+        400: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -339,6 +361,7 @@ export const operations = {
         400: ApiError,
         401: ApiError,
         403: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -362,6 +385,7 @@ export const operations = {
         400: ApiError,
         401: ApiError,
         403: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -383,6 +407,7 @@ export const operations = {
         400: ApiError,
         401: ApiError,
         403: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -402,6 +427,7 @@ export const operations = {
         409: ApiError,
         413: ApiError,
         415: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -421,6 +447,7 @@ export const operations = {
         401: ApiError,
         403: ApiError,
         404: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -439,6 +466,7 @@ export const operations = {
         400: ApiError,
         401: ApiError,
         403: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -461,6 +489,7 @@ export const operations = {
         404: ApiError,
         413: ApiError,
         415: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -483,6 +512,7 @@ export const operations = {
         400: ApiError,
         401: ApiError,
         403: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -502,6 +532,7 @@ export const operations = {
         409: ApiError,
         413: ApiError,
         415: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -521,6 +552,7 @@ export const operations = {
         401: ApiError,
         403: ApiError,
         404: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -543,6 +575,7 @@ export const operations = {
         409: ApiError,
         413: ApiError,
         415: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -564,6 +597,7 @@ export const operations = {
         400: ApiError,
         401: ApiError,
         403: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -583,6 +617,7 @@ export const operations = {
         409: ApiError,
         413: ApiError,
         415: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -602,6 +637,7 @@ export const operations = {
         401: ApiError,
         403: ApiError,
         404: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -625,6 +661,7 @@ export const operations = {
         401: ApiError,
         403: ApiError,
         404: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -646,6 +683,7 @@ export const operations = {
         404: ApiError,
         413: ApiError,
         415: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -658,8 +696,10 @@ export const operations = {
     schema: {
       response: {
         200: RolePage,
+        400: ApiError,
         401: ApiError,
         403: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -679,6 +719,7 @@ export const operations = {
         409: ApiError,
         413: ApiError,
         415: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -701,6 +742,7 @@ export const operations = {
         404: ApiError,
         413: ApiError,
         415: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -713,8 +755,10 @@ export const operations = {
     schema: {
       response: {
         200: PermissionPage,
+        400: ApiError,
         401: ApiError,
         403: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -734,6 +778,7 @@ export const operations = {
         400: ApiError,
         401: ApiError,
         403: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -752,6 +797,7 @@ export const operations = {
         403: ApiError,
         413: ApiError,
         415: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -771,6 +817,7 @@ export const operations = {
         401: ApiError,
         403: ApiError,
         404: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -793,6 +840,7 @@ export const operations = {
         404: ApiError,
         413: ApiError,
         415: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -812,6 +860,7 @@ export const operations = {
         401: ApiError,
         403: ApiError,
         404: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -831,6 +880,7 @@ export const operations = {
         401: ApiError,
         403: ApiError,
         404: ApiError,
+        431: ApiError,
         500: ApiError,
         503: ApiError
       }
@@ -849,6 +899,7 @@ export const operations = {
         413: RocketChatError,
         415: RocketChatError,
         429: RocketChatError,
+        431: RocketChatError,
         500: RocketChatError,
         503: RocketChatError
       }
@@ -867,6 +918,7 @@ export const operations = {
         413: RocketChatError,
         415: RocketChatError,
         429: RocketChatError,
+        431: RocketChatError,
         500: RocketChatError,
         503: RocketChatError
       }
@@ -887,6 +939,7 @@ export const operations = {
         200: RocketChatUserInfoResponse,
         400: RocketChatError,
         401: RocketChatUnauthorizedError,
+        431: RocketChatError,
         500: RocketChatError,
         503: RocketChatError
       }
@@ -901,6 +954,7 @@ export const operations = {
         200: RocketChatCustomFieldsSetting,
         400: RocketChatError,
         401: RocketChatUnauthorizedError,
+        431: RocketChatError,
         500: RocketChatError,
         503: RocketChatError
       }
@@ -918,6 +972,7 @@ export const operations = {
         401: RocketChatUnauthorizedError,
         413: RocketChatError,
         415: RocketChatError,
+        431: RocketChatError,
         500: RocketChatError,
         503: RocketChatError
       }

@@ -1,5 +1,6 @@
 import { connect } from 'node:net'
 import t from 'tap'
+import { type ContractResponse, contractViolations } from './contract.js'
 import { build } from './helper.js'
 
 // What Node's HTTP parser refuses never reaches a route; it must still get the one error body.
@@ -30,6 +31,47 @@ t.test('oversized headers get a 431 with the JSON error body', async (t) => {
   const answer = await rawExchange(port, `GET /health/live HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20000)}\r\n\r\n`)
   t.match(answer, /^HTTP\/1\.1 431 /)
   t.match(answer, /"code":"headers_too_large"/)
+})
+
+// A raw answer as the contract checker takes it.
+function parsedAnswer (answer: string): ContractResponse {
+  const [head = '', body = ''] = answer.split('\r\n\r\n')
+  const [statusLine = '', ...headerLines] = head.split('\r\n')
+  const headers = Object.fromEntries(headerLines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]))
+  return { statusCode: Number(statusLine.split(' ')[1]), headers, body }
+}
+
+t.test('every HTTP-layer answer keeps the contract of the operation its request line names', async (t) => {
+  const api = await build(t, 'sqlite')
+  await api.app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = api.app.server.address() as { port: number }
+  const operations: Array<[string, string]> = [
+    ['GET', '/api/v1/users.info'], ['POST', '/oauth/token/'], ['POST', '/api/v2/account/create/'], ['GET', '/health/live'], ['GET', '/.well-known/jwks.json']
+  ]
+  for (const [method, url] of operations) {
+    for (const request of [`${method} ${url} HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20000)}\r\n\r\n`, `${method} ${url} HTTP/1.1\r\nhost x\r\n\r\n`]) {
+      const answer = parsedAnswer(await rawExchange(port, request))
+      t.strictSame(contractViolations(method, url, answer), [], `${method} ${url} → ${answer.statusCode}`)
+    }
+  }
+})
+
+t.test('on Rocket.Chat\'s and OAuth2\'s surfaces, HTTP-layer refusals come in their error shapes', async (t) => {
+  const api = await build(t, 'sqlite')
+  await api.app.listen({ host: '127.0.0.1', port: 0 })
+  const { port } = api.app.server.address() as { port: number }
+  const oversized = await rawExchange(port, `GET /api/v1/users.info?username=x HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20000)}\r\n\r\n`)
+  t.match(oversized, /^HTTP\/1\.1 431 /)
+  t.strictSame(JSON.parse(oversized.slice(oversized.indexOf('\r\n\r\n') + 4)),
+    { success: false, error: 'The request headers are too large [headers-too-large]', errorType: 'headers-too-large' })
+  const malformed = await rawExchange(port, 'POST /api/v1/login HTTP/1.1\r\nhost x\r\n\r\n')
+  t.match(malformed, /^HTTP\/1\.1 400 /)
+  t.match(JSON.parse(malformed.slice(malformed.indexOf('\r\n\r\n') + 4)), { success: false, errorType: 'bad-request' })
+  const oauth = await rawExchange(port, `POST /oauth/token/ HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20000)}\r\n\r\n`)
+  t.match(oauth, /^HTTP\/1\.1 431 /)
+  t.strictSame(JSON.parse(oauth.slice(oauth.indexOf('\r\n\r\n') + 4)), { error: 'invalid_request', error_description: 'The request headers are too large' })
+  const v2 = await rawExchange(port, 'POST /api/v2/account/create/ HTTP/1.1\r\nhost x\r\n\r\n')
+  t.match(JSON.parse(v2.slice(v2.indexOf('\r\n\r\n') + 4)), { statusCode: 400, code: 'bad_request' }, 'elsewhere, the v2 body')
 })
 
 t.test('a client that hangs up mid-body is logged once, at info, as a client abort, and raises no database alarm', async (t) => {
