@@ -19,7 +19,7 @@ const USAGE = `Usage: account-service <command> [options]
                                   or read from the first line of stdin.
   admin reset-password <username> [--password-stdin]
                                   Give an admin a new password (generated, or from stdin);
-                                  its refresh tokens and their access tokens stop working.
+                                  every token it had stops working.
   client create --name <name> [--role <role>]... [--scope "read write"] [--disabled]
                                   Make a service client; its secret is printed once.
   client list                     The service clients.
@@ -151,7 +151,7 @@ async function admin ({ words, values }: Invocation, json: boolean): Promise<voi
     const newPassword = password()
     const reset = await withApp(async (app) => await app.accountService.resetAdminPassword(username, newPassword))
     print(json, { user: userRepresentation(reset.user), ...(reset.generatedPassword !== undefined ? { password: reset.generatedPassword } : {}) },
-      `The password of ${reset.user.username} was reset; its refresh tokens and their access tokens no longer work.` +
+      `The password of ${reset.user.username} was reset; every token it had no longer works.` +
       (reset.generatedPassword === undefined ? '' : `\n  password: ${reset.generatedPassword}\nThe password is shown only this once.`))
     return
   }

@@ -9,6 +9,8 @@ export interface UserPrincipal {
   roles: string[]
   // What the roles grant.
   permissions: string[]
+  // When the password was last reset or changed (epoch ms): tokens issued before then are void.
+  passwordChangedAt?: number
 }
 
 export interface ClientPrincipal {

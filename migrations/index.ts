@@ -4,6 +4,7 @@ import * as registrationControls from './0002_registration_controls.js'
 import * as permissions from './0003_permissions.js'
 import * as rocketChat from './0004_rocket_chat.js'
 import * as oauth from './0005_oauth.js'
+import * as passwordChanges from './0006_password_changes.js'
 
 // Migrations are listed here rather than discovered on disk, so that the same list runs from
 // source (TypeScript) and from dist/ (JavaScript). Append only: a released migration never changes.
@@ -12,7 +13,8 @@ const migrations: Record<string, Knex.Migration> = {
   '0002_registration_controls': registrationControls,
   '0003_permissions': permissions,
   '0004_rocket_chat': rocketChat,
-  '0005_oauth': oauth
+  '0005_oauth': oauth,
+  '0006_password_changes': passwordChanges
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -17,7 +17,7 @@ export default fp(async (fastify) => {
   if (origins.length === 0) return
   await fastify.register(cors, {
     origin: origins,
-    methods: ['GET', 'POST', 'PATCH', 'PUT', 'DELETE'],
+    methods: ['GET', 'POST', 'PATCH', 'DELETE'],
     allowedHeaders: ['Authorization', 'Content-Type', 'X-Auth-Token', 'X-User-Id', 'X-Request-Id'],
     exposedHeaders: ['Retry-After', 'WWW-Authenticate', 'X-Request-Id'],
     maxAge: 600

@@ -73,7 +73,7 @@ const LOST_CONNECTION_MESSAGES = ['Unable to acquire a connection', 'The databas
 // or the pool is closed), the connection was lost on the way, or the database is too busy.
 function isDatabaseUnavailable (error: FastifyError): boolean {
   return error.name === 'KnexTimeoutError' || (error as { fatal?: unknown }).fatal === true ||
-    UNAVAILABLE_DATABASE_CODES.includes(error.code) || LOST_CONNECTION_MESSAGES.some((message) => error.message.endsWith(message))
+    UNAVAILABLE_DATABASE_CODES.includes(error.code) || LOST_CONNECTION_MESSAGES.some((message) => String(error.message).endsWith(message))
 }
 
 // Node's error for a request whose client hung up before sending all of it.
@@ -101,6 +101,8 @@ function sendDomainError (request: FastifyRequest, reply: FastifyReply, error: D
 
 // Errors Fastify meets before any route is chosen (an undecodable URL), in the same body.
 export const frameworkErrors: FastifyServerOptions['frameworkErrors'] = (error, request, reply) => {
+  // No hook runs for these, so the request id is set here.
+  reply.header('x-request-id', request.id)
   void send(request, reply, { statusCode: 400, code: 'bad_request', message: error.code === 'FST_ERR_BAD_URL' ? 'The URL is not validly encoded' : 'Bad request' })
 }
 

@@ -27,8 +27,8 @@ function isHealthProbe (request: FastifyRequest): boolean {
 }
 
 // Fastify's request log lines, at debug for health probes: an orchestrator asks every few
-// seconds, and those lines would bury everything else at info. A failed probe still logs as any
-// failure does.
+// seconds, and those lines would bury everything else at info. A probe answered with an error
+// (a database that does not answer) completes at info, as any other request.
 export class RequestLogController extends LogController {
   override incomingRequest (request: FastifyRequest, reply: FastifyReply): void {
     if (isHealthProbe(request)) request.log.debug({ req: request }, 'incoming request')
@@ -36,7 +36,7 @@ export class RequestLogController extends LogController {
   }
 
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if (isHealthProbe(request) && error == null) reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed')
+    if (isHealthProbe(request) && error == null && reply.statusCode < 400) reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed')
     else super.requestCompleted(error, request, reply)
   }
 }

@@ -59,7 +59,6 @@ interface UserRow {
   require_password_change: number | boolean
 }
 
-// The writes of one account creation; every method runs in the caller's transaction.
 // The users with these ids that exist, in the order of `ids`, each with its roles and custom
 // fields: three queries however many users.
 async function selectUsers (knex: Knex, ids: number[]): Promise<StoredUser[]> {
@@ -105,6 +104,7 @@ async function selectUsers (knex: Knex, ids: number[]): Promise<StoredUser[]> {
   })
 }
 
+// The writes of one account creation; every method runs in the caller's transaction.
 export class AccountWriter {
   constructor (private readonly trx: Knex.Transaction) {}
 
@@ -274,7 +274,7 @@ export class AccountRepository {
   ): Promise<boolean> {
     return await retryingDeadlocks(this.knex, async (trx) => {
       const at = toDatabaseTime(change.at)
-      const found = await trx('users').where({ id }).update({ password_hash: change.passwordHash, updated_at: at })
+      const found = await trx('users').where({ id }).update({ password_hash: change.passwordHash, updated_at: at, password_changed_at: at })
       if (found === 0) return false
       await trx('refresh_tokens').where({ user_id: id }).whereNull('revoked_at').update({ revoked_at: at })
       const writer = new AccountWriter(trx)
@@ -286,10 +286,18 @@ export class AccountRepository {
 
   // The user behind a token, if the account still exists and is approved.
   async findActivePrincipal (id: number): Promise<UserPrincipal | undefined> {
-    const row = await this.knex('users').where({ id, status: 'a' }).first<{ id: number, username: string } | undefined>('id', 'username')
+    const row = await this.knex('users').where({ id, status: 'a' })
+      .first<{ id: number, username: string, password_changed_at: string | null } | undefined>('id', 'username', 'password_changed_at')
     if (row === undefined) return undefined
     const [roles, permissions] = await Promise.all([this.roleNames(id), this.permissionsOf(id)])
-    return { kind: 'user', userId: row.id, username: row.username, roles, permissions }
+    return {
+      kind: 'user',
+      userId: row.id,
+      username: row.username,
+      roles,
+      permissions,
+      ...(row.password_changed_at === null ? {} : { passwordChangedAt: Date.parse(fromDatabaseTime(row.password_changed_at)) })
+    }
   }
 
   // What the user's roles grant.

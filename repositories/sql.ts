@@ -32,14 +32,25 @@ export async function retryingDeadlocks<T> (db: Knex, work: (trx: Knex.Transacti
         return result
       })
     } catch (error) {
-      if (committing) throw new CommitOutcomeUnknown(error)
+      if (committing && lostInFlight(error)) throw new CommitOutcomeUnknown(error)
       if ((error as { code?: string }).code !== 'ER_LOCK_DEADLOCK' || attempt === DEADLOCK_ATTEMPTS) throw error
     }
   }
 }
 
-// Everything of a transaction was written, and then its COMMIT failed: whether it took effect is
-// unknown, as what was lost may be only the acknowledgement.
+// mysql2's codes for a connection that went away while a command was on it: the server may
+// have done it. (A command that could not even be sent, a busy SQLite, a refusal by the server:
+// the outcome of those is known, nothing was committed.)
+const LOST_IN_FLIGHT_CODES = ['PROTOCOL_CONNECTION_LOST', 'ECONNRESET', 'ETIMEDOUT', 'ER_CONNECTION_KILLED', 'ER_SERVER_SHUTDOWN']
+
+function lostInFlight (error: unknown): boolean {
+  const { fatal, code } = error as { fatal?: unknown, code?: unknown }
+  return fatal === true && typeof code === 'string' && LOST_IN_FLIGHT_CODES.includes(code)
+}
+
+// Everything of a transaction was written, and then the connection was lost while its COMMIT
+// was on the way: whether it took effect is unknown, as what was lost may be only the
+// acknowledgement.
 export class CommitOutcomeUnknown extends Error {
   constructor (cause: unknown) {
     super('The commit of a transaction failed; its outcome is unknown', { cause })

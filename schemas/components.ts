@@ -233,7 +233,7 @@ export const OAuthClient = Type.Object({
   created_at: Type.String({"format":"date-time"}),
   updated_at: Type.String({"format":"date-time"}),
   secret_rotated_at: Type.String({"format":"date-time"}),
-  last_used_at: Type.Union([Type.String({"format":"date-time"}), Type.Null()], {"description":"When it last got a token; null if never."})
+  last_used_at: Type.Union([Type.String({"format":"date-time"}), Type.Null()], {"description":"When it last authenticated (for a token, a revocation or an introspection), to the minute; null if never."})
 }, {"description":"A service client, never with its secret.","additionalProperties":false})
 export type OAuthClient = Static<typeof OAuthClient>
 

@@ -115,7 +115,7 @@ export class TokenService {
       this.tokens.isAccessTokenRevoked(verified.claims.jti, verified.claims.sid),
       this.scopesOfClientBehind(verified)
     ])
-    if (revoked) throw new InvalidToken('The access token was revoked')
+    if (revoked || issuedBeforePasswordChange(verified.claims, principal)) throw new InvalidToken('The access token was revoked')
     if (principal === undefined || clientScopes === undefined) throw new InvalidToken('The principal of this token can no longer act')
     return { claims: verified.claims, principal: { ...principal, scopes: commonScopes(verified.scopes, clientScopes) } }
   }
@@ -156,6 +156,8 @@ export class TokenService {
       throw error
     }
     const { claims, principal } = resolved
+    // A token its client allows no scope any more can do nothing: inactive, as RFC 7662 means it.
+    if (principal.scopes.length === 0) return { active: false }
     return {
       active: true,
       token_type: 'Bearer',
@@ -168,13 +170,14 @@ export class TokenService {
 
   private async introspectRefreshToken (token: string, client: AuthenticatedClient): Promise<Introspection> {
     const stored = await this.tokens.findRefreshToken(refreshTokenHash(token))
-    if (stored === undefined || stored.clientRowId !== client.rowId || !isUsable(stored, new Date())) return { active: false }
+    const scopes = stored === undefined ? [] : commonScopes(stored.scopes, client.scopes)
+    if (stored === undefined || stored.clientRowId !== client.rowId || !isUsable(stored, new Date()) || scopes.length === 0) return { active: false }
     const user = await this.accounts.findActivePrincipal(stored.userId)
     if (user === undefined) return { active: false }
     return {
       active: true,
       token_type: 'refresh_token',
-      scope: formatScope(commonScopes(stored.scopes, client.scopes)),
+      scope: formatScope(scopes),
       client_id: client.clientId,
       sub: String(user.userId),
       username: user.username,
@@ -331,13 +334,20 @@ function requiredParameter (value: string | undefined, name: string): string {
 // The scopes asked for (RFC 6749 §3.3), all of `allowed` when none are; asking for more than
 // `allowed` is refused, never quietly narrowed.
 function grantedScopes (requested: string | undefined, allowed: readonly string[]): string[] {
-  if (allowed.length === 0) throw new InvalidScope('No scope is left for this grant: the client no longer allows any it had')
+  if (allowed.length === 0) throw new InvalidScope('No scope is left for this grant: its client allows none of the scopes it was given')
   if (requested === undefined || requested.trim() === '') return [...allowed]
   const scopes = parseScope(requested)
   if (scopes === undefined) throw new InvalidScope(`scope must be made of ${ALL_SCOPES.join(', ')}`)
   const beyond = scopes.find((scope) => !allowed.includes(scope))
   if (beyond !== undefined) throw new InvalidScope(`The ${beyond} scope is beyond what this grant allows`)
   return scopes
+}
+
+// iat counts whole seconds: a token of the second the password changed in is void too (its
+// holder logs in again), rather than one issued just before the change staying good.
+function issuedBeforePasswordChange (claims: AccessTokenClaims, principal: StoredPrincipal | undefined): boolean {
+  const changedAt = principal?.kind === 'user' ? principal.passwordChangedAt : undefined
+  return changedAt !== undefined && claims.iat <= Math.floor(changedAt / 1000)
 }
 
 function commonScopes (scopes: readonly string[], allowed: readonly string[]): string[] {

@@ -84,7 +84,6 @@ onEachDatabase('access tokens', async (t, kind) => {
     }
   })
 
-
   t.test('answers a token without the operation\'s scope with 403 insufficient_scope', async (t) => {
     const api = await build(t, kind)
     const readOnly = await signToken(accessTokenClaims('1', { scope: 'read', roles: ['admin', 'user'] }))

@@ -323,7 +323,7 @@ onEachDatabase('the operator CLI', async (t, kind) => {
     t.equal(before.statusCode, 200)
     const run = await cli(['admin', 'reset-password', ADMIN.username], { databaseUrl, env: EVERY_LOG_LINE })
     assertSuccess(t, run)
-    const printed = /^The password of admin was reset; its refresh tokens and their access tokens no longer work\.\n {2}password: (\S+)\nThe password is shown only this once\.\n$/.exec(run.stdout)
+    const printed = /^The password of admin was reset; every token it had no longer works\.\n {2}password: (\S+)\nThe password is shown only this once\.\n$/.exec(run.stdout)
     const password = printed?.[1] ?? ''
     t.ok(password.length >= 24, `prints the new password: ${run.stdout}`)
     t.not(password, ADMIN.password)

@@ -119,6 +119,7 @@ onEachDatabase('one error body for every bad request', async (t, kind) => {
     const response = await api.request({ url: '/api/v2/user/%E0%A4%A/', token: await api.adminToken() })
     t.equal(response.statusCode, 400)
     t.strictSame(response.body, { statusCode: 400, code: 'bad_request', message: 'The URL is not validly encoded' })
+    t.match(response.headers['x-request-id'], /^[0-9a-f-]{36}$/, 'named like any other answer')
   })
 })
 

@@ -63,6 +63,11 @@ t.test('logs health probes at debug, every other request at info', async (t) => 
   t.equal(entriesOf(api.logs).filter((entry) => entry.msg === 'request completed').length, 0)
   await api.request({ url: '/api/v2/feature/', token: await api.adminToken() })
   t.ok(entriesOf(api.logs).some((entry) => entry.msg === 'request completed' && entry.level === 30), 'other requests at info')
+  await api.app.knex.destroy()
+  const failing = await api.request({ url: '/health/ready' })
+  t.equal(failing.statusCode, 503)
+  t.ok(entriesOf(api.logs).some((entry) => entry.msg === 'request completed' && entry.level === 30 && entry.reqId === failing.headers['x-request-id']),
+    'a probe answered with an error completes at info')
   const verbose = await build(t, 'sqlite', { env: { LOG_LEVEL: 'debug' } })
   await verbose.request({ url: '/health/live' })
   t.ok(entriesOf(verbose.logs).some((entry) => entry.msg === 'incoming request' && entry.level === 20), 'the probe at debug')

@@ -149,7 +149,9 @@ onEachDatabase('refresh tokens', async (t, kind) => {
     const readGrant = (await passwordGrant(api, { scope: 'read' }, basic)).body
     await api.request({ method: 'PATCH', url: clientUrl, token: admin, payload: { scope: 'write' } })
     t.strictSame((await refresh(api, readGrant.refresh_token, {}, basic)).body,
-      { error: 'invalid_scope', error_description: 'No scope is left for this grant: the client no longer allows any it had' })
+      { error: 'invalid_scope', error_description: 'No scope is left for this grant: its client allows none of the scopes it was given' })
+    t.strictSame((await introspect(api, readGrant.access_token, client, secret)).body, { active: false }, 'a token left with no scope is inactive')
+    t.strictSame((await introspect(api, readGrant.refresh_token, client, secret)).body, { active: false })
   })
 
   t.test('stops the tokens a user got through a client when the client is disabled', async (t) => {
@@ -165,9 +167,13 @@ onEachDatabase('refresh tokens', async (t, kind) => {
   t.test('resetting a password ends every refresh token of the user, and their access tokens', async (t) => {
     const api = await build(t, kind)
     const granted = (await passwordGrant(api)).body
+    const v1 = (await api.request({ method: 'POST', url: '/api/v1/login', payload: { user: ADMIN.username, password: ADMIN.password } })).body.data
+    const v1Headers = { 'x-auth-token': v1.authToken, 'x-user-id': v1.userId }
+    t.equal((await api.request({ url: '/api/v1/users.info?userId=1', headers: v1Headers })).statusCode, 200)
     await api.app.accountService.resetAdminPassword(ADMIN.username, 'An0ther-Passw0rd!')
     t.strictSame((await refresh(api, granted.refresh_token)).body, INVALID_REFRESH)
     t.equal((await api.request({ url: ME, token: granted.access_token })).statusCode, 401)
+    t.equal((await api.request({ url: '/api/v1/users.info?userId=1', headers: v1Headers })).statusCode, 401, 'a token of no grant (Rocket.Chat\'s login) ends too')
     t.equal((await passwordGrant(api)).body.error, 'invalid_grant', 'the old password no longer works')
     t.equal((await passwordGrant(api, { password: 'An0ther-Passw0rd!' })).statusCode, 200)
     const event = await api.app.knex('outbox_events').where({ type: 'user.updated' }).first('payload')
