@@ -3,7 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions }
 import fp from 'fastify-plugin'
 import { CommitOutcomeUnknown } from '../repositories/sql.js'
 import { DatabaseUnavailable, DomainError, Forbidden, InvalidCustomField, OutcomeUnknown } from '../domain/errors.js'
-import { oauthError, onOAuthSurface } from './oauth-errors.js'
+import { isOAuthRequest, oauthError, onOAuthSurface } from './oauth-errors.js'
 import { isRocketChatRequest, onRocketChatSurface, rocketChatError } from './rocket-chat-errors.js'
 import type { ErrorBody, ErrorOrigin } from './error-body.js'
 
@@ -123,7 +123,7 @@ export function clientErrorHandler (error: Error & { code?: string, rawPacket?: 
   const errorBody: ErrorBody = { statusCode, code, message }
   const body = JSON.stringify(path !== undefined && isRocketChatRequest(path)
     ? rocketChatError(errorBody, NO_ORIGIN).body
-    : path?.startsWith('/oauth/') === true ? oauthError(errorBody) : errorBody)
+    : path !== undefined && isOAuthRequest(path) ? oauthError(errorBody) : errorBody)
   if (socket.writable) {
     socket.end(`HTTP/1.1 ${statusCode} ${code.replaceAll('_', ' ')}\r\nconnection: close\r\ncache-control: no-store\r\ncontent-type: application/json; charset=utf-8\r\n` +
       `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)

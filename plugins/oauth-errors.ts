@@ -2,9 +2,13 @@ import type { FastifyRequest } from 'fastify'
 
 // The OAuth2 endpoints (/oauth/token/, /oauth/revoke/, /oauth/introspect/) answer errors the way
 // OAuth2 client libraries read them: RFC 6749 §5.2's `{ error, error_description }`.
+export function isOAuthRequest (url: string): boolean {
+  return url.startsWith('/oauth/')
+}
+
 export function onOAuthSurface (request: FastifyRequest): boolean {
   const route = request.routeOptions?.url
-  return route !== undefined && route.startsWith('/oauth/')
+  return route !== undefined && isOAuthRequest(route)
 }
 
 // RFC 6749 §5.2's codes, which our domain errors of these endpoints carry as they are.
