@@ -17,6 +17,7 @@ import registration from './plugins/registration.js'
 import repositories from './plugins/repositories.js'
 import requestLogging, { RequestLogController, requestIdGenerator } from './plugins/request-logging.js'
 import routeTable from './plugins/route-table.js'
+import shutdown from './plugins/shutdown.js'
 import validation, { responseSerializerFactory } from './plugins/validation.js'
 import accountCreateRoutes from './routes/api/v2/account/create.js'
 import accountSearchRoutes from './routes/api/v2/account/search.js'
@@ -82,6 +83,8 @@ export async function buildApp (options: AppOptions): Promise<FastifyInstance> {
     frameworkErrors,
     clientErrorHandler,
     routerOptions: { ignoreTrailingSlash: true },
+    // The shutdown plugin answers requests that arrive while closing, in the contract's body.
+    return503OnClosing: false,
     genReqId: requestIdGenerator(config.trustProxy),
     logController: new RequestLogController(),
     schemaController: { compilersFactory: { buildSerializer: responseSerializerFactory } }
@@ -104,6 +107,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(configPlugin, { config })
   await app.register(browserPolicy)
   await app.register(errors)
+  await app.register(shutdown)
   await app.register(overload)
   await app.register(validation)
   await app.register(docs)

@@ -19,8 +19,13 @@ try {
 
 const app = await buildApp({ config }).catch(exitOnStartupFailure)
 
-closeWithGrace({ delay: 10000 }, async ({ err }) => {
+// A close waits for the requests in flight (see plugins/shutdown.ts); one that outlasts this
+// ceiling is cut off, with exit code 1.
+const SHUTDOWN_CEILING_MS = 10_000
+
+closeWithGrace({ delay: SHUTDOWN_CEILING_MS, logger: app.log }, async ({ signal, err }) => {
   if (err !== undefined) app.log.error({ err }, 'shutting down after an error')
+  else app.log.info({ signal }, 'shutting down: draining the requests in flight')
   await app.close()
 })
 

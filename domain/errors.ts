@@ -88,6 +88,15 @@ export class Overloaded extends DomainError {
   }
 }
 
+// The service is closing: another instance, or this one restarted, takes the retry.
+export class ShuttingDown extends DomainError {
+  override readonly retryAfterSeconds = 1
+
+  constructor () {
+    super(503, 'shutting_down', 'The service is shutting down; retry shortly')
+  }
+}
+
 // The connection was lost while a transaction committed: the change may or may not be there.
 export class OutcomeUnknown extends DomainError {
   override readonly retryAfterSeconds = 5
