@@ -43,6 +43,10 @@ const EnvironmentSchema = Type.Object({
   MAX_EVENT_LOOP_DELAY_MS: Type.Integer({ default: 1000, minimum: 0, maximum: 60000 }),
   MAX_HEAP_USED_BYTES: Type.Integer({ default: 0, minimum: 0 }),
   MAX_RSS_BYTES: Type.Integer({ default: 0, minimum: 0 }),
+  // A bearer token (RFC 6750's characters), long enough that it cannot be guessed.
+  METRICS_TOKEN: Type.Optional(Type.String({ minLength: 32, maxLength: 1024, pattern: '^[A-Za-z0-9._~+/-]+=*$' })),
+  // Node's (libuv's) own variable, read for the metrics of the bcrypt work that runs in that pool.
+  UV_THREADPOOL_SIZE: Type.Optional(Type.String()),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info')
 })
 type Environment = Static<typeof EnvironmentSchema>
@@ -88,6 +92,10 @@ export interface Config {
   corsOrigins: string[]
   // Beyond these (0: no limit) requests are shed with 503 overloaded.
   overload: { maxEventLoopDelayMs: number; maxHeapUsedBytes: number; maxRssBytes: number }
+  // The bearer token GET /metrics answers to; without it the metrics are not served.
+  metricsToken?: string
+  // The threads of libuv's pool, where bcrypt hashes run (beyond them, hashes wait).
+  threadPoolSize: number
   logLevel: string
 }
 
@@ -141,6 +149,8 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     trustProxy: trustedProxies(parsed.TRUST_PROXY),
     corsOrigins: corsOrigins(parsed.CORS_ORIGINS),
     overload: { maxEventLoopDelayMs: parsed.MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: parsed.MAX_HEAP_USED_BYTES, maxRssBytes: parsed.MAX_RSS_BYTES },
+    ...(parsed.METRICS_TOKEN === undefined ? {} : { metricsToken: parsed.METRICS_TOKEN }),
+    threadPoolSize: threadPoolSize(parsed.UV_THREADPOOL_SIZE),
     logLevel: parsed.LOG_LEVEL
   }
 }
@@ -222,6 +232,7 @@ function refuseExampleSecrets (env: Environment): void {
   const configured: Array<[string, string | undefined]> = [
     ['ADMIN_PASSWORD', env.ADMIN_PASSWORD],
     ['JWT_SECRET', env.JWT_SECRET],
+    ['METRICS_TOKEN', env.METRICS_TOKEN],
     ['DATABASE_PASSWORD', env.DATABASE_PASSWORD],
     ['the password of DATABASE_URL', urlPassword(env.DATABASE_URL)],
     ['the password of REDIS_URL', urlPassword(env.REDIS_URL)]
@@ -295,6 +306,12 @@ function redisStore (url: string): NonNullable<Config['rateLimit']['redis']> {
   if (parsedUrl.hostname === '') throw unusable('it names no host')
   if (!/^\/?[0-9]*$/.test(parsedUrl.pathname)) throw unusable('its path can only be a database number')
   return { url, keyPrefix: RATE_LIMIT_KEY_PREFIX }
+}
+
+// As libuv reads UV_THREADPOOL_SIZE: 4 unless set, and between 1 and 1024.
+function threadPoolSize (value: string | undefined): number {
+  if (value === undefined) return 4
+  return Math.min(1024, Math.max(1, Number.parseInt(value, 10) || 1))
 }
 
 // CORS_ORIGINS: a comma-separated list of origins, each exactly as a browser sends it

@@ -11,7 +11,7 @@ export class ConfigError extends Error {
 
 // Every variable that may hold a secret, and so may also be given as NAME_FILE: the path of a
 // file holding it, as container platforms mount secrets.
-export const SECRET_VARIABLES = ['JWT_PRIVATE_KEY', 'JWT_SECRET', 'ADMIN_PASSWORD', 'DATABASE_URL', 'DATABASE_PASSWORD', 'REDIS_URL'] as const
+export const SECRET_VARIABLES = ['JWT_PRIVATE_KEY', 'JWT_SECRET', 'ADMIN_PASSWORD', 'DATABASE_URL', 'DATABASE_PASSWORD', 'REDIS_URL', 'METRICS_TOKEN'] as const
 
 // `env` with each NAME_FILE replaced by NAME, read from that file (without its trailing line
 // breaks). Giving both NAME and NAME_FILE is a mistake, not a choice.
@@ -88,5 +88,6 @@ export const EXAMPLE_SECRETS: ReadonlySet<string> = new Set([
   'change-me-to-a-long-random-secret-of-at-least-32-characters',
   'accounts-change-me',
   'root-change-me',
-  'test-secret-that-is-at-least-32-characters-long'
+  'test-secret-that-is-at-least-32-characters-long',
+  'metrics-token-of-the-tests-0123456789abcdef'
 ])

@@ -369,7 +369,8 @@ t.test('in production, refuses every secret this repository shows as an example'
     [{ JWT_PRIVATE_KEY: undefined, JWT_ALGORITHM: 'HS256', JWT_SECRET: 'change-me-to-a-long-random-secret-of-at-least-32-characters' }, 'JWT_SECRET'],
     [{ DATABASE_URL: 'mysql://accounts:accounts-change-me@mysql:3306/accounts' }, 'the password of DATABASE_URL'],
     [{ DATABASE_URL: 'mysql://accounts@mysql:3306/accounts', DATABASE_PASSWORD: 'accounts-change-me' }, 'DATABASE_PASSWORD'],
-    [{ REDIS_URL: 'redis://:root-change-me@redis:6379' }, 'the password of REDIS_URL']
+    [{ REDIS_URL: 'redis://:root-change-me@redis:6379' }, 'the password of REDIS_URL'],
+    [{ METRICS_TOKEN: 'metrics-token-of-the-tests-0123456789abcdef' }, 'METRICS_TOKEN']
   ]
   for (const [overrides, name] of cases) {
     t.equal(configError(t, { ...production, ...overrides })?.message,
@@ -523,6 +524,34 @@ t.test('TRUST_PROXY', async (t) => {
   })
 })
 
+t.test('METRICS_TOKEN', async (t) => {
+  const token = 'A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8'
+  t.test('is unset by default: the metrics are not served', async (t) => {
+    t.equal(loadConfig(baseEnv(t)).metricsToken, undefined)
+  })
+
+  t.test('is a bearer token of at least 32 characters, also from METRICS_TOKEN_FILE', async (t) => {
+    t.equal(loadConfig(baseEnv(t, { METRICS_TOKEN: token })).metricsToken, token)
+    t.equal(loadConfig(baseEnv(t, { METRICS_TOKEN: `${'a'.repeat(30)}==` })).metricsToken, `${'a'.repeat(30)}==`)
+    const env = baseEnv(t)
+    fs.writeFileSync(join(env.DATA_DIR as string, 'token'), `${token}\n`)
+    t.equal(loadConfig({ ...env, METRICS_TOKEN_FILE: join(env.DATA_DIR as string, 'token') }).metricsToken, token)
+  })
+
+  t.test('refuses a shorter token, or characters a bearer token cannot carry, without repeating it', async (t) => {
+    for (const value of [token.slice(0, 31), `${token} x`, `${token}"`, `${token}=x`, `é${token}`]) {
+      const message = configError(t, baseEnv(t, { METRICS_TOKEN: value }))?.message
+      t.match(message, /^Invalid configuration: METRICS_TOKEN must/, value)
+      t.notMatch(message, token.slice(0, 31), 'the token is not in the message')
+    }
+  })
+})
+
+t.test('UV_THREADPOOL_SIZE is read as libuv reads it, for the bcrypt metrics', async (t) => {
+  const cases: Array<[string | undefined, number]> = [[undefined, 4], ['8', 8], ['0', 1], ['many', 1], ['5000', 1024]]
+  for (const [value, size] of cases) t.equal(loadConfig(baseEnv(t, { UV_THREADPOOL_SIZE: value })).threadPoolSize, size, String(value))
+})
+
 t.test('writes every configuration error as one line starting with "Invalid configuration"', async (t) => {
   const invalid: Env[] = [
     { PORT: 'http' },
@@ -544,6 +573,7 @@ t.test('writes every configuration error as one line starting with "Invalid conf
     { REDIS_URL: 'redis://' },
     { REDIS_URL: 'memcached://cache.example' },
     { TRUST_PROXY: '2' },
+    { METRICS_TOKEN: 'short' },
     { JWT_PRIVATE_KEY: undefined, NODE_ENV: 'production' },
     { PORT: 'http', BCRYPT_COST: '99', LOG_LEVEL: 'loud' }
   ]

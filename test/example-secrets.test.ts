@@ -15,7 +15,7 @@ import { build, createTestDatabase, newAccount, onEachDatabase } from './helper.
 // Where the repository shows credentials, and the forms it shows them in: JSON and YAML keys,
 // environment assignments, form parameters, shell commands writing a secret file.
 const EXAMPLE_FILES = ['README.md', 'docker-compose.yml', 'openapi.yaml', 'test/helper.ts']
-const SECRET_KEYS = 'password|client_secret|ADMIN_PASSWORD|JWT_SECRET|DATABASE_PASSWORD|MYSQL_PASSWORD|MYSQL_ROOT_PASSWORD'
+const SECRET_KEYS = 'password|client_secret|ADMIN_PASSWORD|JWT_SECRET|METRICS_TOKEN|DATABASE_PASSWORD|MYSQL_PASSWORD|MYSQL_ROOT_PASSWORD'
 const EXAMPLE_FORMS = [
   new RegExp(`"(?:${SECRET_KEYS})"\\s*:\\s*"([^"]+)"`, 'g'),
   new RegExp(`\\b(?:${SECRET_KEYS}):[ \\t]*'([^']+)'`, 'g'),
@@ -25,9 +25,10 @@ const EXAMPLE_FORMS = [
   /:\/\/[^:/\s@]+:([^@/\s]+)@/g
 ]
 
-// Stand-ins that no one could use as a secret: placeholders, variables, expressions of code.
+// Stand-ins that no one could use as a secret: placeholders, variables, elided values (`cs_...`),
+// shell quotes splicing a variable in (`"password":"'"$PASSWORD"'"`), expressions of code.
 function isPlaceholder (value: string): boolean {
-  return /^[<$]/.test(value) || /^[a-z_]+(\.[A-Za-z_]+)+$/i.test(value) || /^(string|true|false|\d+(-\d+)?)$/.test(value) || value === 'password'
+  return /^[<$']/.test(value) || value.endsWith('...') || /^[a-z_]+(\.[A-Za-z_]+)+$/i.test(value) || /^(string|true|false|\d+(-\d+)?)$/.test(value) || value === 'password'
 }
 
 function examplesIn (text: string): string[] {
