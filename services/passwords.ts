@@ -8,8 +8,24 @@ function bcryptInput (password: string): string {
   return createHash('sha256').update(password, 'utf8').digest('hex')
 }
 
+// bcrypt work started and not yet finished, in this process (the thread pool is the process's).
+let bcryptInFlight = 0
+
+export function bcryptOperationsInFlight (): number {
+  return bcryptInFlight
+}
+
+async function counted<T> (work: Promise<T>): Promise<T> {
+  bcryptInFlight++
+  try {
+    return await work
+  } finally {
+    bcryptInFlight--
+  }
+}
+
 export async function hashPassword (password: string, cost: number): Promise<string> {
-  return await bcrypt.hash(bcryptInput(password), cost)
+  return await counted(bcrypt.hash(bcryptInput(password), cost))
 }
 
 // The bcrypt cost a hash was made with.
@@ -18,5 +34,5 @@ export function hashCost (hash: string): number {
 }
 
 export async function verifyPassword (password: string, hash: string): Promise<boolean> {
-  return await bcrypt.compare(bcryptInput(password), hash)
+  return await counted(bcrypt.compare(bcryptInput(password), hash))
 }
