@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import type { Socket } from 'node:net'
 import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
@@ -81,15 +82,24 @@ function isClientAbort (error: FastifyError): boolean {
   return error.code === 'ECONNRESET' && error.message === 'aborted'
 }
 
-// The body in the request's surface: Rocket.Chat's under /api/v1/, OAuth2's on its endpoints,
-// ours everywhere else.
+type Surface = 'rocket-chat' | 'oauth' | 'v2'
+
+// The body in a surface's shape: Rocket.Chat's under /api/v1/, OAuth2's on its endpoints, ours
+// everywhere else; each names the request (as its X-Request-Id header and log lines do), so a
+// caller's report of a failure leads to its log lines.
+function inSurfaceShape (surface: Surface, body: ErrorBody, origin: ErrorOrigin, requestId: string): { statusCode: number, body: Record<string, unknown> } {
+  if (surface === 'rocket-chat') return rocketChatError(body, origin, requestId)
+  if (surface === 'oauth') return { statusCode: body.statusCode, body: oauthError(body, requestId) }
+  return { statusCode: body.statusCode, body: { ...body, requestId } }
+}
+
+function surfaceOf (request: FastifyRequest): Surface {
+  return onRocketChatSurface(request) ? 'rocket-chat' : onOAuthSurface(request) ? 'oauth' : 'v2'
+}
+
 function send (request: FastifyRequest, reply: FastifyReply, body: ErrorBody, origin = NO_ORIGIN): FastifyReply {
-  if (onRocketChatSurface(request)) {
-    const translated = rocketChatError(body, origin)
-    return reply.code(translated.statusCode).type('application/json').send(translated.body)
-  }
-  if (onOAuthSurface(request)) return reply.code(body.statusCode).type('application/json').send(oauthError(body))
-  return reply.code(body.statusCode).type('application/json').send(body)
+  const answer = inSurfaceShape(surfaceOf(request), body, origin, request.id)
+  return reply.code(answer.statusCode).type('application/json').send(answer.body)
 }
 
 function sendDomainError (request: FastifyRequest, reply: FastifyReply, error: DomainError): FastifyReply {
@@ -111,22 +121,24 @@ function requestPathOf (rawPacket: unknown): string | undefined {
   return /^[A-Z]+ (\S+) HTTP\//.exec(Buffer.isBuffer(rawPacket) ? rawPacket.toString('latin1', 0, 8192) : '')?.[1]
 }
 
+function surfaceOfPath (path: string | undefined): Surface {
+  return path === undefined ? 'v2' : isRocketChatRequest(path) ? 'rocket-chat' : isOAuthRequest(path) ? 'oauth' : 'v2'
+}
+
 // Requests Node's HTTP parser rejects never reach Fastify; they get the same body, written raw,
 // in the shape of the surface the request line names (Rocket.Chat's, OAuth2's), if it got that far.
+// No request was made of them, so their id is a new one.
 export function clientErrorHandler (error: Error & { code?: string, rawPacket?: unknown }, socket: Socket): void {
   const [statusCode, code, message] = error.code === 'HPE_HEADER_OVERFLOW'
     ? [431, 'headers_too_large', 'The request headers are too large']
     : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
       ? [408, 'request_timeout', 'The request took too long to arrive']
       : [400, 'bad_request', 'The request is not valid HTTP']
-  const path = requestPathOf(error.rawPacket)
-  const errorBody: ErrorBody = { statusCode, code, message }
-  const body = JSON.stringify(path !== undefined && isRocketChatRequest(path)
-    ? rocketChatError(errorBody, NO_ORIGIN).body
-    : path !== undefined && isOAuthRequest(path) ? oauthError(errorBody) : errorBody)
+  const requestId = randomUUID()
+  const body = JSON.stringify(inSurfaceShape(surfaceOfPath(requestPathOf(error.rawPacket)), { statusCode, code, message }, NO_ORIGIN, requestId).body)
   if (socket.writable) {
     socket.end(`HTTP/1.1 ${statusCode} ${code.replaceAll('_', ' ')}\r\nconnection: close\r\ncache-control: no-store\r\ncontent-type: application/json; charset=utf-8\r\n` +
-      `content-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+      `x-request-id: ${requestId}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
   } else {
     socket.destroy()
   }

@@ -24,6 +24,6 @@ function oauthErrorCode (statusCode: number, code: string): string {
   return 'invalid_request'
 }
 
-export function oauthError (body: { statusCode: number, code: string, message: string }): { error: string, error_description: string } {
-  return { error: oauthErrorCode(body.statusCode, body.code), error_description: body.message }
+export function oauthError (body: { statusCode: number, code: string, message: string }, requestId: string): { error: string, error_description: string, request_id: string } {
+  return { error: oauthErrorCode(body.statusCode, body.code), error_description: body.message, request_id: requestId }
 }

@@ -50,16 +50,16 @@ function errorTypeOf (body: ErrorBody, origin: ErrorOrigin): string {
 
 // An error in Rocket.Chat's shape: `{ success: false, error: '<reason> [<errorType>]', errorType,
 // details }`, with its status codes (a refusal for lack of permission and a taken username are
-// 400s there); authentication failures have their own bodies.
-export function rocketChatError (body: ErrorBody, origin: ErrorOrigin): { statusCode: number, body: Record<string, unknown> } {
+// 400s there); authentication failures have their own bodies. Each also names the request.
+export function rocketChatError (body: ErrorBody, origin: ErrorOrigin, requestId: string): { statusCode: number, body: Record<string, unknown> } {
   if (body.code === 'unauthorized') {
-    return { statusCode: 401, body: { success: false, status: 'error', error: NOT_LOGGED_IN, message: NOT_LOGGED_IN } }
+    return { statusCode: 401, body: { success: false, status: 'error', error: NOT_LOGGED_IN, message: NOT_LOGGED_IN, requestId } }
   }
   if (body.code === 'invalid_credentials') {
-    return { statusCode: 401, body: { status: 'error', error: 'Unauthorized', message: body.message } }
+    return { statusCode: 401, body: { status: 'error', error: 'Unauthorized', message: body.message, requestId } }
   }
   if (body.code === 'account_not_active') {
-    return { statusCode: 401, body: { status: 'error', error: 'error-user-is-not-activated', message: body.message } }
+    return { statusCode: 401, body: { status: 'error', error: 'error-user-is-not-activated', message: body.message, requestId } }
   }
   const errorType = errorTypeOf(body, origin)
   const statusCode = body.statusCode === 403 || body.statusCode === 409 ? 400 : body.statusCode
@@ -69,7 +69,8 @@ export function rocketChatError (body: ErrorBody, origin: ErrorOrigin): { status
       success: false,
       error: `${body.message} [${errorType}]`,
       errorType,
-      ...(body.field !== undefined ? { details: { field: body.field } } : {})
+      ...(body.field !== undefined ? { details: { field: body.field } } : {}),
+      requestId
     }
   }
 }

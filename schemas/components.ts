@@ -11,11 +11,15 @@ export const AccountCreateRequest = Type.Object({
 }, {"description":"The standard fields below, plus one top-level key for each custom field defined in the\nregistry. Any other key is refused with `400 unknown_field`.\n","additionalProperties":true})
 export type AccountCreateRequest = Static<typeof AccountCreateRequest>
 
+export const RequestId = Type.String({"description":"The request's id, as in the `X-Request-Id` header of the answer and on the request's log\nlines: quote it when reporting a failure.\n"})
+export type RequestId = Static<typeof RequestId>
+
 export const ApiError = Type.Object({
   statusCode: Type.Integer({"description":"The HTTP status code."}),
   code: Type.String({"description":"Machine-readable reason, stable across versions."}),
   message: Type.String({"description":"Human-readable explanation."}),
-  field: Type.Optional(Type.String({"description":"The request field at fault, when there is one."}))
+  field: Type.Optional(Type.String({"description":"The request field at fault, when there is one."})),
+  requestId: RequestId
 }, {"description":"The one error body of every endpoint.","additionalProperties":false})
 export type ApiError = Static<typeof ApiError>
 
@@ -280,7 +284,8 @@ export type OAuthClientWithSecret = Static<typeof OAuthClientWithSecret>
 
 export const OAuthError = Type.Object({
   error: Type.Unsafe<"invalid_request" | "invalid_client" | "invalid_grant" | "unauthorized_client" | "unsupported_grant_type" | "invalid_scope" | "temporarily_unavailable" | "server_error">({"type":"string","enum":["invalid_request","invalid_client","invalid_grant","unauthorized_client","unsupported_grant_type","invalid_scope","temporarily_unavailable","server_error"]}),
-  error_description: Type.String({"description":"What went wrong, for a human."})
+  error_description: Type.String({"description":"What went wrong, for a human."}),
+  request_id: RequestId
 }, {"description":"An error of the OAuth2 endpoints, as RFC 6749 §5.2 shapes it.","additionalProperties":false})
 export type OAuthError = Static<typeof OAuthError>
 
@@ -396,6 +401,7 @@ export const RocketChatError = Type.Object({
   success: Type.Boolean({"description":"Always false."}),
   error: Type.String({"description":"The reason, then the errorType in brackets."}),
   errorType: Type.String({"description":"Machine-readable reason (see the 400 response of each operation)."}),
+  requestId: RequestId,
   details: Type.Optional(Type.Object({
     field: Type.Optional(Type.String({"description":"The request field at fault."}))
   }, {"additionalProperties":false}))
@@ -405,7 +411,8 @@ export type RocketChatError = Static<typeof RocketChatError>
 export const RocketChatLoginFailure = Type.Object({
   status: Type.Unsafe<"error">({"type":"string","enum":["error"]}),
   error: Type.Unsafe<"Unauthorized" | "error-user-is-not-activated">({"type":"string","enum":["Unauthorized","error-user-is-not-activated"]}),
-  message: Type.String()
+  message: Type.String(),
+  requestId: RequestId
 }, {"additionalProperties":false})
 export type RocketChatLoginFailure = Static<typeof RocketChatLoginFailure>
 
@@ -479,7 +486,8 @@ export const RocketChatUnauthorizedError = Type.Object({
   success: Type.Boolean({"description":"Always false."}),
   status: Type.Unsafe<"error">({"type":"string","enum":["error"]}),
   error: Type.String(),
-  message: Type.String()
+  message: Type.String(),
+  requestId: RequestId
 }, {"additionalProperties":false})
 export type RocketChatUnauthorizedError = Static<typeof RocketChatUnauthorizedError>
 

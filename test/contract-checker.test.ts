@@ -19,7 +19,7 @@ t.test('reports a status the operation does not document', async (t) => {
 })
 
 t.test('reports a documented header that is missing', async (t) => {
-  const body = '{"statusCode":503,"code":"database_unavailable","message":"down"}'
+  const body = '{"statusCode":503,"code":"database_unavailable","message":"down","requestId":"r-1"}'
   t.strictSame(contractViolations('GET', '/health/ready', { statusCode: 503, headers: json, body }),
     ['the documented header Retry-After is missing'])
   t.strictSame(contractViolations('GET', '/health/ready', { statusCode: 503, headers: { ...json, 'retry-after': '5' }, body }), [])
@@ -33,7 +33,7 @@ t.test('reports a body on a response documented without one', async (t) => {
 t.test('reports a path the contract does not have, unless it is a 404 in the error shape', async (t) => {
   t.strictSame(contractViolations('GET', '/nowhere', { statusCode: 200, headers: json, body: '{}' }),
     ['GET /nowhere is not in the contract but answered 200'])
-  t.strictSame(contractViolations('GET', '/nowhere', { statusCode: 404, headers: json, body: '{"statusCode":404,"code":"not_found","message":"x"}' }), [])
+  t.strictSame(contractViolations('GET', '/nowhere', { statusCode: 404, headers: json, body: '{"statusCode":404,"code":"not_found","message":"x","requestId":"r-1"}' }), [])
 })
 
 t.test('reports a body that is not JSON', async (t) => {

@@ -152,11 +152,12 @@ export async function build (t: Test, kind: DatabaseKind, options: BuildOptions 
     if (violations.length > 0) {
       throw new Error(`${method} ${url} → ${response.statusCode} breaks openapi.yaml:\n  ${violations.join('\n  ')}\n  body: ${response.body}`)
     }
+    const body = response.body === '' ? undefined : JSON.parse(response.body)
     return {
       statusCode: response.statusCode,
       headers: response.headers,
       text: response.body,
-      body: response.body === '' ? undefined : JSON.parse(response.body)
+      body: response.statusCode >= 400 && method !== 'HEAD' ? withoutRequestId(`${method} ${url}`, response.headers['x-request-id'], body) : body
     }
   }
 
@@ -167,6 +168,18 @@ export async function build (t: Test, kind: DatabaseKind, options: BuildOptions 
   }
 
   return { app, logs, request, tokenFor, adminToken: async () => await tokenFor(ADMIN.username, ADMIN.password) }
+}
+
+// Every error body names its request as its X-Request-Id header does (`requestId`, or
+// `request_id` in OAuth2's body); checked here on every answer, the tests compare the rest.
+export function withoutRequestId (request: string, headerId: unknown, body: any): any {
+  if (body === null || typeof body !== 'object') throw new Error(`${request}: an error answer without a JSON body`)
+  const { requestId, request_id: oauthRequestId, ...rest } = body
+  const bodyId = requestId ?? oauthRequestId
+  if (typeof headerId !== 'string' || bodyId !== headerId) {
+    throw new Error(`${request}: the error body names the request ${String(bodyId)}, its X-Request-Id header ${String(headerId)}`)
+  }
+  return rest
 }
 
 // A prefix for rate-limit keys in Redis that no other test or run uses.

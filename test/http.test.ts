@@ -1,7 +1,7 @@
 import { connect } from 'node:net'
 import t from 'tap'
 import { type ContractResponse, contractViolations } from './contract.js'
-import { build } from './helper.js'
+import { build, withoutRequestId } from './helper.js'
 
 // What Node's HTTP parser refuses never reaches a route; it must still get the one error body.
 async function rawExchange (port: number, request: string): Promise<string> {
@@ -20,8 +20,7 @@ t.test('a request that is not HTTP gets a 400 with the JSON error body', async (
   const { port } = api.app.server.address() as { port: number }
   const answer = await rawExchange(port, 'THIS IS NOT HTTP\r\n\r\n')
   t.match(answer, /^HTTP\/1\.1 400 /)
-  const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))
-  t.strictSame(body, { statusCode: 400, code: 'bad_request', message: 'The request is not valid HTTP' })
+  t.strictSame(errorBodyOf(answer), { statusCode: 400, code: 'bad_request', message: 'The request is not valid HTTP' })
 })
 
 t.test('oversized headers get a 431 with the JSON error body', async (t) => {
@@ -32,6 +31,12 @@ t.test('oversized headers get a 431 with the JSON error body', async (t) => {
   t.match(answer, /^HTTP\/1\.1 431 /)
   t.match(answer, /"code":"headers_too_large"/)
 })
+
+// The error body of a raw answer, without the request id it must share with its X-Request-Id.
+function errorBodyOf (answer: string): unknown {
+  const { headers, body } = parsedAnswer(answer)
+  return withoutRequestId('the raw request', headers['x-request-id'], JSON.parse(body))
+}
 
 // A raw answer as the contract checker takes it.
 function parsedAnswer (answer: string): ContractResponse {
@@ -62,16 +67,16 @@ t.test('on Rocket.Chat\'s and OAuth2\'s surfaces, HTTP-layer refusals come in th
   const { port } = api.app.server.address() as { port: number }
   const oversized = await rawExchange(port, `GET /api/v1/users.info?username=x HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20000)}\r\n\r\n`)
   t.match(oversized, /^HTTP\/1\.1 431 /)
-  t.strictSame(JSON.parse(oversized.slice(oversized.indexOf('\r\n\r\n') + 4)),
+  t.strictSame(errorBodyOf(oversized),
     { success: false, error: 'The request headers are too large [headers-too-large]', errorType: 'headers-too-large' })
   const malformed = await rawExchange(port, 'POST /api/v1/login HTTP/1.1\r\nhost x\r\n\r\n')
   t.match(malformed, /^HTTP\/1\.1 400 /)
-  t.match(JSON.parse(malformed.slice(malformed.indexOf('\r\n\r\n') + 4)), { success: false, errorType: 'bad-request' })
+  t.match(errorBodyOf(malformed), { success: false, errorType: 'bad-request' })
   const oauth = await rawExchange(port, `POST /oauth/token/ HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20000)}\r\n\r\n`)
   t.match(oauth, /^HTTP\/1\.1 431 /)
-  t.strictSame(JSON.parse(oauth.slice(oauth.indexOf('\r\n\r\n') + 4)), { error: 'invalid_request', error_description: 'The request headers are too large' })
+  t.strictSame(errorBodyOf(oauth), { error: 'invalid_request', error_description: 'The request headers are too large' })
   const v2 = await rawExchange(port, 'POST /api/v2/account/create/ HTTP/1.1\r\nhost x\r\n\r\n')
-  t.match(JSON.parse(v2.slice(v2.indexOf('\r\n\r\n') + 4)), { statusCode: 400, code: 'bad_request' }, 'elsewhere, the v2 body')
+  t.match(errorBodyOf(v2), { statusCode: 400, code: 'bad_request' }, 'elsewhere, the v2 body')
 })
 
 t.test('a client that hangs up mid-body is logged once, at info, as a client abort, and raises no database alarm', async (t) => {

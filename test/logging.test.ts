@@ -42,6 +42,23 @@ t.test('every answer names its request in X-Request-Id, as every log line of the
   }
 })
 
+t.test('every error body names its request as X-Request-Id does, in each surface\'s shape', async (t) => {
+  const api = await build(t, 'sqlite', { env: { TRUST_PROXY: '127.0.0.1' } })
+  const errors = [
+    ['GET', '/api/v2/user/me/', 'requestId'],
+    ['GET', '/no/such/route', 'requestId'],
+    ['GET', '/api/v1/users.info?username=nobody', 'requestId'],
+    ['POST', '/api/v1/users.create', 'requestId'],
+    ['POST', '/oauth/token/', 'request_id']
+  ] as const
+  for (const [method, url, key] of errors) {
+    const response = await api.app.inject({ method, url, headers: { 'x-request-id': `edge-${key}` } })
+    t.ok(response.statusCode >= 400, `${method} ${url} is refused`)
+    t.equal(response.headers['x-request-id'], `edge-${key}`)
+    t.equal(response.json()[key], `edge-${key}`, `${method} ${url}: ${key} in the body is the trusted proxy's id`)
+  }
+})
+
 t.test('takes X-Request-Id only from a trusted proxy, and only a plain one', async (t) => {
   const untrusted = await build(t, 'sqlite')
   t.match(String((await untrusted.request({ url: '/health/live', headers: { 'x-request-id': 'edge-1234' } })).headers['x-request-id']), UUID,

@@ -4,7 +4,7 @@ import { RestClient } from '@rocket.chat/api-client'
 import type { UserCreateParamsPOST } from '@rocket.chat/rest-typings'
 import type { Test } from 'tap'
 import { contractViolations } from './contract.js'
-import { ADMIN, build, onEachDatabase, type BuildOptions, type DatabaseKind, type TestApp } from './helper.js'
+import { ADMIN, build, onEachDatabase, type BuildOptions, type DatabaseKind, type TestApp, withoutRequestId } from './helper.js'
 
 // Rocket.Chat's typings require `fields`, which its server (and this one) treats as optional.
 type CreateParams = Omit<UserCreateParamsPOST, 'fields'> & { fields?: string }
@@ -72,10 +72,10 @@ async function rejectionOf (promise: Promise<unknown>): Promise<Response> {
   throw new Error('The client resolved where the service should have refused')
 }
 
-// The status and JSON body of that Response.
+// The status and JSON body of that Response (its request id checked against X-Request-Id).
 async function refusal (promise: Promise<unknown>): Promise<{ status: number, body: unknown }> {
   const response = await rejectionOf(promise)
-  return { status: response.status, body: await response.json() }
+  return { status: response.status, body: withoutRequestId(response.url, response.headers.get('x-request-id'), await response.json()) }
 }
 
 function rocketChatError (errorType: string, reason: string, field?: string): { status: number, body: unknown } {
@@ -143,7 +143,7 @@ onEachDatabase('logging in with the Rocket.Chat client', async (t, kind) => {
     const response = await rejectionOf(client.post('/v1/login', { user: ADMIN.username, password: ADMIN.password }))
     t.equal(response.status, 429)
     t.equal(response.headers.get('retry-after'), '30')
-    t.strictSame(await response.json(), {
+    t.strictSame(withoutRequestId(response.url, response.headers.get('x-request-id'), await response.json()), {
       success: false, error: 'Too many requests: you must wait 30 seconds before trying this endpoint again [error-too-many-requests]', errorType: 'error-too-many-requests'
     })
   })

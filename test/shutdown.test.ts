@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import { projectRoot } from '../paths.js'
 import { type ContractResponse, contractViolations } from './contract.js'
-import { ADMIN, build, TEST_JWT_PRIVATE_KEY } from './helper.js'
+import { ADMIN, build, TEST_JWT_PRIVATE_KEY, withoutRequestId } from './helper.js'
 
 const SERVER_START_TIMEOUT_MS = 30_000
 const EXIT_TIMEOUT_MS = 15_000
@@ -105,7 +105,7 @@ t.test('while the app closes, requests in flight finish, idle connections close 
   t.equal(refused.statusCode, 503)
   t.equal(refused.headers.connection, 'close')
   t.equal(refused.headers['retry-after'], '1')
-  t.strictSame(JSON.parse(refused.body), {
+  t.strictSame(withoutRequestId('GET /api/v1/users.info', refused.headers['x-request-id'], JSON.parse(refused.body)), {
     success: false, error: 'The service is shutting down; retry shortly [shutting-down]', errorType: 'shutting-down'
   }, 'in the body of the surface it arrived on')
   checkContract(t, 'GET', '/api/v1/users.info', refused)
@@ -141,8 +141,8 @@ t.test('requests arriving while closing get shutting_down in the v2 and the OAut
     return await connection.answer()
   }))
   const [v2, oauth] = answers
-  t.strictSame(JSON.parse(v2!.body), { statusCode: 503, code: 'shutting_down', message: 'The service is shutting down; retry shortly' })
-  t.strictSame(JSON.parse(oauth!.body), { error: 'temporarily_unavailable', error_description: 'The service is shutting down; retry shortly' })
+  t.strictSame(withoutRequestId('POST /api/v2/account/create/', v2!.headers['x-request-id'], JSON.parse(v2!.body)), { statusCode: 503, code: 'shutting_down', message: 'The service is shutting down; retry shortly' })
+  t.strictSame(withoutRequestId('POST /oauth/token/', oauth!.headers['x-request-id'], JSON.parse(oauth!.body)), { error: 'temporarily_unavailable', error_description: 'The service is shutting down; retry shortly' })
   for (const [index, answer] of answers.entries()) {
     const [method, url] = requests[index]!
     t.equal(answer.headers.connection, 'close')
