@@ -10,6 +10,7 @@ import customFieldRegistry from './plugins/custom-field-registry.js'
 import database from './plugins/database.js'
 import docs from './plugins/docs.js'
 import errors, { clientErrorHandler, frameworkErrors } from './plugins/errors.js'
+import metrics from './plugins/metrics.js'
 import overload from './plugins/overload.js'
 import permissions from './plugins/permissions.js'
 import rateLimit from './plugins/rate-limit.js'
@@ -33,6 +34,7 @@ import rocketChatUserRoutes from './routes/api/v1/users.js'
 import rocketChatSettingRoutes from './routes/api/v1/settings.js'
 import clientRoutes from './routes/api/v2/oauth/client/index.js'
 import healthRoutes from './routes/health.js'
+import metricsRoutes from './routes/metrics.js'
 import oauthRoutes from './routes/oauth/index.js'
 import wellKnownRoutes from './routes/well-known.js'
 
@@ -119,8 +121,10 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(customFieldRegistry)
   await app.register(accounts, { announceFirstAdmin: options.announceFirstAdmin, ensureFirstAdmin: options.ensureFirstAdmin })
   await app.register(registration)
+  await app.register(metrics)
 
   await app.register(healthRoutes)
+  await app.register(metricsRoutes)
   await app.register(oauthRoutes)
   await app.register(wellKnownRoutes)
   await app.register(accountCreateRoutes)

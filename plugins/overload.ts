@@ -2,13 +2,15 @@ import underPressure from '@fastify/under-pressure'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Overloaded } from '../domain/errors.js'
+import { isMetricsScrape } from './metrics.js'
 
 const WARNING_INTERVAL_MS = 10_000
 
 // Probes and the published keys keep answering under load: shedding a health probe would have an
 // orchestrator restart a busy instance, and other services need the JWKS to check our tokens.
+// Metrics too: an overload is exactly when they are needed.
 function isExempt (request: FastifyRequest): boolean {
-  return request.url.startsWith('/health/') || request.url.startsWith('/.well-known/')
+  return request.url.startsWith('/health/') || request.url.startsWith('/.well-known/') || isMetricsScrape(request)
 }
 
 // Sheds requests while the process is over its limits (MAX_EVENT_LOOP_DELAY_MS,

@@ -4,6 +4,7 @@ import proxyAddr from '@fastify/proxy-addr'
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
+import { isMetricsScrape } from './metrics.js'
 
 // An incoming X-Request-Id is taken only if it is short and plain, so it is safe in a log line
 // and a header.
@@ -23,12 +24,13 @@ export function requestIdGenerator (trustProxy: Config['trustProxy']): (request:
 }
 
 function isHealthProbe (request: FastifyRequest): boolean {
-  return request.url.startsWith('/health/')
+  return request.url.startsWith('/health/') || isMetricsScrape(request)
 }
 
-// Fastify's request log lines, at debug for health probes: an orchestrator asks every few
-// seconds, and those lines would bury everything else at info. A probe answered with an error
-// (a database that does not answer) completes at info, as any other request.
+// Fastify's request log lines, at debug for health probes and metrics scrapes: an orchestrator
+// and Prometheus ask every few seconds, and those lines would bury everything else at info. A
+// probe answered with an error (a database that does not answer, a wrong metrics token)
+// completes at info, as any other request.
 export class RequestLogController extends LogController {
   override incomingRequest (request: FastifyRequest, reply: FastifyReply): void {
     if (isHealthProbe(request)) request.log.debug({ req: request }, 'incoming request')

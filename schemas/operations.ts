@@ -344,6 +344,21 @@ export const operations = {
     },
     config: { access: { authenticated: false } }
   },
+  getMetrics: {
+    method: "GET",
+    url: "/metrics",
+    schema: {
+      response: {
+        200: { content: { "text/plain": { schema: Type.String({"description":"Prometheus text exposition format, `Content-Type: text/plain; version=0.0.4; charset=utf-8`."}) } } },
+        400: ApiError,
+        401: ApiError,
+        404: ApiError,
+        431: ApiError,
+        500: ApiError
+      }
+    },
+    config: { access: { authenticated: false } }
+  },
   searchAccounts: {
     method: "GET",
     url: "/api/v2/account/search/",

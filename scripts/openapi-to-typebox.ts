@@ -10,6 +10,8 @@ type SecurityRequirement = Record<string, string[]>
 interface SecurityScheme {
   type: string
   scheme?: string
+  // Credentials that are no access token (METRICS_TOKEN, say), which the operation checks itself.
+  'x-checked-by-operation'?: boolean
   flows?: Record<string, { scopes?: Record<string, string> }>
 }
 
@@ -294,15 +296,25 @@ function requestBodySchema (operation: OpenApiOperation, where: string): string 
   return typeBoxExpression(JSON.parse(schemas[0] as string) as JsonSchema, `${where}/requestBody`, '      ')
 }
 
-// The schema of a response's body, or undefined when it has none (204). Fastify's response schema
-// does not depend on the content type, so any other type would be checked as if it were JSON.
-function responseBody (response: OpenApiResponse, where: string): JsonSchema | undefined {
+// The body types a response may have: JSON, or plain text (a string, such as Prometheus's
+// exposition format).
+const RESPONSE_TYPES = ['application/json', 'text/plain']
+
+interface ResponseBody { type: string, schema: JsonSchema }
+
+// The type and schema of a response's body, or undefined when it has none (204). One type only:
+// the route's answer is typed by its status alone.
+function responseBody (response: OpenApiResponse, where: string): ResponseBody | undefined {
   if (response.content === undefined) return undefined
   const types = Object.keys(response.content)
-  if (types.length !== 1 || types[0] !== 'application/json') throw new Error(`Only application/json response bodies are supported at ${where}`)
-  const schema = response.content['application/json']?.schema
-  if (schema === undefined) throw new Error(`An application/json response needs a schema at ${where}`)
-  return schema
+  const [type] = types
+  if (types.length !== 1 || type === undefined || !RESPONSE_TYPES.includes(type)) {
+    throw new Error(`Only application/json or text/plain response bodies are supported at ${where}`)
+  }
+  const schema = response.content[type]?.schema
+  if (schema === undefined) throw new Error(`A response body of type ${type} needs a schema at ${where}`)
+  if (type === 'text/plain' && schema.type !== 'string') throw new Error(`A text/plain response's schema must be of type string at ${where}`)
+  return { type, schema }
 }
 
 function responseSchemas (document: OpenApiDocument, operation: OpenApiOperation, where: string): string[] {
@@ -312,24 +324,30 @@ function responseSchemas (document: OpenApiDocument, operation: OpenApiOperation
     // single code to put there.
     if (!/^[1-5][0-9][0-9]$/.test(status)) throw new Error(`Unsupported response status ${status} at ${where}: only explicit status codes are supported`)
     const resolved = resolveComponent(response, document.components.responses, 'responses')
-    const schema = responseBody(resolved, `${where}/responses/${status}`)
+    const body = responseBody(resolved, `${where}/responses/${status}`)
     // A response without a body (204) is declared as null, so the route's reply is typed too.
-    if (schema === undefined) {
+    if (body === undefined) {
       entries.push(`        ${status}: Type.Null({ description: ${JSON.stringify(resolved.description ?? '')} })`)
       continue
     }
-    entries.push(`        ${status}: ${typeBoxExpression(schema, `${where}/responses/${status}`, '        ')}`)
+    const expression = typeBoxExpression(body.schema, `${where}/responses/${status}`, '        ')
+    // Fastify applies a bare response schema to whatever is sent, as JSON; a text body's schema
+    // is declared for its content type, so it serializes nothing and only types the reply.
+    entries.push(body.type === 'application/json'
+      ? `        ${status}: ${expression}`
+      : `        ${status}: { content: { ${JSON.stringify(body.type)}: { schema: ${expression} } } }`)
   }
   return entries
 }
 
 // HTTP Basic authenticates a service client on the OAuth2 endpoints, which check it themselves;
-// it never authenticates a caller of any other operation.
-function isClientAuthentication (document: OpenApiDocument, requirement: SecurityRequirement): boolean {
+// it never authenticates a caller of any other operation. A scheme marked x-checked-by-operation
+// (METRICS_TOKEN's) is no access token either: its operation checks it.
+function isCheckedByOperation (document: OpenApiDocument, requirement: SecurityRequirement): boolean {
   const names = Object.keys(requirement)
   return names.length > 0 && names.every((name) => {
     const scheme = document.components.securitySchemes?.[name]
-    return scheme?.type === 'http' && scheme.scheme?.toLowerCase() === 'basic'
+    return (scheme?.type === 'http' && scheme.scheme?.toLowerCase() === 'basic') || scheme?.['x-checked-by-operation'] === true
   })
 }
 
@@ -357,7 +375,7 @@ function requiredScope (document: OpenApiDocument, security: SecurityRequirement
 }
 
 function accessRule (document: OpenApiDocument, operation: OpenApiOperation, where: string): string {
-  const security = (operation.security ?? document.security ?? []).filter((requirement) => !isClientAuthentication(document, requirement))
+  const security = (operation.security ?? document.security ?? []).filter((requirement) => !isCheckedByOperation(document, requirement))
   // An empty requirement `{}` lets anonymous callers in beside the others: authentication becomes
   // optional, which { authenticated } cannot express (unless the others only authenticate a client).
   const anonymous = security.some((requirement) => Object.keys(requirement).length === 0)
@@ -422,7 +440,9 @@ function usedComponents (document: OpenApiDocument): string[] {
     for (const operation of Object.values(item)) {
       referencedNames(operation.requestBody, names)
       for (const response of Object.values(operation.responses)) {
-        referencedNames(resolveComponent(response, document.components.responses, 'responses').content?.['application/json']?.schema, names)
+        for (const media of Object.values(resolveComponent(response, document.components.responses, 'responses').content ?? {})) {
+          referencedNames(media.schema, names)
+        }
       }
       for (const parameter of operation.parameters ?? []) {
         referencedNames(resolveComponent(parameter, document.components.parameters, 'parameters').schema, names)

@@ -40,3 +40,14 @@ t.test('reports a body that is not JSON', async (t) => {
   t.strictSame(contractViolations('GET', '/health/live', { statusCode: 200, headers: { 'content-type': 'text/html' }, body: '<html>' }),
     ['content-type is text/html, not application/json'])
 })
+
+t.test('checks a plain-text response as text of its documented type', async (t) => {
+  const text = { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }
+  t.strictSame(contractViolations('GET', '/metrics', { statusCode: 200, headers: text, body: '# TYPE up gauge\nup 1\n' }), [])
+  t.strictSame(contractViolations('GET', '/metrics', { statusCode: 200, headers: json, body: '{}' }),
+    ['content-type is application/json; charset=utf-8, not text/plain'])
+  t.strictSame(contractViolations('GET', '/metrics', { statusCode: 401, headers: text, body: 'no' }),
+    ['the documented header WWW-Authenticate is missing'])
+  t.strictSame(contractViolations('GET', '/metrics', { statusCode: 401, headers: { ...text, 'www-authenticate': 'Bearer' }, body: 'no' }),
+    ['content-type is text/plain; version=0.0.4; charset=utf-8, not application/json'])
+})

@@ -594,6 +594,27 @@ ${OK_RESPONSE}
     t.strictSame(operations.introspect?.config.access, { authenticated: false })
   })
 
+  t.test('leaves a scheme marked x-checked-by-operation to the operation, which the access-token check then passes by', async (t) => {
+    const { operations } = await importGenerated(t, generateTypeBox(openApi(`${SECURITY_SCHEMES}
+    metricsToken: { type: http, scheme: bearer, x-checked-by-operation: true }
+security:
+  - oauth2: [read]
+paths:
+  /metrics:
+    get:
+      operationId: metrics
+      security: [{ metricsToken: [] }]
+${OK_RESPONSE}
+  /me/:
+    get:
+      operationId: me
+      security: [{ bearerAuth: [read] }]
+${OK_RESPONSE}
+`)))
+    t.strictSame(operations.metrics?.config.access, { authenticated: false })
+    t.strictSame(operations.me?.config.access, { authenticated: true, scope: 'read' })
+  })
+
   t.test('refuses a required role on an operation open to anyone', async (t) => {
     t.throws(() => generateTypeBox(openApi(`
 paths:
@@ -704,8 +725,8 @@ ${OK_RESPONSE}
 `)), { message: /^Optional authentication \(\{\} in security\) is not supported at GET \/me\// })
   })
 
-  t.test('refuses a response body that is not application/json rather than declaring it null', async (t) => {
-    for (const type of ['text/plain', 'application/problem+json']) {
+  t.test('refuses a response body that is neither application/json nor text/plain rather than declaring it null', async (t) => {
+    for (const type of ['text/html', 'application/problem+json']) {
       t.throws(() => generateTypeBox(openApi(`
 paths:
   /things/:
@@ -717,7 +738,7 @@ paths:
           content:
             ${type}:
               schema: { type: string }
-`)), { message: 'Only application/json response bodies are supported at GET /things//responses/200' }, type)
+`)), { message: 'Only application/json or text/plain response bodies are supported at GET /things//responses/200' }, type)
     }
   })
 
@@ -739,7 +760,45 @@ components:
           schema: { type: string }
         text/plain:
           schema: { type: string }
-`)), { message: 'Only application/json response bodies are supported at GET /things//responses/200' })
+`)), { message: 'Only application/json or text/plain response bodies are supported at GET /things//responses/200' })
+  })
+
+  // GET /metrics answering 200 in text/plain (its media type object given as YAML) and 404 in JSON.
+  const textResponse = (media: string): OpenApiDocument => openApi(`
+paths:
+  /metrics:
+    get:
+      operationId: metrics
+      responses:
+        '200':
+          description: OK
+          content:
+            text/plain:
+              ${media}
+        '404':
+          description: Not served.
+          content:
+            application/json:
+              schema: { type: object }
+`)
+
+  t.test('declares a text/plain response\'s string schema for its content type, beside JSON ones', async (t) => {
+    const generated = await operation(t, textResponse('schema: { type: string, maxLength: 5 }'), 'metrics')
+    const text = (generated.schema.response['200'] as unknown as { content: Record<string, { schema: TSchema }> }).content
+    t.strictSame(Object.keys(text), ['text/plain'])
+    t.ok(accepts(text['text/plain']?.schema as TSchema, 'a b'))
+    t.notOk(accepts(text['text/plain']?.schema as TSchema, 'too long'))
+    t.notOk(accepts(text['text/plain']?.schema as TSchema, {}))
+    t.ok(accepts(generated.schema.response['404'] as TSchema, {}))
+  })
+
+  t.test('refuses a text/plain response whose schema is not a string, or that has none', async (t) => {
+    for (const [schema, message] of [
+      ['schema: { type: object }', 'A text/plain response\'s schema must be of type string at GET /metrics/responses/200'],
+      ['example: up 1', 'A response body of type text/plain needs a schema at GET /metrics/responses/200']
+    ] as const) {
+      t.throws(() => generateTypeBox(textResponse(schema)), { message }, schema)
+    }
   })
 
   t.test('refuses response statuses that are not three-digit codes, such as 4XX or default', async (t) => {
