@@ -183,6 +183,11 @@ export function withoutRequestId (request: string, headerId: unknown, body: any)
   return rest
 }
 
+// The environment that keeps tap from recording a child process's coverage (@tapjs/processinfo
+// reads it). A child that runs the project's TypeScript through tsx maps it otherwise than the
+// tests' own processes do, and merging the two would corrupt the coverage report.
+export const UNCOVERED_CHILD = { _TAPJS_PROCESSINFO_COVERAGE_: '0' }
+
 // A prefix for rate-limit keys in Redis that no other test or run uses.
 export function randomRedisKeyPrefix (): string {
   return `account-service-test:${process.pid}:${randomBytes(6).toString('hex')}:`

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { Test } from 'tap'
 import { projectRoot } from '../paths.js'
-import { TEST_JWT_PRIVATE_KEY, build, createTestDatabase, onEachDatabase, type ApiResponse, type DatabaseKind, type TestApp } from './helper.js'
+import { TEST_JWT_PRIVATE_KEY, UNCOVERED_CHILD, build, createTestDatabase, onEachDatabase, type ApiResponse, type DatabaseKind, type TestApp } from './helper.js'
 
 const README = readFileSync(join(projectRoot, 'README.md'), 'utf8')
 // Where the README's examples reach the service: its default address.
@@ -477,7 +477,8 @@ async function freshStart (t: Test, kind: DatabaseKind): Promise<{ api: TestApp,
     DATA_DIR: t.testdirName,
     DATABASE_URL: databaseUrl,
     JWT_PRIVATE_KEY: TEST_JWT_PRIVATE_KEY,
-    BCRYPT_COST: '4'
+    BCRYPT_COST: '4',
+    ...UNCOVERED_CHILD
   }
   return { api, password: announced[0] as string, cliEnv }
 }
