@@ -200,7 +200,8 @@ export const operations = {
       response: {
         200: JsonWebKeySet,
         400: ApiError,
-        431: ApiError
+        431: ApiError,
+        503: ApiError
       }
     },
     config: { access: { authenticated: false } }
@@ -212,7 +213,8 @@ export const operations = {
       response: {
         200: AuthorizationServerMetadata,
         400: ApiError,
-        431: ApiError
+        431: ApiError,
+        503: ApiError
       }
     },
     config: { access: { authenticated: false } }
@@ -325,7 +327,8 @@ export const operations = {
       response: {
         200: Health,
         400: ApiError,
-        431: ApiError
+        431: ApiError,
+        503: ApiError
       }
     },
     config: { access: { authenticated: false } }
@@ -354,7 +357,8 @@ export const operations = {
         401: ApiError,
         404: ApiError,
         431: ApiError,
-        500: ApiError
+        500: ApiError,
+        503: ApiError
       }
     },
     config: { access: { authenticated: false } }

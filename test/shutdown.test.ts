@@ -4,7 +4,7 @@ import { connect, type Socket } from 'node:net'
 import t, { type Test } from 'tap'
 import { projectRoot } from '../paths.js'
 import { type ContractResponse, contractViolations } from './contract.js'
-import { ADMIN, build, TEST_JWT_PRIVATE_KEY, withoutRequestId } from './helper.js'
+import { ADMIN, build, TEST_JWT_PRIVATE_KEY, UNCOVERED_CHILD, withoutRequestId } from './helper.js'
 
 const SERVER_START_TIMEOUT_MS = 30_000
 const EXIT_TIMEOUT_MS = 15_000
@@ -76,6 +76,8 @@ function checkContract (t: Test, method: string, url: string, response: Contract
   t.strictSame(contractViolations(method, url, response), [], `${method} ${url} → ${response.statusCode} keeps the contract`)
 }
 
+// Time for bytes written on loopback to reach the server: no event tells when a connection that
+// has sent only part of a request has been read.
 async function settle (): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, 100))
 }
@@ -98,6 +100,9 @@ t.test('while the app closes, requests in flight finish, idle connections close 
   const closing = api.app.close()
   await idle.closed
   t.pass('the idle keep-alive connection is closed at once')
+  // Asked of the server, not by connecting: another process of a busy machine may be given the
+  // port as soon as it is free.
+  t.notOk(api.app.server.listening, 'no new connection is accepted')
   t.notOk(busy.isClosed, 'the connection with a request in flight stays open')
 
   late.write('host: localhost\r\nconnection: keep-alive\r\n\r\n')
@@ -120,32 +125,38 @@ t.test('while the app closes, requests in flight finish, idle connections close 
   await closing
 })
 
-t.test('requests arriving while closing get shutting_down in the v2 and the OAuth2 bodies', async (t) => {
+t.test('requests arriving while closing get shutting_down in the v2 and the OAuth2 bodies, on every operation', async (t) => {
   const api = await build(t, 'sqlite')
   await api.app.listen({ host: '127.0.0.1', port: 0 })
   const { port } = api.app.server.address() as { port: number }
-  const requests: Array<[string, string, string]> = [
-    ['POST', '/api/v2/account/create/', 'POST /api/v2/account/create/ HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}'],
-    ['POST', '/oauth/token/', 'POST /oauth/token/ HTTP/1.1\r\nhost: localhost\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 0\r\n\r\n']
+  const v2Body = { statusCode: 503, code: 'shutting_down', message: 'The service is shutting down; retry shortly' }
+  const late: Array<{ method: string, url: string, rest: string, body: unknown }> = [
+    { method: 'POST', url: '/api/v2/account/create/', rest: 'host: localhost\r\ncontent-type: application/json\r\ncontent-length: 2\r\n\r\n{}', body: v2Body },
+    {
+      method: 'POST',
+      url: '/oauth/token/',
+      rest: 'host: localhost\r\ncontent-type: application/x-www-form-urlencoded\r\ncontent-length: 0\r\n\r\n',
+      body: { error: 'temporarily_unavailable', error_description: 'The service is shutting down; retry shortly' }
+    },
+    ...['/health/live', '/.well-known/jwks.json', '/.well-known/oauth-authorization-server', '/metrics'].map((url) =>
+      ({ method: 'GET', url, rest: 'host: localhost\r\n\r\n', body: v2Body }))
   ]
-  const connections = await Promise.all(requests.map(async ([, url]) => {
+  const connections = await Promise.all(late.map(async ({ method, url }) => {
     const connection = await RawConnection.open(port)
-    connection.write(`POST ${url} HTTP/1.1\r\n`)
+    connection.write(`${method} ${url} HTTP/1.1\r\n`)
     return connection
   }))
   await settle()
   const closing = api.app.close()
   const answers = await Promise.all(connections.map(async (connection, index) => {
-    const [, , request] = requests[index]!
-    connection.write(request.slice(request.indexOf('\r\n') + 2))
+    connection.write(late[index]!.rest)
     return await connection.answer()
   }))
-  const [v2, oauth] = answers
-  t.strictSame(withoutRequestId('POST /api/v2/account/create/', v2!.headers['x-request-id'], JSON.parse(v2!.body)), { statusCode: 503, code: 'shutting_down', message: 'The service is shutting down; retry shortly' })
-  t.strictSame(withoutRequestId('POST /oauth/token/', oauth!.headers['x-request-id'], JSON.parse(oauth!.body)), { error: 'temporarily_unavailable', error_description: 'The service is shutting down; retry shortly' })
   for (const [index, answer] of answers.entries()) {
-    const [method, url] = requests[index]!
+    const { method, url, body } = late[index]!
+    t.equal(answer.statusCode, 503, `${method} ${url}`)
     t.equal(answer.headers.connection, 'close')
+    t.strictSame(withoutRequestId(`${method} ${url}`, answer.headers['x-request-id'], JSON.parse(answer.body)), body)
     checkContract(t, method, url, answer)
   }
   await closing
@@ -172,7 +183,8 @@ async function startServer (t: Test): Promise<ServerProcess> {
       ADMIN_USERNAME: ADMIN.username,
       ADMIN_EMAIL: ADMIN.email,
       ADMIN_PASSWORD: ADMIN.password,
-      LOG_LEVEL: 'info'
+      LOG_LEVEL: 'info',
+      ...UNCOVERED_CHILD
     },
     stdio: ['ignore', 'pipe', 'pipe']
   })
@@ -209,7 +221,6 @@ t.test('on SIGTERM the server drains a keep-alive client\'s request in flight an
   server.child.kill('SIGTERM')
   await idle.closed
   t.pass('the idle connection is closed at once')
-  await t.rejects(RawConnection.open(server.port), { code: 'ECONNREFUSED' }, 'no new connection is accepted')
   t.equal(server.child.exitCode, null, 'the process waits for the request in flight')
 
   busy.write(secondHalf)
