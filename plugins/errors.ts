@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Socket } from 'node:net'
-import type { FastifyError, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOptions } from 'fastify'
 import fp from 'fastify-plugin'
 import { CommitOutcomeUnknown } from '../repositories/sql.js'
 import { DatabaseUnavailable, DomainError, Forbidden, InvalidCustomField, OutcomeUnknown } from '../domain/errors.js'
@@ -127,8 +127,9 @@ function surfaceOfPath (path: string | undefined): Surface {
 
 // Requests Node's HTTP parser rejects never reach Fastify; they get the same body, written raw,
 // in the shape of the surface the request line names (Rocket.Chat's, OAuth2's), if it got that far.
-// No request was made of them, so their id is a new one.
-export function clientErrorHandler (error: Error & { code?: string, rawPacket?: unknown }, socket: Socket): void {
+// No request was made of them, so their id is a new one, logged with the refusal (the packet is
+// not: its headers may hold credentials). Fastify calls this with the app as `this`.
+export function clientErrorHandler (this: FastifyInstance, error: Error & { code?: string, rawPacket?: unknown }, socket: Socket): void {
   const [statusCode, code, message] = error.code === 'HPE_HEADER_OVERFLOW'
     ? [431, 'headers_too_large', 'The request headers are too large']
     : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
@@ -137,6 +138,7 @@ export function clientErrorHandler (error: Error & { code?: string, rawPacket?: 
   const requestId = randomUUID()
   const body = JSON.stringify(inSurfaceShape(surfaceOfPath(requestPathOf(error.rawPacket)), { statusCode, code, message }, NO_ORIGIN, requestId).body)
   if (socket.writable) {
+    this.log.info({ reqId: requestId, statusCode, code, remoteAddress: socket.remoteAddress }, 'refused a request the HTTP parser could not read')
     socket.end(`HTTP/1.1 ${statusCode} ${code.replaceAll('_', ' ')}\r\nconnection: close\r\ncache-control: no-store\r\ncontent-type: application/json; charset=utf-8\r\n` +
       `x-request-id: ${requestId}\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
   } else {

@@ -21,6 +21,9 @@ t.test('a request that is not HTTP gets a 400 with the JSON error body', async (
   const answer = await rawExchange(port, 'THIS IS NOT HTTP\r\n\r\n')
   t.match(answer, /^HTTP\/1\.1 400 /)
   t.strictSame(errorBodyOf(answer), { statusCode: 400, code: 'bad_request', message: 'The request is not valid HTTP' })
+  const { headers } = parsedAnswer(answer)
+  const logged = api.logs.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.reqId === headers['x-request-id'])
+  t.match(logged, { level: 30, statusCode: 400, code: 'bad_request', msg: 'refused a request the HTTP parser could not read' }, 'the refusal is logged with its id')
 })
 
 t.test('oversized headers get a 431 with the JSON error body', async (t) => {
