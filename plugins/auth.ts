@@ -51,12 +51,18 @@ function presentedToken (request: FastifyRequest): PresentedToken | undefined {
   if (authToken !== undefined && onRocketChatSurface(request)) {
     return { token: String(authToken), principalId: String(request.headers['x-user-id']) }
   }
-  const authorization = request.headers.authorization
-  // Credentials of another scheme are no bearer token: RFC 6750 §3.1's challenge without an error.
+  const bearer = bearerTokenOf(request.headers.authorization)
+  return bearer === undefined ? undefined : { token: bearer }
+}
+
+// The token of an `Authorization: Bearer` header (RFC 6750 §2.1); undefined without one, as for
+// credentials of another scheme (they get §3.1's challenge without an error); InvalidToken when
+// it is malformed.
+export function bearerTokenOf (authorization: string | undefined): string | undefined {
   if (authorization === undefined || !/^Bearer(?: |$)/i.test(authorization)) return undefined
   const bearer = /^Bearer +([A-Za-z0-9._~+/-]+=*) *$/i.exec(authorization)?.[1]
   if (bearer === undefined) throw new InvalidToken('The bearer token is malformed')
-  return { token: bearer }
+  return bearer
 }
 
 // Access tokens: JWTs signed with the service's keys (see config/signing-keys.ts), verifiable

@@ -5,6 +5,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import { InvalidToken, Unauthorized } from '../domain/errors.js'
 import { operations } from '../schemas/operations.js'
 import { bcryptOperationsInFlight } from '../services/passwords.js'
+import { bearerTokenOf } from './auth.js'
 
 export interface Metrics {
   // The Content-Type of the exposition (Prometheus's text format 0.0.4).
@@ -21,13 +22,8 @@ declare module 'fastify' {
   }
 }
 
-// A request for /metrics, with or without its trailing slash and query.
-export function isMetricsScrape (request: FastifyRequest): boolean {
-  return /^\/metrics\/?(?:\?|$)/.test(request.url)
-}
-
 // The route label of a request no route serves: its raw URL would make a label per path tried.
-export const UNMATCHED_ROUTE = 'unmatched'
+const UNMATCHED_ROUTE = 'unmatched'
 
 // Account creation has two doors, v2's and Rocket.Chat's; both count in one metric.
 const ACCOUNT_CREATION_ROUTES = new Map([
@@ -35,11 +31,11 @@ const ACCOUNT_CREATION_ROUTES = new Map([
   [`${operations.rocketChatCreateUser.method} ${operations.rocketChatCreateUser.url}`, 'v1']
 ])
 
-export type CreationOutcome = 'created' | 'conflict' | 'invalid' | 'refused' | 'error'
+type CreationOutcome = 'created' | 'conflict' | 'invalid' | 'refused' | 'error'
 
 // What became of a create, from the status of our own error (before Rocket.Chat's surface turns
 // a conflict into a 400), or of the answer when nothing failed: one rule for both doors.
-export function creationOutcome (statusCode: number, failure: FastifyError | undefined): CreationOutcome {
+function creationOutcome (statusCode: number, failure: FastifyError | undefined): CreationOutcome {
   const status = failure === undefined ? statusCode : failure.statusCode ?? 500
   if (status < 400) return 'created'
   if (status === 409) return 'conflict'
@@ -120,9 +116,8 @@ export default fp(async (fastify) => {
   fastify.decorate('metrics', {
     contentType: registry.contentType,
     authorize (request: FastifyRequest) {
-      const authorization = request.headers.authorization
-      if (authorization === undefined || !/^Bearer(?: |$)/i.test(authorization)) throw new Unauthorized('The metrics token is required')
-      const presented = /^Bearer +(\S+) *$/i.exec(authorization)?.[1] ?? ''
+      const presented = bearerTokenOf(request.headers.authorization)
+      if (presented === undefined) throw new Unauthorized('The metrics token is required')
       if (!timingSafeEqual(digest(presented), expected)) throw new InvalidToken('This is not the metrics token')
     },
     exposition: async () => await registry.metrics()

@@ -4,7 +4,7 @@ import proxyAddr from '@fastify/proxy-addr'
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Config } from '../config.js'
-import { isMetricsScrape } from './metrics.js'
+import { isHealthProbe, isMetricsScrape } from './probes.js'
 
 // An incoming X-Request-Id is taken only if it is short and plain, so it is safe in a log line
 // and a header.
@@ -23,8 +23,8 @@ export function requestIdGenerator (trustProxy: Config['trustProxy']): (request:
   }
 }
 
-function isHealthProbe (request: FastifyRequest): boolean {
-  return request.url.startsWith('/health/') || isMetricsScrape(request)
+function isRoutineProbe (request: FastifyRequest): boolean {
+  return isHealthProbe(request) || isMetricsScrape(request)
 }
 
 // Fastify's request log lines, at debug for health probes and metrics scrapes: an orchestrator
@@ -33,12 +33,12 @@ function isHealthProbe (request: FastifyRequest): boolean {
 // completes at info, as any other request.
 export class RequestLogController extends LogController {
   override incomingRequest (request: FastifyRequest, reply: FastifyReply): void {
-    if (isHealthProbe(request)) request.log.debug({ req: request }, 'incoming request')
+    if (isRoutineProbe(request)) request.log.debug({ req: request }, 'incoming request')
     else super.incomingRequest(request, reply)
   }
 
   override requestCompleted (error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    if (isHealthProbe(request) && error == null && reply.statusCode < 400) reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed')
+    if (isRoutineProbe(request) && error == null && reply.statusCode < 400) reply.log.debug({ res: reply, responseTime: reply.elapsedTime }, 'request completed')
     else super.requestCompleted(error, request, reply)
   }
 }
