@@ -188,6 +188,15 @@ export function withoutRequestId (request: string, headerId: unknown, body: any)
 // tests' own processes do, and merging the two would corrupt the coverage report.
 export const UNCOVERED_CHILD = { _TAPJS_PROCESSINFO_COVERAGE_: '0' }
 
+// under-pressure samples the process every second: waits, boundedly, for the sample that puts the
+// app over its limits.
+export async function untilUnderPressure (app: FastifyInstance): Promise<void> {
+  for (let waited = 0; !app.isUnderPressure(); waited += 50) {
+    if (waited >= 5000) throw new Error('the app did not come under pressure within 5 s')
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
+
 // A prefix for rate-limit keys in Redis that no other test or run uses.
 export function randomRedisKeyPrefix (): string {
   return `account-service-test:${process.pid}:${randomBytes(6).toString('hex')}:`

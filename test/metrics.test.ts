@@ -2,7 +2,7 @@
 // template, account creations by outcome on both surfaces, the bcrypt work and the database pool.
 import t from 'tap'
 import { bcryptOperationsInFlight, hashPassword } from '../services/passwords.js'
-import { build, newAccount, onEachDatabase, type TestApp } from './helper.js'
+import { build, newAccount, onEachDatabase, untilUnderPressure, type TestApp } from './helper.js'
 import { USERS_CREATE, createRocketChatUser, newRocketChatUser, rocketChatLogin } from './rocket-chat-helper.js'
 
 const METRICS_TOKEN = 'metrics-token-of-the-tests-0123456789abcdef'
@@ -238,9 +238,9 @@ t.test('scrapes are logged at debug, as health probes, unless refused', async (t
 })
 
 t.test('scrapes are not shed when the service is overloaded', async (t) => {
-  // Any heap is more than one byte; under-pressure samples every second.
+  // Any heap is more than one byte.
   const api = await withMetrics(t, 'sqlite', { MAX_HEAP_USED_BYTES: '1' })
-  await new Promise((resolve) => setTimeout(resolve, 1100))
+  await untilUnderPressure(api.app)
   t.equal((await api.request({ url: '/api/v2/feature/' })).statusCode, 503, 'other requests are shed')
   t.type(valueOf(await scrape(api), 'http_requests_total', { route: '/api/v2/feature/', status_code: '503' }), 'number')
 })
