@@ -47,6 +47,9 @@ const EnvironmentSchema = Type.Object({
   METRICS_TOKEN: Type.Optional(Type.String({ minLength: 32, maxLength: 1024, pattern: '^[A-Za-z0-9._~+/-]+=*$' })),
   // Node's (libuv's) own variable, read for the metrics of the bcrypt work that runs in that pool.
   UV_THREADPOOL_SIZE: Type.Optional(Type.String()),
+  // Checked in smtpUrl(), whose messages never repeat the URL (it may hold a password).
+  SMTP_URL: Type.Optional(Type.String()),
+  MAIL_FROM: Type.Optional(Type.String({ minLength: 1 })),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info')
 })
 type Environment = Static<typeof EnvironmentSchema>
@@ -96,7 +99,16 @@ export interface Config {
   metricsToken?: string
   // The threads of libuv's pool, where bcrypt hashes run (beyond them, hashes wait).
   threadPoolSize: number
+  // How mails leave: through the SMTP server of SMTP_URL; without it, outside production, as .eml
+  // files into a folder (the development mailbox); in production without it, not at all.
+  mail?: MailConfig
   logLevel: string
+}
+
+export interface MailConfig {
+  // The From of every mail: an address, or `Name <address>`.
+  from: string
+  transport: { smtpUrl: string } | { mailbox: string }
 }
 
 export { ConfigError }
@@ -151,6 +163,7 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     overload: { maxEventLoopDelayMs: parsed.MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: parsed.MAX_HEAP_USED_BYTES, maxRssBytes: parsed.MAX_RSS_BYTES },
     ...(parsed.METRICS_TOKEN === undefined ? {} : { metricsToken: parsed.METRICS_TOKEN }),
     threadPoolSize: threadPoolSize(parsed.UV_THREADPOOL_SIZE),
+    ...mailConfig(parsed, dataDir),
     logLevel: parsed.LOG_LEVEL
   }
 }
@@ -235,7 +248,8 @@ function refuseExampleSecrets (env: Environment): void {
     ['METRICS_TOKEN', env.METRICS_TOKEN],
     ['DATABASE_PASSWORD', env.DATABASE_PASSWORD],
     ['the password of DATABASE_URL', urlPassword(env.DATABASE_URL)],
-    ['the password of REDIS_URL', urlPassword(env.REDIS_URL)]
+    ['the password of REDIS_URL', urlPassword(env.REDIS_URL)],
+    ['the password of SMTP_URL', urlPassword(env.SMTP_URL)]
   ]
   const example = configured.find(([, value]) => value !== undefined && EXAMPLE_SECRETS.has(value))
   if (example !== undefined) {
@@ -292,20 +306,60 @@ function reservedUsernames (list: string): string[] {
 const RATE_LIMIT_KEY_PREFIX = 'account-service-rate-limit:'
 
 // A redis:// or rediss:// (TLS) URL naming a host; its path may only pick a database by number.
-// The message never repeats the URL, which may hold a password.
 function redisStore (url: string): NonNullable<Config['rateLimit']['redis']> {
+  serverUrl('REDIS_URL', url, ['redis', 'rediss'], (path) => /^\/?[0-9]*$/.test(path) ? undefined : 'its path can only be a database number')
+  return { url, keyPrefix: RATE_LIMIT_KEY_PREFIX }
+}
+
+// Checks that `url` is a URL of one of `schemes` naming a host, and what `pathProblem` says of its
+// path. The message names `variable`, never the URL, which may hold a password.
+function serverUrl (variable: string, url: string, schemes: string[], pathProblem: (path: string) => string | undefined): void {
   const unusable = (reason: string): ConfigError =>
-    new ConfigError(`Invalid configuration: REDIS_URL is not a usable redis:// or rediss:// URL (${reason})`)
+    new ConfigError(`Invalid configuration: ${variable} is not a usable ${schemes.map((scheme) => `${scheme}://`).join(' or ')} URL (${reason})`)
   let parsedUrl: URL
   try {
     parsedUrl = new URL(url)
   } catch {
     throw unusable('it cannot be parsed')
   }
-  if (parsedUrl.protocol !== 'redis:' && parsedUrl.protocol !== 'rediss:') throw unusable(`the scheme is ${parsedUrl.protocol}`)
+  if (!schemes.includes(parsedUrl.protocol.slice(0, -1))) throw unusable(`the scheme is ${parsedUrl.protocol}`)
   if (parsedUrl.hostname === '') throw unusable('it names no host')
-  if (!/^\/?[0-9]*$/.test(parsedUrl.pathname)) throw unusable('its path can only be a database number')
-  return { url, keyPrefix: RATE_LIMIT_KEY_PREFIX }
+  const problem = pathProblem(parsedUrl.pathname)
+  if (problem !== undefined) throw unusable(problem)
+}
+
+// The mail settings, or none when mail is not configured (production without SMTP_URL).
+function mailConfig (env: Environment, dataDir: string): { mail?: MailConfig } {
+  const from = env.MAIL_FROM === undefined ? undefined : mailFrom(env.MAIL_FROM)
+  if (env.SMTP_URL !== undefined) {
+    const smtp = smtpUrl(env.SMTP_URL)
+    if (from === undefined && env.NODE_ENV === 'production') {
+      throw new ConfigError('Invalid configuration: MAIL_FROM (the From of the mails, such as "Accounts <no-reply@example.com>") is required in production with SMTP_URL')
+    }
+    return { mail: { from: from ?? DEVELOPMENT_MAIL_FROM, transport: { smtpUrl: smtp } } }
+  }
+  if (env.NODE_ENV === 'production') return {}
+  return { mail: { from: from ?? DEVELOPMENT_MAIL_FROM, transport: { mailbox: join(dataDir, 'mail') } } }
+}
+
+const DEVELOPMENT_MAIL_FROM = 'account-service <no-reply@localhost>'
+
+// An address, or a display name and an address in angle brackets; no line break or control
+// character, which would let the value write headers of its own.
+const MAIL_FROM_PATTERN = /^(?:[^<>\x00-\x1f\x7f]*<[^\s<>@",;]+@[^\s<>@",;]+>|[^\s<>@",;]+@[^\s<>@",;]+)$/
+
+function mailFrom (value: string): string {
+  const trimmed = value.trim()
+  if (!MAIL_FROM_PATTERN.test(trimmed)) {
+    throw new ConfigError('Invalid configuration: MAIL_FROM must be an address (no-reply@example.com) or a name and an address (Accounts <no-reply@example.com>)')
+  }
+  return trimmed
+}
+
+// An smtp:// or smtps:// (TLS from the start) URL naming a host, as nodemailer reads it.
+function smtpUrl (url: string): string {
+  serverUrl('SMTP_URL', url, ['smtp', 'smtps'], (path) => path === '' || path === '/' ? undefined : 'it has a path, which means nothing to SMTP')
+  return url
 }
 
 // As libuv reads UV_THREADPOOL_SIZE: 4 unless set, and between 1 and 1024.

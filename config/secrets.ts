@@ -11,7 +11,7 @@ export class ConfigError extends Error {
 
 // Every variable that may hold a secret, and so may also be given as NAME_FILE: the path of a
 // file holding it, as container platforms mount secrets.
-export const SECRET_VARIABLES = ['JWT_PRIVATE_KEY', 'JWT_SECRET', 'ADMIN_PASSWORD', 'DATABASE_URL', 'DATABASE_PASSWORD', 'REDIS_URL', 'METRICS_TOKEN'] as const
+export const SECRET_VARIABLES = ['JWT_PRIVATE_KEY', 'JWT_SECRET', 'ADMIN_PASSWORD', 'DATABASE_URL', 'DATABASE_PASSWORD', 'REDIS_URL', 'METRICS_TOKEN', 'SMTP_URL'] as const
 
 // `env` with each NAME_FILE replaced by NAME, read from that file (without its trailing line
 // breaks). Giving both NAME and NAME_FILE is a mistake, not a choice.

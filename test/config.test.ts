@@ -370,7 +370,8 @@ t.test('in production, refuses every secret this repository shows as an example'
     [{ DATABASE_URL: 'mysql://accounts:accounts-change-me@mysql:3306/accounts' }, 'the password of DATABASE_URL'],
     [{ DATABASE_URL: 'mysql://accounts@mysql:3306/accounts', DATABASE_PASSWORD: 'accounts-change-me' }, 'DATABASE_PASSWORD'],
     [{ REDIS_URL: 'redis://:root-change-me@redis:6379' }, 'the password of REDIS_URL'],
-    [{ METRICS_TOKEN: 'metrics-token-of-the-tests-0123456789abcdef' }, 'METRICS_TOKEN']
+    [{ METRICS_TOKEN: 'metrics-token-of-the-tests-0123456789abcdef' }, 'METRICS_TOKEN'],
+    [{ SMTP_URL: 'smtps://mailer:accounts-change-me@smtp.example.com:465', MAIL_FROM: 'no-reply@example.com' }, 'the password of SMTP_URL']
   ]
   for (const [overrides, name] of cases) {
     t.equal(configError(t, { ...production, ...overrides })?.message,
@@ -547,6 +548,63 @@ t.test('METRICS_TOKEN', async (t) => {
   })
 })
 
+t.test('SMTP_URL and MAIL_FROM', async (t) => {
+  t.test('without SMTP_URL, development and test write the mails into DATA_DIR/mail, from account-service', async (t) => {
+    for (const NODE_ENV of ['development', 'test']) {
+      const env = baseEnv(t, { NODE_ENV })
+      t.strictSame(loadConfig(env).mail, { from: 'account-service <no-reply@localhost>', transport: { mailbox: join(env.DATA_DIR as string, 'mail') } }, NODE_ENV)
+    }
+  })
+
+  t.test('without SMTP_URL, production sends no mail', async (t) => {
+    const production = { NODE_ENV: 'production', PUBLIC_URL: 'https://accounts.example.com' }
+    t.equal(loadConfig(baseEnv(t, production)).mail, undefined)
+    t.equal(loadConfig(baseEnv(t, { ...production, MAIL_FROM: 'no-reply@example.com' })).mail, undefined)
+  })
+
+  t.test('sends through the SMTP server of the URL, also from SMTP_URL_FILE', async (t) => {
+    for (const url of ['smtp://127.0.0.1:2525', 'smtps://mailer:s3cret%40x@smtp.example.com:465', 'smtp://smtp.example.com/', 'smtp://smtp.example.com?pool=true']) {
+      t.strictSame(loadConfig(baseEnv(t, { SMTP_URL: url })).mail, { from: 'account-service <no-reply@localhost>', transport: { smtpUrl: url } }, url)
+    }
+    const env = baseEnv(t, { MAIL_FROM: '  Accounts <no-reply@example.com> ' })
+    fs.writeFileSync(join(env.DATA_DIR as string, 'smtp'), 'smtps://mailer:s3cret@smtp.example.com\n')
+    t.strictSame(loadConfig({ ...env, SMTP_URL_FILE: join(env.DATA_DIR as string, 'smtp') }).mail,
+      { from: 'Accounts <no-reply@example.com>', transport: { smtpUrl: 'smtps://mailer:s3cret@smtp.example.com' } })
+  })
+
+  t.test('in production, SMTP_URL needs MAIL_FROM', async (t) => {
+    const production = { NODE_ENV: 'production', PUBLIC_URL: 'https://accounts.example.com', SMTP_URL: 'smtps://smtp.example.com' }
+    t.match(configError(t, baseEnv(t, production))?.message, /^Invalid configuration: MAIL_FROM .* is required in production with SMTP_URL$/)
+    t.equal(loadConfig(baseEnv(t, { ...production, MAIL_FROM: 'no-reply@example.com' })).mail?.from, 'no-reply@example.com')
+  })
+
+  t.test('refuses a URL that is not a usable smtp:// or smtps:// URL, without repeating it', async (t) => {
+    const invalid = {
+      'smtp.example.com:25': /the scheme is smtp\.example\.com:/,
+      'http://user:hunter2-secret@smtp.example.com': /the scheme is http:/,
+      'smtp://': /it names no host/,
+      'smtp://user:hunter2-secret@smtp.example.com/mail': /it has a path/,
+      'smtp://hunter2-secret:99999': /it cannot be parsed/,
+      '': /it cannot be parsed/
+    }
+    for (const [url, reason] of Object.entries(invalid)) {
+      const message = configError(t, baseEnv(t, { SMTP_URL: url }))?.message
+      t.match(message, /^Invalid configuration: SMTP_URL is not a usable smtp:\/\/ or smtps:\/\/ URL/, JSON.stringify(url))
+      t.match(message, reason, JSON.stringify(url))
+      t.notMatch(message, /hunter2/, 'the URL is not in the message')
+    }
+  })
+
+  t.test('MAIL_FROM is an address or a name and an address, on one line', async (t) => {
+    for (const from of ['no-reply@example.com', 'Accounts <no-reply@example.com>', '"Accounts, Inc." <no-reply@example.com>', '<no-reply@example.com>']) {
+      t.equal(loadConfig(baseEnv(t, { MAIL_FROM: from })).mail?.from, from, from)
+    }
+    for (const from of ['nobody', 'Accounts', 'a@example.com, b@example.com', 'Accounts <no-reply@example.com', 'Accounts\r\nBcc: all@example.com <no-reply@example.com>', 'A <b> <c@example.com>']) {
+      t.match(configError(t, baseEnv(t, { MAIL_FROM: from }))?.message, /^Invalid configuration: MAIL_FROM must be an address/, JSON.stringify(from))
+    }
+  })
+})
+
 t.test('UV_THREADPOOL_SIZE is read as libuv reads it, for the bcrypt metrics', async (t) => {
   const cases: Array<[string | undefined, number]> = [[undefined, 4], ['8', 8], ['0', 1], ['many', 1], ['5000', 1024]]
   for (const [value, size] of cases) t.equal(loadConfig(baseEnv(t, { UV_THREADPOOL_SIZE: value })).threadPoolSize, size, String(value))
@@ -574,6 +632,8 @@ t.test('writes every configuration error as one line starting with "Invalid conf
     { REDIS_URL: 'memcached://cache.example' },
     { TRUST_PROXY: '2' },
     { METRICS_TOKEN: 'short' },
+    { SMTP_URL: 'mail.example.com' },
+    { MAIL_FROM: 'nobody' },
     { JWT_PRIVATE_KEY: undefined, NODE_ENV: 'production' },
     { PORT: 'http', BCRYPT_COST: '99', LOG_LEVEL: 'loud' }
   ]
