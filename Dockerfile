@@ -19,8 +19,10 @@ FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     HOST=0.0.0.0
 WORKDIR /app
-# package.json marks dist/ as ES modules; openapi.yaml is served at /docs.
+# package.json marks dist/ as ES modules; openapi.yaml is served at /docs; the mails' texts are
+# read from mail-templates/ beside them (paths.ts's projectRoot).
 COPY --from=build /app/package.json /app/openapi.yaml ./
+COPY --from=build /app/mail-templates ./mail-templates
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # The code stays owned by root; the node user may write only DATA_DIR (/app/data), used by

@@ -10,6 +10,7 @@ import customFieldRegistry from './plugins/custom-field-registry.js'
 import database from './plugins/database.js'
 import docs from './plugins/docs.js'
 import errors, { clientErrorHandler, frameworkErrors } from './plugins/errors.js'
+import mail, { type MailOptions } from './plugins/mail.js'
 import metrics from './plugins/metrics.js'
 import overload from './plugins/overload.js'
 import permissions from './plugins/permissions.js'
@@ -42,6 +43,10 @@ export interface AppOptions extends AccountsOptions {
   config: Config
   // Where log lines go; stdout by default.
   logStream?: DestinationStream
+  // Whether the app runs the background workers (the mail relay); the CLI's does not.
+  backgroundWorkers?: boolean
+  // The mail relay's rest between polls when idle, in ms (tests shorten it).
+  mailPollIntervalMs?: MailOptions['pollIntervalMs']
 }
 
 // Secrets never reach a log line, whatever a future log statement includes. pino redacts
@@ -115,6 +120,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(docs)
   await app.register(database)
   await app.register(repositories)
+  await app.register(mail, { relay: options.backgroundWorkers, pollIntervalMs: options.mailPollIntervalMs })
   await app.register(rateLimit)
   await app.register(auth)
   await app.register(permissions)

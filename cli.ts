@@ -115,7 +115,8 @@ function configuration (): Config {
 async function withApp<T> (work: (app: FastifyInstance) => Promise<T>): Promise<T> {
   const config = configuration()
   const { buildApp } = await import('./app.js')
-  const app = await buildApp({ config, logStream: process.stderr, ensureFirstAdmin: false })
+  // The servers relay the mails a command queues; a command ends when its work is done.
+  const app = await buildApp({ config, logStream: process.stderr, ensureFirstAdmin: false, backgroundWorkers: false })
   try {
     await app.ready()
     return await work(app)

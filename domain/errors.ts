@@ -196,3 +196,11 @@ export class UnsupportedGrantType extends DomainError {
     super(400, 'unsupported_grant_type', 'grant_type must be password, refresh_token or client_credentials', 'grant_type')
   }
 }
+
+// The operation sends a mail, and this instance sends none (production without SMTP_URL): it is
+// refused before anything changes, rather than made without its mail.
+export class MailNotConfigured extends DomainError {
+  constructor () {
+    super(503, 'mail_not_configured', 'This service is not configured to send mail, which this operation needs')
+  }
+}

@@ -4,6 +4,7 @@ import { ClientRepository } from '../repositories/client-repository.js'
 import { CustomFieldRepository } from '../repositories/custom-field-repository.js'
 import { HealthRepository } from '../repositories/health-repository.js'
 import { InviteCodeRepository } from '../repositories/invite-code-repository.js'
+import { MailOutboxRepository } from '../repositories/mail-outbox.js'
 import { PreferenceRepository } from '../repositories/preference-repository.js'
 import { PromoCodeRepository } from '../repositories/promo-code-repository.js'
 import { RoleRepository } from '../repositories/role-repository.js'
@@ -17,6 +18,7 @@ declare module 'fastify' {
       customFields: CustomFieldRepository
       health: HealthRepository
       inviteCodes: InviteCodeRepository
+      mailOutbox: MailOutboxRepository
       preferences: PreferenceRepository
       promoCodes: PromoCodeRepository
       roles: RoleRepository
@@ -33,6 +35,7 @@ export default fp(async (fastify) => {
     customFields: new CustomFieldRepository(fastify.knex),
     health: new HealthRepository(fastify.knex),
     inviteCodes: new InviteCodeRepository(fastify.knex),
+    mailOutbox: new MailOutboxRepository(fastify.knex),
     preferences: new PreferenceRepository(fastify.knex),
     promoCodes: new PromoCodeRepository(fastify.knex),
     roles: new RoleRepository(fastify.knex),

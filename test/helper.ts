@@ -110,6 +110,9 @@ export interface BuildOptions {
   // counts; a random one of the app's own otherwise, so runs and tests never share a count.
   redisKeyPrefix?: string
   announceFirstAdmin?: (username: string, password: string) => void
+  // Whether the app runs its mail relay (it does by default, as the server's does).
+  backgroundWorkers?: boolean
+  mailPollIntervalMs?: number
 }
 
 export async function build (t: Test, kind: DatabaseKind, options: BuildOptions = {}): Promise<TestApp> {
@@ -139,7 +142,9 @@ export async function build (t: Test, kind: DatabaseKind, options: BuildOptions 
   const logStream = new Writable({
     write (chunk: Buffer, _encoding, done) { logs.push(chunk.toString()); done() }
   })
-  const app = await buildApp({ config, logStream, announceFirstAdmin: options.announceFirstAdmin })
+  const app = await buildApp({
+    config, logStream, announceFirstAdmin: options.announceFirstAdmin, backgroundWorkers: options.backgroundWorkers, mailPollIntervalMs: options.mailPollIntervalMs
+  })
   t.teardown(async () => { await app.close() })
   await app.ready()
 

@@ -1,0 +1,166 @@
+// The mail relay: sends what the outbox holds, one mail at a time, each under a lease so that any
+// number of instances share the outbox and none sends a mail another holds. A failed attempt is
+// retried with a growing delay; a mail that cannot be rendered, or that failed too often, is given up.
+import type { ClaimedMail, MailOutboxRepository } from '../repositories/mail-outbox.js'
+import { MailRenderError, type MailTemplates } from './mail-templates.js'
+import type { MailTransport } from './mail-transports.js'
+
+// The slice of pino the relay logs through.
+export interface RelayLogger {
+  info: (details: object, message: string) => void
+  warn: (details: object, message: string) => void
+  error: (details: object, message: string) => void
+}
+
+export interface MailRelayOptions {
+  outbox: MailOutboxRepository
+  templates: MailTemplates
+  transport: MailTransport
+  from: string
+  // PUBLIC_URL, which every template may use as {{public_url}}.
+  publicUrl: string
+  logger: RelayLogger
+  // Texts never written into last_error nor a log line (the SMTP password).
+  secrets?: string[]
+  now?: () => Date
+  // How long the relay rests when no mail is due.
+  pollIntervalMs?: number
+  // How long a relay holds the mail it took: longer than one attempt can last (the SMTP timeouts).
+  leaseMs?: number
+}
+
+// Attempts before a mail is given up: with the delays below, about 85 minutes of trying.
+export const MAX_ATTEMPTS = 10
+const FIRST_RETRY_MS = 5_000
+const LONGEST_RETRY_MS = 3_600_000
+
+// The wait after the failed attempt number `attempts` (1 for the first): 5 s, doubled each time, up to an hour.
+export function retryDelayMs (attempts: number): number {
+  return Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** (attempts - 1))
+}
+
+// A recipient is logged by its domain only: enough to tell which provider refuses, no one's address.
+function domainOf (address: string): string {
+  return address.slice(address.lastIndexOf('@') + 1)
+}
+
+export class MailRelay {
+  private readonly now: () => Date
+  private readonly pollIntervalMs: number
+  private readonly leaseMs: number
+  private running: Promise<void> | undefined
+  private stopping = false
+  private wakeUp: (() => void) | undefined
+  // Whether the outbox could not be read last time: an outage is logged once, not every poll.
+  private outboxFailing = false
+
+  constructor (private readonly options: MailRelayOptions) {
+    this.now = options.now ?? (() => new Date())
+    this.pollIntervalMs = options.pollIntervalMs ?? 1000
+    this.leaseMs = options.leaseMs ?? 120_000
+  }
+
+  // Relays until stopped: without pause while mails are due, then every poll interval.
+  start (): void {
+    if (this.running !== undefined) return
+    this.stopping = false
+    this.running = this.run()
+  }
+
+  // Finishes the mail in hand, if any, and stops.
+  async stop (): Promise<void> {
+    this.stopping = true
+    this.wakeUp?.()
+    await this.running
+    this.running = undefined
+  }
+
+  // Sends every mail due now, one after another; answers how many it tried.
+  async drain (): Promise<number> {
+    let tried = 0
+    while (await this.relayOne()) tried++
+    return tried
+  }
+
+  private async run (): Promise<void> {
+    while (!this.stopping) {
+      let worked = false
+      try {
+        worked = await this.relayOne()
+      } catch (error) {
+        if (!this.outboxFailing) this.options.logger.warn({ err: error }, 'mail relay: the outbox cannot be used; trying again every poll')
+        this.outboxFailing = true
+      }
+      if (!worked) await this.rest()
+    }
+  }
+
+  private async rest (): Promise<void> {
+    if (this.stopping) return
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer)
+        this.wakeUp = undefined
+        resolve()
+      }
+      const timer = setTimeout(done, this.pollIntervalMs)
+      timer.unref()
+      this.wakeUp = done
+    })
+  }
+
+  // Takes one due mail and tries it; false when none was due.
+  private async relayOne (): Promise<boolean> {
+    const now = this.now()
+    const mail = await this.options.outbox.claimNext(now, new Date(now.getTime() + this.leaseMs))
+    if (this.outboxFailing) this.options.logger.info({}, 'mail relay: the outbox answers again')
+    this.outboxFailing = false
+    if (mail === undefined) return false
+    await this.attempt(mail)
+    return true
+  }
+
+  private async attempt (mail: ClaimedMail): Promise<void> {
+    const { outbox, templates, transport, logger } = this.options
+    const context = { mailId: mail.id, template: mail.template, recipientDomain: domainOf(mail.recipient) }
+    let rendered
+    try {
+      rendered = templates.render(mail.template, { ...mail.data, public_url: this.options.publicUrl })
+    } catch (error) {
+      if (!(error instanceof MailRenderError)) throw error
+      await outbox.recordFailure(mail, error.message, undefined)
+      logger.error({ ...context, reason: error.message }, 'mail given up: it cannot be rendered')
+      return
+    }
+    let sent: { file?: string }
+    try {
+      sent = await transport.send({ id: mail.id, from: this.options.from, to: mail.recipient, ...rendered })
+    } catch (error) {
+      await this.failed(mail, context, this.reasonOf(error))
+      return
+    }
+    const marked = await outbox.markSent(mail, this.now())
+    if (sent.file !== undefined) logger.info({ ...context, file: sent.file }, 'mail written to the development mailbox')
+    else logger.info(context, 'mail sent')
+    if (!marked) logger.warn(context, 'mail sent after its lease ran out: another relay may have sent it too')
+  }
+
+  private async failed (mail: ClaimedMail, context: object, reason: string): Promise<void> {
+    const attempts = mail.attempts + 1
+    if (attempts >= MAX_ATTEMPTS) {
+      await this.options.outbox.recordFailure(mail, reason, undefined)
+      this.options.logger.error({ ...context, attempts, reason }, `mail given up after ${attempts} attempts`)
+      return
+    }
+    const nextAttemptAt = new Date(this.now().getTime() + retryDelayMs(attempts))
+    await this.options.outbox.recordFailure(mail, reason, nextAttemptAt)
+    this.options.logger.warn({ ...context, attempts, reason, nextAttemptAt }, 'mail not sent: it will be tried again')
+  }
+
+  // The error's message alone (no stack, no server transcript), without any secret in it.
+  private reasonOf (error: unknown): string {
+    let reason = error instanceof Error ? error.message : String(error)
+    for (const secret of this.options.secrets ?? []) reason = reason.split(secret).join('[redacted]')
+    return reason
+  }
+}
