@@ -3,6 +3,7 @@ import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 import { InvalidToken, Unauthorized } from '../domain/errors.js'
+import type { OutboxStatistics } from '../repositories/mail-outbox.js'
 import { operations } from '../schemas/operations.js'
 import { bcryptOperationsInFlight } from '../services/passwords.js'
 import { bearerTokenOf } from './auth.js'
@@ -46,9 +47,11 @@ function creationOutcome (statusCode: number, failure: FastifyError | undefined)
 
 // The slice of tarn's pool (Knex's) that tells how it is used.
 interface ConnectionPool {
+  max: number
   numUsed: () => number
   numFree: () => number
   numPendingAcquires: () => number
+  numPendingCreates: () => number
 }
 
 // Compared as digests, so the comparison takes the same time whatever the token's length.
@@ -58,7 +61,7 @@ function digest (text: string): Buffer {
 
 // Prometheus metrics, in a registry of this app's own (the tests build many apps in one process):
 // requests by route template, method and status; account creations by outcome; the bcrypt work
-// waiting for the thread pool; the database pool; Node's process metrics. The gauges are read
+// waiting for the thread pool; the database pool; the mail outbox; Node's process metrics. The gauges are read
 // when scraped. Only with METRICS_TOKEN: a scrape must show it (routes/metrics.ts).
 export default fp(async (fastify) => {
   const { metricsToken, threadPoolSize } = fastify.config
@@ -112,6 +115,39 @@ export default fp(async (fastify) => {
     })
   }
 
+  // The mail outbox, read when scraped; NaN while the database does not answer, so the rest of the
+  // scrape still goes through. A scrape never queues behind the requests for a connection: while
+  // the pool has none free and can open no other, the gauges keep their last reading.
+  const outboxGauges: Array<[string, string, (statistics: OutboxStatistics) => number]> = [
+    ['account_service_mail_outbox_pending', 'Mails queued and not sent yet (retries included).', (statistics) => statistics.pending],
+    ['account_service_mail_outbox_oldest_pending_seconds', 'How long the oldest mail not sent yet has waited (0 when none waits).', (statistics) => statistics.oldestPendingSeconds],
+    ['account_service_mail_outbox_failed', 'Mails given up (not renderable, or failed every attempt), kept in the outbox.', (statistics) => statistics.failed]
+  ]
+  const poolIsTaken = (): boolean => {
+    const current = pool()
+    return current !== undefined && current.numFree() === 0 && current.numUsed() + current.numPendingCreates() >= current.max
+  }
+  let outboxReading: Promise<OutboxStatistics | 'unreadable'> | undefined
+  // One read per scrape for the three gauges, which collect at the same time.
+  const outboxStatistics = async (): Promise<OutboxStatistics | 'unreadable'> => {
+    outboxReading ??= fastify.repositories.mailOutbox.statistics(new Date())
+      .catch((error: unknown) => { fastify.log.warn({ err: error }, 'metrics: the mail outbox cannot be read'); return 'unreadable' as const })
+      .finally(() => { outboxReading = undefined })
+    return await outboxReading
+  }
+  for (const [name, help, read] of outboxGauges) {
+    new Gauge({
+      name,
+      help,
+      registers: [registry],
+      async collect () {
+        if (poolIsTaken()) return
+        const statistics = await outboxStatistics()
+        this.set(statistics === 'unreadable' ? Number.NaN : read(statistics))
+      }
+    })
+  }
+
   const expected = digest(metricsToken)
   fastify.decorate('metrics', {
     contentType: registry.contentType,
@@ -136,4 +172,4 @@ export default fp(async (fastify) => {
     const surface = ACCOUNT_CREATION_ROUTES.get(`${request.method} ${route ?? ''}`)
     if (surface !== undefined) creations.inc({ surface, outcome: creationOutcome(reply.statusCode, failures.get(request)) })
   })
-}, { name: 'metrics', dependencies: ['config', 'database'] })
+}, { name: 'metrics', dependencies: ['config', 'database', 'repositories'] })

@@ -440,3 +440,42 @@ t.test('templates', async (t) => {
     t.throws(() => MailTemplates.load(folder), /mail-templates\/welcome\.txt must start with a line "Subject: \.\.\."/)
   })
 })
+
+onEachDatabase('the metrics show the mails waiting, how long the oldest has, and those given up', async (t, kind) => {
+  const token = 'metrics-token-of-the-tests-0123456789abcdef'
+  const api = await build(t, kind, { env: { METRICS_TOKEN: token }, backgroundWorkers: false })
+  const scrape = async (): Promise<string> => (await api.request({ method: 'GET', url: '/metrics', token })).text
+  const sample = (text: string, name: string): number => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1])
+  let text = await scrape()
+  t.equal(sample(text, 'account_service_mail_outbox_pending'), 0)
+  t.equal(sample(text, 'account_service_mail_outbox_oldest_pending_seconds'), 0)
+  t.equal(sample(text, 'account_service_mail_outbox_failed'), 0)
+
+  await api.app.knex.transaction(async (trx) => {
+    await insertMail(trx, verifyMail('a@example.com'), new Date(Date.now() - 90_000))
+    await insertMail(trx, verifyMail('b@example.com'), new Date())
+    await insertMail(trx, verifyMail('c@example.com'), new Date())
+  })
+  await api.app.knex('mail_outbox').where({ recipient: 'c@example.com' }).update({ status: 'failed' })
+  text = await scrape()
+  t.equal(sample(text, 'account_service_mail_outbox_pending'), 2)
+  const oldest = sample(text, 'account_service_mail_outbox_oldest_pending_seconds')
+  t.ok(oldest >= 90 && oldest < 120, `the oldest waited 90 s (${oldest})`)
+  t.equal(sample(text, 'account_service_mail_outbox_failed'), 1)
+
+  if (kind === 'sqlite') {
+    // Its one connection held: the scrape does not wait for it, and shows the last reading.
+    const transaction = await api.app.knex.transaction()
+    await transaction('mail_outbox').update({ status: 'failed' })
+    text = await scrape()
+    t.equal(sample(text, 'account_service_mail_outbox_pending'), 2, 'the last reading, while no connection is free')
+    await transaction.rollback()
+  }
+
+  await api.app.knex.schema.renameTable('mail_outbox', 'mail_outbox_away')
+  text = await scrape()
+  await api.app.knex.schema.renameTable('mail_outbox_away', 'mail_outbox')
+  t.ok(Number.isNaN(sample(text, 'account_service_mail_outbox_pending')), 'NaN while the outbox cannot be read')
+  t.ok(sample(text, 'account_service_database_pool_connections_free') >= 0, 'the rest of the scrape goes through')
+  t.ok(entries(api.logs).some((line) => line.level === 40 && line.msg === 'metrics: the mail outbox cannot be read'))
+})
