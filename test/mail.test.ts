@@ -1,13 +1,10 @@
 // The mail system with real parts: the outbox on SQLite and MariaDB, the relay, nodemailer, and a
 // real SMTP server on loopback (smtp-server) whose mails are parsed as a client would (mailparser).
-import { once } from 'node:events'
 import { mkdtemp, readFile, readdir, rm, writeFile, copyFile } from 'node:fs/promises'
-import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import knex from 'knex'
-import { simpleParser, type ParsedMail } from 'mailparser'
-import { SMTPServer } from 'smtp-server'
+import { simpleParser } from 'mailparser'
 import t, { type Test } from 'tap'
 import type { FastifyInstance } from 'fastify'
 import { MAIL_TEMPLATES, type MailData, type OutgoingMail } from '../domain/mail.js'
@@ -20,73 +17,10 @@ import { MAX_ATTEMPTS, MailRelay, retryDelayMs, type RelayLogger } from '../serv
 import { MailRenderError, MailTemplates } from '../services/mail-templates.js'
 import { smtpTransport } from '../services/mail-transports.js'
 import { build, createTestDatabase, onEachDatabase, type TestApp } from './helper.js'
+import { SMTP_PASSWORD, smtpUrl, startMailbox, until } from './smtp-mailbox.js'
 
 const CODE = 'c0de-Of-The-Test_4f9a2b7e1d3c'
-const SMTP_PASSWORD = 'hunter2-smtp-password'
 const POLL_MS = 20
-
-interface Mailbox {
-  port: number
-  received: ParsedMail[]
-  // Resolves once `count` mails have arrived; fails after a few seconds.
-  untilReceived: (count: number) => Promise<ParsedMail[]>
-  // While held, a mail's DATA is not acknowledged: the relay is in the middle of sending it.
-  hold: () => { started: Promise<void>, release: () => void }
-  close: () => Promise<void>
-}
-
-// A real SMTP server on loopback, taking any login and any mail. `port` picks the port (to bring a
-// server up where the relay already tries one).
-async function startMailbox (t: Test, port = 0): Promise<Mailbox> {
-  const received: ParsedMail[] = []
-  let held: { started: () => void, released: Promise<void> } | undefined
-  const server = new SMTPServer({
-    authOptional: true,
-    allowInsecureAuth: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onAuth (auth, _session, callback) {
-      if (auth.password !== SMTP_PASSWORD) { callback(new Error('Invalid username or password')); return }
-      callback(null, { user: auth.username })
-    },
-    onData (stream, _session, callback) {
-      const hold = held
-      simpleParser(stream).then(async (mail) => {
-        if (hold !== undefined) {
-          hold.started()
-          await hold.released
-        }
-        received.push(mail)
-        callback()
-      }, callback)
-    }
-  })
-  server.listen(port, '127.0.0.1')
-  await once(server.server, 'listening')
-  let closed = false
-  const close = async (): Promise<void> => {
-    if (closed) return
-    closed = true
-    await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
-  }
-  t.teardown(close)
-  return {
-    port: (server.server.address() as AddressInfo).port,
-    received,
-    untilReceived: async (count) => {
-      await until(() => received.length >= count, `${count} mails to arrive (${received.length} did)`)
-      return received
-    },
-    hold: () => {
-      let started!: () => void
-      let release!: () => void
-      const startedPromise = new Promise<void>((resolve) => { started = resolve })
-      held = { started, released: new Promise<void>((resolve) => { release = resolve }) }
-      return { started: startedPromise, release: () => { held = undefined; release() } }
-    },
-    close
-  }
-}
 
 // A port nothing listens on: one a server had a moment ago.
 async function closedPort (t: Test): Promise<number> {
@@ -95,16 +29,6 @@ async function closedPort (t: Test): Promise<number> {
   return mailbox.port
 }
 
-async function until (condition: () => boolean | Promise<boolean>, what: string, timeoutMs = 5000): Promise<void> {
-  for (let waited = 0; !(await condition()); waited += 10) {
-    if (waited >= timeoutMs) throw new Error(`waited ${timeoutMs} ms for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, 10))
-  }
-}
-
-function smtpUrl (port: number): string {
-  return `smtp://relay-user:${SMTP_PASSWORD}@127.0.0.1:${port}`
-}
 
 async function queue (app: FastifyInstance, mail: OutgoingMail): Promise<void> {
   await app.knex.transaction(async (trx) => { await insertMail(trx, mail, new Date()) })
