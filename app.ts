@@ -22,6 +22,7 @@ import routeTable from './plugins/route-table.js'
 import shutdown from './plugins/shutdown.js'
 import validation, { responseSerializerFactory } from './plugins/validation.js'
 import accountCreateRoutes from './routes/api/v2/account/create.js'
+import accountRecoveryRoutes from './routes/api/v2/account/recovery.js'
 import accountSearchRoutes from './routes/api/v2/account/search.js'
 import customFieldRoutes from './routes/api/v2/custom_field/index.js'
 import preferenceRoutes from './routes/api/v2/dynamic_preference/index.js'
@@ -134,6 +135,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(oauthRoutes)
   await app.register(wellKnownRoutes)
   await app.register(accountCreateRoutes)
+  await app.register(accountRecoveryRoutes)
   await app.register(accountSearchRoutes)
   await app.register(userRoutes)
   await app.register(customFieldRoutes)

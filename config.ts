@@ -29,6 +29,7 @@ const EnvironmentSchema = Type.Object({
   JWT_AUDIENCE: Type.String({ default: 'account-service', minLength: 1 }),
   JWT_EXPIRES_IN: Type.Integer({ default: 3600, minimum: 60, maximum: 86400 * 30 }),
   REFRESH_TOKEN_EXPIRES_IN: Type.Integer({ default: 86400 * 30, minimum: 300, maximum: 86400 * 365 }),
+  CODE_EXPIRES_IN: Type.Integer({ default: 3600, minimum: 300, maximum: 86400 * 7 }),
   BCRYPT_COST: Type.Integer({ default: 10, minimum: 4, maximum: 15 }),
   BODY_LIMIT: Type.Integer({ default: 65536, minimum: 1024, maximum: 10485760 }),
   ADMIN_USERNAME: Type.Optional(Type.String({ minLength: 1 })),
@@ -79,6 +80,8 @@ export interface Config {
   // Passwords no account may have nor log in with: in production, this repository's examples.
   refusedPasswords: ReadonlySet<string>
   bcryptCost: number
+  // How long the codes of verification and recovery mails work, in seconds.
+  codeSeconds: number
   bodyLimit: number
   // Explicit first-admin credentials; absent means "generate them in development".
   firstAdmin?: FirstAdminCredentials
@@ -150,6 +153,7 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     },
     refusedPasswords: production ? EXAMPLE_SECRETS : new Set(),
     bcryptCost: parsed.BCRYPT_COST,
+    codeSeconds: parsed.CODE_EXPIRES_IN,
     bodyLimit: parsed.BODY_LIMIT,
     firstAdmin: firstAdminCredentials(parsed),
     reservedUsernames: reservedUsernames(parsed.RESERVED_USERNAMES),

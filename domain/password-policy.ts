@@ -14,6 +14,14 @@ function isCommonPassword (password: string): boolean {
   return commonPasswords.has(password.toLowerCase())
 }
 
+// The policy, and none of the passwords `refused` (in production, this repository's examples).
+export function checkNewPassword (password: string, username: string, refused: ReadonlySet<string>): void {
+  checkPasswordPolicy(password, username)
+  if (refused.has(password)) {
+    throw new InvalidInput('password_too_common', 'password', 'password is an example from the account-service repository; choose another')
+  }
+}
+
 // Throws an InvalidInput naming `password` when the password breaks a rule of the policy.
 export function checkPasswordPolicy (password: string, username: string): void {
   const length = characterCount(password)

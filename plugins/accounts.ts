@@ -1,10 +1,12 @@
 import fp from 'fastify-plugin'
+import { AccountRecoveryService } from '../services/account-recovery.js'
 import { AccountService } from '../services/accounts.js'
 import { UserService } from '../services/users.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     accountService: AccountService
+    accountRecovery: AccountRecoveryService
     userService: UserService
   }
 }
@@ -22,13 +24,21 @@ function printFirstAdmin (username: string, password: string): void {
     'This password is shown only this once; keep it somewhere safe.\n\n')
 }
 
-// Account creation and reading, and the first admin: created at start when no admin exists.
+// Account creation and reading, verification and recovery by mailed codes, and the first admin:
+// created at start when no admin exists.
 export default fp<AccountsOptions>(async (fastify, options) => {
   const { config, repositories } = fastify
   const userService = new UserService(repositories.accounts, fastify.customFieldRegistry)
-  const accountService = new AccountService(repositories.accounts, fastify.customFieldRegistry, userService, config.bcryptCost,
+  const accountRecovery = new AccountRecoveryService(repositories.accounts, fastify.tokenService, {
+    codeSeconds: config.codeSeconds,
+    bcryptCost: config.bcryptCost,
+    refusedPasswords: config.refusedPasswords,
+    mailConfigured: fastify.mail.configured
+  })
+  const accountService = new AccountService(repositories.accounts, fastify.customFieldRegistry, userService, accountRecovery, config.bcryptCost,
     config.reservedUsernames, config.refusedPasswords)
   fastify.decorate('accountService', accountService)
+  fastify.decorate('accountRecovery', accountRecovery)
   fastify.decorate('userService', userService)
 
   if (options.ensureFirstAdmin === false) return
@@ -36,4 +46,4 @@ export default fp<AccountsOptions>(async (fastify, options) => {
   if (firstAdmin?.generatedPassword !== undefined) {
     (options.announceFirstAdmin ?? printFirstAdmin)(firstAdmin.user.username, firstAdmin.generatedPassword)
   }
-}, { name: 'accounts', dependencies: ['auth', 'custom-field-registry'] })
+}, { name: 'accounts', dependencies: ['auth', 'custom-field-registry', 'mail'] })

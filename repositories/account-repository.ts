@@ -1,7 +1,11 @@
 import type { Knex } from 'knex'
 import type { Actor, UserPrincipal } from '../domain/principal.js'
 import type { AccountFlags, CustomFieldValue, Profile } from '../domain/accounts.js'
+import type { OutgoingMail } from '../domain/mail.js'
+import { type CodePurpose, type NewAccountCode, type StoredAccountCode, countAccountCodesSince, insertAccountCode, selectAccountCode, spendAccountCode } from './account-codes.js'
 import { type AuditEntry, insertAuditEntry } from './audit-log.js'
+import { insertMail } from './mail-outbox.js'
+import { type NewRefreshToken, insertRefreshToken } from './token-repository.js'
 import { EmailTaken, UsernameTaken } from '../domain/errors.js'
 import { type CustomFieldDefinition, selectDefinitions } from './custom-field-repository.js'
 import { type StoredInvite, selectInvite } from './invite-code-repository.js'
@@ -104,7 +108,53 @@ async function selectUsers (knex: Knex, ids: number[]): Promise<StoredUser[]> {
   })
 }
 
-// The writes of one account creation; every method runs in the caller's transaction.
+// The user behind a token, if the account still exists and is approved.
+async function selectActivePrincipal (knex: Knex, id: number): Promise<UserPrincipal | undefined> {
+  const row = await knex('users').where({ id, status: 'a' })
+    .first<{ id: number, username: string, password_changed_at: string | null } | undefined>('id', 'username', 'password_changed_at')
+  if (row === undefined) return undefined
+  const [roles, permissions] = await Promise.all([selectRoleNames(knex, id), selectPermissions(knex, id)])
+  return {
+    kind: 'user',
+    userId: row.id,
+    username: row.username,
+    roles,
+    permissions,
+    ...(row.password_changed_at === null ? {} : { passwordChangedAt: Date.parse(fromDatabaseTime(row.password_changed_at)) })
+  }
+}
+
+// What the user's roles grant.
+async function selectPermissions (knex: Knex, userId: number): Promise<string[]> {
+  return await knex('user_roles as ur')
+    .join('role_permissions as rp', 'rp.role_id', 'ur.role_id')
+    .where('ur.user_id', userId)
+    .distinct('rp.permission')
+    .orderBy('rp.permission')
+    .pluck<string[]>('rp.permission')
+}
+
+async function selectRoleNames (knex: Knex, userId: number): Promise<string[]> {
+  const rows = await knex('user_roles as ur')
+    .join('roles as r', 'r.id', 'ur.role_id')
+    .where('ur.user_id', userId)
+    .orderBy('r.name')
+    .select<Array<{ name: string }>>('r.name')
+  return rows.map((row) => row.name)
+}
+
+// A new password: every access token issued before it is void (password_changed_at), and every
+// refresh token is revoked, with the access tokens of its grants.
+async function updatePassword (trx: Knex.Transaction, id: number, passwordHash: string, at: Date): Promise<boolean> {
+  const time = toDatabaseTime(at)
+  const found = await trx('users').where({ id }).update({ password_hash: passwordHash, updated_at: time, password_changed_at: time })
+  if (found === 0) return false
+  await trx('refresh_tokens').where({ user_id: id }).whereNull('revoked_at').update({ revoked_at: time })
+  return true
+}
+
+// The writes of one change to an account (its creation, say); every method runs in the caller's
+// transaction.
 export class AccountWriter {
   constructor (private readonly trx: Knex.Transaction) {}
 
@@ -156,6 +206,11 @@ export class AccountWriter {
   async registrationGates (): Promise<{ inviteRequired: boolean, promoAccepted: boolean }> {
     const [inviteRequired, promoAccepted] = await Promise.all([preferenceIsOn(this.trx, 'invite_code'), featureIsEnabled(this.trx, 'promo_code')])
     return { inviteRequired, promoAccepted }
+  }
+
+  // Whether a new account is mailed a verification code, as it is in this transaction.
+  async verificationMailOn (): Promise<boolean> {
+    return await preferenceIsOn(this.trx, 'verification_mail')
   }
 
   // The invite with this code, locked until the transaction ends: of creates racing for one
@@ -220,6 +275,41 @@ export class AccountWriter {
     await insertAuditEntry(this.trx, entry)
   }
 
+  // The principal the account is now, if it is approved.
+  async activePrincipal (id: number): Promise<UserPrincipal | undefined> {
+    return await selectActivePrincipal(this.trx, id)
+  }
+
+  async issueCode (code: NewAccountCode): Promise<void> {
+    await insertAccountCode(this.trx, code)
+  }
+
+  // The code with this hash, locked until the transaction ends.
+  async lockCode (codeHash: string): Promise<StoredAccountCode | undefined> {
+    return await selectAccountCode(this.trx, codeHash, { lock: true })
+  }
+
+  async spendCode (id: number, at: Date): Promise<boolean> {
+    return await spendAccountCode(this.trx, id, at)
+  }
+
+  async markEmailVerified (userId: number, at: Date): Promise<void> {
+    await this.trx('users').where({ id: userId }).update({ email_isvalid: true, updated_at: toDatabaseTime(at) })
+  }
+
+  async changePassword (userId: number, passwordHash: string, at: Date): Promise<boolean> {
+    return await updatePassword(this.trx, userId, passwordHash, at)
+  }
+
+  // A grant's refresh token, valid once the transaction commits.
+  async insertRefreshToken (token: NewRefreshToken): Promise<void> {
+    await insertRefreshToken(this.trx, token)
+  }
+
+  async enqueueMail (mail: OutgoingMail, at: Date): Promise<void> {
+    await insertMail(this.trx, mail, at)
+  }
+
   async enqueueEvent (event: { type: string, payload: unknown, at: Date }): Promise<void> {
     await this.trx('outbox_events').insert({
       type: event.type, payload: JSON.stringify(event.payload), created_at: toDatabaseTime(event.at)
@@ -273,10 +363,7 @@ export class AccountRepository {
     change: { passwordHash: string, audit: Omit<AuditEntry, 'subject' | 'at'>, event: { type: string, payload: unknown }, at: Date }
   ): Promise<boolean> {
     return await retryingDeadlocks(this.knex, async (trx) => {
-      const at = toDatabaseTime(change.at)
-      const found = await trx('users').where({ id }).update({ password_hash: change.passwordHash, updated_at: at, password_changed_at: at })
-      if (found === 0) return false
-      await trx('refresh_tokens').where({ user_id: id }).whereNull('revoked_at').update({ revoked_at: at })
+      if (!await updatePassword(trx, id, change.passwordHash, change.at)) return false
       const writer = new AccountWriter(trx)
       await writer.recordAudit({ ...change.audit, subject: { userId: id }, at: change.at })
       await writer.enqueueEvent({ ...change.event, at: change.at })
@@ -286,37 +373,32 @@ export class AccountRepository {
 
   // The user behind a token, if the account still exists and is approved.
   async findActivePrincipal (id: number): Promise<UserPrincipal | undefined> {
-    const row = await this.knex('users').where({ id, status: 'a' })
-      .first<{ id: number, username: string, password_changed_at: string | null } | undefined>('id', 'username', 'password_changed_at')
-    if (row === undefined) return undefined
-    const [roles, permissions] = await Promise.all([this.roleNames(id), this.permissionsOf(id)])
-    return {
-      kind: 'user',
-      userId: row.id,
-      username: row.username,
-      roles,
-      permissions,
-      ...(row.password_changed_at === null ? {} : { passwordChangedAt: Date.parse(fromDatabaseTime(row.password_changed_at)) })
-    }
+    return await selectActivePrincipal(this.knex, id)
   }
 
   // What the user's roles grant.
   async permissionsOf (userId: number): Promise<string[]> {
-    return await this.knex('user_roles as ur')
-      .join('role_permissions as rp', 'rp.role_id', 'ur.role_id')
-      .where('ur.user_id', userId)
-      .distinct('rp.permission')
-      .orderBy('rp.permission')
-      .pluck<string[]>('rp.permission')
+    return await selectPermissions(this.knex, userId)
   }
 
   async roleNames (userId: number): Promise<string[]> {
-    const rows = await this.knex('user_roles as ur')
-      .join('roles as r', 'r.id', 'ur.role_id')
-      .where('ur.user_id', userId)
-      .orderBy('r.name')
-      .select<Array<{ name: string }>>('r.name')
-    return rows.map((row) => row.name)
+    return await selectRoleNames(this.knex, userId)
+  }
+
+  // The approved account with this email (regardless of case), if there is one.
+  async findActiveIdByEmail (email: string): Promise<number | undefined> {
+    const row = await this.knex('users').where({ email_normalized: email.toLowerCase(), status: 'a' }).first<{ id: number } | undefined>('id')
+    return row?.id
+  }
+
+  // How many codes of this purpose the account was given since then.
+  async codesIssuedSince (userId: number, purpose: CodePurpose, since: Date): Promise<number> {
+    return await countAccountCodesSince(this.knex, userId, purpose, since)
+  }
+
+  // The code with this hash (spent or not), if there is one.
+  async findCode (codeHash: string): Promise<StoredAccountCode | undefined> {
+    return await selectAccountCode(this.knex, codeHash)
   }
 
   // Whether any account, approved or not, has the role.

@@ -64,7 +64,7 @@ async function revokeFamily (knex: Knex, family: string, at: Date): Promise<void
   await knex('refresh_tokens').where({ family }).whereNull('revoked_at').update({ revoked_at: toDatabaseTime(at) })
 }
 
-async function insertRefreshToken (knex: Knex, token: NewRefreshToken): Promise<void> {
+export async function insertRefreshToken (knex: Knex, token: NewRefreshToken): Promise<void> {
   await knex('refresh_tokens').insert({
     token_hash: token.tokenHash,
     family: token.family,

@@ -11,6 +11,18 @@ export const AccountCreateRequest = Type.Object({
 }, {"description":"The standard fields below, plus one top-level key for each custom field defined in the\nregistry. Any other key is refused with `400 unknown_field`.\n","additionalProperties":true})
 export type AccountCreateRequest = Static<typeof AccountCreateRequest>
 
+export const AccountTokenResponse = Type.Object({
+  token: Type.Object({
+    access_token: Type.String({"description":"A JWT (RFC 9068), as the token endpoint issues."}),
+    expires_in: Type.Integer({"description":"Seconds until the access token expires (`JWT_EXPIRES_IN`)."}),
+    token_type: Type.Unsafe<"Bearer">({"type":"string","enum":["Bearer"]}),
+    refresh_token: Type.String({"description":"For `grant_type=refresh_token` at `/oauth/token/`."}),
+    client_id: Type.Null(),
+    scope: Type.String({"description":"The scopes granted, space-separated (`read write`)."})
+  }, {"additionalProperties":false})
+}, {"description":"SelfCommunity's answer of a verification or a reset.","additionalProperties":false})
+export type AccountTokenResponse = Static<typeof AccountTokenResponse>
+
 export const RequestId = Type.String({"description":"The request's id, as in the `X-Request-Id` header of the answer and on the request's log\nlines: quote it when reporting a failure.\n"})
 export type RequestId = Static<typeof RequestId>
 
@@ -376,6 +388,17 @@ export const PromoRedemptionPage = Type.Object({
 }, {"additionalProperties":false})
 export type PromoRedemptionPage = Static<typeof PromoRedemptionPage>
 
+export const RecoverRequest = Type.Object({
+  email: Type.String({"description":"The email of the account to recover.","minLength":1,"maxLength":254})
+}, {"additionalProperties":false})
+export type RecoverRequest = Static<typeof RecoverRequest>
+
+export const ResetRequest = Type.Object({
+  validation_code: Type.String({"description":"The code of the recovery mail.","minLength":1,"maxLength":256}),
+  password: Type.String({"description":"The new password, under the password policy of account creation.","minLength":1,"maxLength":1024})
+}, {"additionalProperties":false})
+export type ResetRequest = Static<typeof ResetRequest>
+
 export const RevocationRequest = Type.Object({
   token: Type.String({"description":"A refresh token or an access token.","maxLength":4096}),
   token_type_hint: Type.Optional(Type.String({"description":"`refresh_token` or `access_token`; not needed."})),
@@ -585,3 +608,8 @@ export const UserUpdateRequest = Type.Object({
   real_name: Type.Optional(Type.String({"maxLength":255}))
 }, {"description":"`real_name`, and one top-level key for each custom field to change, validated as on\naccount creation; `null` removes a custom field's value (unless the field is\nmandatory). Custom fields not given keep their values. No other field of an account\ncan change here (`400 read_only_field`); any other key is refused (`400 unknown_field`).\n","minProperties":1,"additionalProperties":true})
 export type UserUpdateRequest = Static<typeof UserUpdateRequest>
+
+export const ValidationCodeRequest = Type.Object({
+  validation_code: Type.String({"description":"The code of the mail (also in its link's `validation_code` parameter).","minLength":1,"maxLength":256})
+}, {"additionalProperties":false})
+export type ValidationCodeRequest = Static<typeof ValidationCodeRequest>

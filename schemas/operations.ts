@@ -2,6 +2,7 @@
 import { Type } from '@sinclair/typebox'
 import {
   AccountCreateRequest,
+  AccountTokenResponse,
   ApiError,
   AuthorizationServerMetadata,
   CustomField,
@@ -35,6 +36,8 @@ import {
   PromoCreateRequest,
   PromoPage,
   PromoRedemptionPage,
+  RecoverRequest,
+  ResetRequest,
   RevocationRequest,
   RocketChatCustomFieldsSetting,
   RocketChatError,
@@ -55,7 +58,8 @@ import {
   TokenResponse,
   User,
   UserPage,
-  UserUpdateRequest
+  UserUpdateRequest,
+  ValidationCodeRequest
 } from './components.js'
 
 export const operations = {
@@ -78,6 +82,80 @@ export const operations = {
       }
     },
     config: { access: { authenticated: true, scope: "write", permission: "create-user" } }
+  },
+  verifyAccount: {
+    method: "POST",
+    url: "/api/v2/account/verify/",
+    schema: {
+      body: ValidationCodeRequest,
+      response: {
+        200: AccountTokenResponse,
+        400: ApiError,
+        401: ApiError,
+        413: ApiError,
+        415: ApiError,
+        429: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: false, rateLimit: "codes" } }
+  },
+  checkValidationCode: {
+    method: "POST",
+    url: "/api/v2/account/verify/validation_code/",
+    schema: {
+      body: ValidationCodeRequest,
+      response: {
+        200: User,
+        400: ApiError,
+        413: ApiError,
+        415: ApiError,
+        429: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: false, rateLimit: "codes" } }
+  },
+  recoverAccount: {
+    method: "POST",
+    url: "/api/v2/account/recover/",
+    schema: {
+      body: RecoverRequest,
+      response: {
+        204: Type.Null({ description: "If an active account has this email, a recovery code is on its way to it." }),
+        400: ApiError,
+        413: ApiError,
+        415: ApiError,
+        429: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: false, rateLimit: "codes" } }
+  },
+  resetPassword: {
+    method: "POST",
+    url: "/api/v2/account/reset/",
+    schema: {
+      body: ResetRequest,
+      response: {
+        200: AccountTokenResponse,
+        400: ApiError,
+        401: ApiError,
+        413: ApiError,
+        415: ApiError,
+        429: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: false, rateLimit: "codes" } }
   },
   getCurrentUser: {
     method: "GET",

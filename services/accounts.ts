@@ -3,7 +3,7 @@ import type { FirstAdminCredentials } from '../config.js'
 import { type AccountFlags, type Profile, REAL_NAME_MAX_LENGTH, checkUsernameAndEmail } from '../domain/accounts.js'
 import { Conflict, InvalidInput, NotFound, StartupError } from '../domain/errors.js'
 import { characterCount } from '../domain/formats.js'
-import { checkPasswordPolicy } from '../domain/password-policy.js'
+import { checkNewPassword } from '../domain/password-policy.js'
 import { type StoredPrincipal, SERVICE_ACTOR, actorOf } from '../domain/principal.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import type { CustomFieldRegistry } from './custom-fields.js'
@@ -11,6 +11,7 @@ import { hashPassword } from './passwords.js'
 import { admittingInvite, admittingPromo, inviteRefusal, promoRefusal } from './registration-gates.js'
 import { ReservedUsernames } from './reserved-usernames.js'
 import { checkRoleGrantable } from './roles.js'
+import type { AccountRecoveryService } from './account-recovery.js'
 import type { UserService } from './users.js'
 
 const DEFAULT_FLAGS: AccountFlags = {
@@ -58,6 +59,7 @@ export class AccountService {
     private readonly accounts: AccountRepository,
     private readonly customFields: CustomFieldRegistry,
     private readonly users: UserService,
+    private readonly recovery: AccountRecoveryService,
     private readonly bcryptCost: number,
     // Reserved on top of the built-in ones (RESERVED_USERNAMES).
     configuredReservedUsernames: readonly string[],
@@ -68,8 +70,8 @@ export class AccountService {
   }
 
   // Applies every rule of account creation, then writes the user, its roles, its custom fields,
-  // the use of its invite code, the redemption of its promo code, an audit entry and a
-  // user.created event in one transaction. Uniqueness is left to the database's unique
+  // the use of its invite code, the redemption of its promo code, an audit entry, a user.created
+  // event and the verification mail in one transaction. Uniqueness is left to the database's unique
   // indexes, so concurrent creates cannot both win.
   async createAccount (input: AccountInput, context: CreationContext): Promise<StoredUser> {
     checkUsernameAndEmail(input.username, input.email)
@@ -141,7 +143,10 @@ export class AccountService {
         },
         at
       })
-      return await writer.findUser(userId) as StoredUser
+      const user = await writer.findUser(userId) as StoredUser
+      // The service's own accounts (the first admin, the CLI's) are the operator's, not a mailbox's.
+      if (context.serviceAccount !== true) await this.recovery.mailVerification(writer, user, at)
+      return user
     })
   }
 
@@ -173,10 +178,7 @@ export class AccountService {
   }
 
   private checkPassword (password: string, username: string): void {
-    checkPasswordPolicy(password, username)
-    if (this.refusedPasswords.has(password)) {
-      throw new InvalidInput('password_too_common', 'password', 'password is an example from the account-service repository; choose another')
-    }
+    checkNewPassword(password, username, this.refusedPasswords)
   }
 
   // Makes sure an admin exists: from the configured credentials, or else (only where `generate`

@@ -1,5 +1,5 @@
-// The random secrets the service hands out once and keeps only as hashes: service-client secrets
-// and refresh tokens. Each is 256 random bits, so a fast hash is as safe as a slow one here, and
+// The random secrets the service hands out once and keeps only as hashes: service-client secrets,
+// refresh tokens and the codes of its mails. Each is 256 random bits, so a fast hash is as safe as a slow one here, and
 // service calls are not held up by bcrypt. Prefixes tell the kinds apart (and help secret scanners).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 
@@ -18,6 +18,11 @@ export function newRefreshToken (): string {
   return `rt_${randomBytes(32).toString('base64url')}`
 }
 
+// 256 random bits, URL-safe: it travels in a mail's link.
+export function newAccountCode (): string {
+  return randomBytes(32).toString('base64url')
+}
+
 export function isRefreshTokenForm (token: string): boolean {
   return token.startsWith('rt_')
 }
@@ -27,8 +32,9 @@ export function clientSecretHash (clientId: string, secret: string): string {
   return createHmac('sha256', clientId).update(secret, 'utf8').digest('hex')
 }
 
-export function refreshTokenHash (token: string): string {
-  return createHash('sha256').update(token, 'utf8').digest('hex')
+// SHA-256 of a refresh token or a mailed code, as stored.
+export function opaqueSecretDigest (secret: string): string {
+  return createHash('sha256').update(secret, 'utf8').digest('hex')
 }
 
 // Compares two hex digests in constant time.

@@ -3,14 +3,14 @@ import { type Principal, type StoredPrincipal, type UserPrincipal, CLIENT_ID_PAT
 import { ALL_SCOPES, formatScope, parseScope } from '../domain/scopes.js'
 import type { AccountRepository } from '../repositories/account-repository.js'
 import type { ClientRepository } from '../repositories/client-repository.js'
-import type { StoredRefreshToken, TokenRepository } from '../repositories/token-repository.js'
+import type { NewRefreshToken, StoredRefreshToken, TokenRepository } from '../repositories/token-repository.js'
 import type { AccessTokenClaims, AccessTokens, VerifiedAccessToken } from './access-tokens.js'
 import {
   AccountNotActive, InvalidClient, InvalidCredentials, InvalidGrant, InvalidRequest, InvalidScope, InvalidToken,
   UnauthorizedClient, UnsupportedGrantType
 } from '../domain/errors.js'
 import { USERNAME_PATTERN, isValidEmail } from '../domain/formats.js'
-import { clientSecretHash, isRefreshTokenForm, newRefreshToken, refreshTokenHash, sameDigest } from './opaque-secrets.js'
+import { clientSecretHash, isRefreshTokenForm, newRefreshToken, opaqueSecretDigest, sameDigest } from './opaque-secrets.js'
 import { hashCost, hashPassword, verifyPassword } from './passwords.js'
 
 // A client's credentials, from HTTP Basic or the body (RFC 6749 §2.3.1).
@@ -33,6 +33,12 @@ export interface IssuedTokens {
   expiresIn: number
   scope: string
   refreshToken?: string
+}
+
+// A new refresh-token grant: its tokens, and the row that makes the refresh token valid.
+export interface Grant {
+  tokens: IssuedTokens & { refreshToken: string }
+  refreshTokenRow: NewRefreshToken
 }
 
 // A client whose credentials were checked.
@@ -125,7 +131,7 @@ export class TokenService {
   async revoke (token: string, credentials: ClientCredentials | undefined): Promise<void> {
     const client = credentials === undefined ? undefined : await this.authenticateClient(credentials)
     if (isRefreshTokenForm(token)) {
-      const stored = await this.tokens.findRefreshToken(refreshTokenHash(token))
+      const stored = await this.tokens.findRefreshToken(opaqueSecretDigest(token))
       if (stored === undefined) return
       checkOwner(stored.clientId, client)
       await this.tokens.revokeFamily(stored.family, new Date())
@@ -169,7 +175,7 @@ export class TokenService {
   }
 
   private async introspectRefreshToken (token: string, client: AuthenticatedClient): Promise<Introspection> {
-    const stored = await this.tokens.findRefreshToken(refreshTokenHash(token))
+    const stored = await this.tokens.findRefreshToken(opaqueSecretDigest(token))
     const scopes = stored === undefined ? [] : commonScopes(stored.scopes, client.scopes)
     if (stored === undefined || stored.clientRowId !== client.rowId || !isUsable(stored, new Date()) || scopes.length === 0) return { active: false }
     const user = await this.accounts.findActivePrincipal(stored.userId)
@@ -194,19 +200,34 @@ export class TokenService {
     const principal = await this.authenticate(username, password)
     if (principal === undefined || principal === 'refused' || principal === 'not_active') throw new InvalidGrant()
     const at = new Date()
+    await this.tokens.purgeExpiredRefreshTokens(at, PURGED_PER_GRANT)
+    const grant = this.newGrant(principal, scopes, client, at)
+    await this.tokens.insertRefreshToken(grant.refreshTokenRow)
+    return grant.tokens
+  }
+
+  // A grant for a user who proved who they are with a mailed code rather than a password: the
+  // token pair, and the refresh token's row, which the caller writes in the transaction of the
+  // change the code makes (the pair works once it commits).
+  newUserGrant (principal: UserPrincipal, at: Date): Grant {
+    return this.newGrant(principal, [...ALL_SCOPES], undefined, at)
+  }
+
+  private newGrant (principal: UserPrincipal, scopes: string[], client: AuthenticatedClient | undefined, at: Date): Grant {
     const refreshToken = newRefreshToken()
     const family = randomBytes(16).toString('hex')
-    await this.tokens.purgeExpiredRefreshTokens(at, PURGED_PER_GRANT)
-    await this.tokens.insertRefreshToken({
-      tokenHash: refreshTokenHash(refreshToken),
-      family,
-      userId: principal.userId,
-      clientRowId: client?.rowId ?? null,
-      scopes,
-      at,
-      expiresAt: this.refreshExpiry(at)
-    })
-    return { ...this.issueAccessToken(principal, scopes, client, family), refreshToken }
+    return {
+      refreshTokenRow: {
+        tokenHash: opaqueSecretDigest(refreshToken),
+        family,
+        userId: principal.userId,
+        clientRowId: client?.rowId ?? null,
+        scopes,
+        at,
+        expiresAt: this.refreshExpiry(at)
+      },
+      tokens: { ...this.issueAccessToken(principal, scopes, client, family), refreshToken }
+    }
   }
 
   // Rotates the refresh token: the one presented is spent, a new one of its family replaces it.
@@ -214,7 +235,7 @@ export class TokenService {
   // is revoked, so neither the thief nor the holder can go on with it.
   private async refreshGrant (request: TokenRequest, client: AuthenticatedClient | undefined): Promise<IssuedTokens> {
     const presented = requiredParameter(request.refreshToken, 'refresh_token')
-    const tokenHash = refreshTokenHash(presented)
+    const tokenHash = opaqueSecretDigest(presented)
     const found = await this.tokens.findRefreshToken(tokenHash)
     if (found === undefined) throw invalidRefreshToken()
     // RFC 6749 §6: a token issued through a client is refreshed only by that client, authenticated.
@@ -235,7 +256,7 @@ export class TokenService {
       }
       await writer.markUsed(stored.id, at)
       await writer.insert({
-        tokenHash: refreshTokenHash(successor),
+        tokenHash: opaqueSecretDigest(successor),
         family: stored.family,
         userId: stored.userId,
         clientRowId: stored.clientRowId,
@@ -343,11 +364,13 @@ function grantedScopes (requested: string | undefined, allowed: readonly string[
   return scopes
 }
 
-// iat counts whole seconds: a token of the second the password changed in is void too (its
-// holder logs in again), rather than one issued just before the change staying good.
+// For a token of no refresh-token grant (Rocket.Chat's login): a token of a grant dies with it,
+// and a password change revokes every grant, while a grant made with the change (a reset by a
+// mailed code) lives. iat counts whole seconds: a token of the second the password changed in is
+// void too (its holder logs in again), rather than one issued just before the change staying good.
 function issuedBeforePasswordChange (claims: AccessTokenClaims, principal: StoredPrincipal | undefined): boolean {
   const changedAt = principal?.kind === 'user' ? principal.passwordChangedAt : undefined
-  return changedAt !== undefined && claims.iat <= Math.floor(changedAt / 1000)
+  return claims.sid === undefined && changedAt !== undefined && claims.iat <= Math.floor(changedAt / 1000)
 }
 
 function commonScopes (scopes: readonly string[], allowed: readonly string[]): string[] {

@@ -1,0 +1,161 @@
+import { setTimeout as sleep } from 'node:timers/promises'
+import { AccountNotActive, InvalidInput, MailNotConfigured } from '../domain/errors.js'
+import { isValidEmail } from '../domain/formats.js'
+import { checkNewPassword } from '../domain/password-policy.js'
+import type { CodePurpose, StoredAccountCode } from '../repositories/account-codes.js'
+import type { AccountRepository, AccountWriter, StoredUser } from '../repositories/account-repository.js'
+import { newAccountCode, opaqueSecretDigest } from './opaque-secrets.js'
+import { hashPassword } from './passwords.js'
+import type { IssuedTokens, TokenService } from './tokens.js'
+
+export interface AccountRecoveryOptions {
+  // How long a mailed code works.
+  codeSeconds: number
+  bcryptCost: number
+  // Passwords no account may have (in production, this repository's examples).
+  refusedPasswords: ReadonlySet<string>
+  // Whether mail can be sent at all (SMTP_URL, or the development mailbox).
+  mailConfigured: boolean
+}
+
+// More recovery requests for one account within the hour mail nothing: the inbox of the
+// account's owner is not a target.
+const RECOVERY_CODES_PER_HOUR = 5
+const HOUR_MS = 3_600_000
+// A recovery is answered no sooner than this, whether an account has the email or not, so the
+// time it takes tells nothing either (the work it does is a few queries, well within it).
+const RECOVERY_ANSWER_MS = 250
+
+export type UserTokens = IssuedTokens & { refreshToken: string }
+
+function invalidCode (): InvalidInput {
+  return new InvalidInput('validation_code_invalid', 'validation_code', 'The validation code is invalid, expired or already used')
+}
+
+// Usable: unspent, unexpired, of one of these purposes, and mailed to the address the account
+// still has (a code sent to an old address confirms nothing about the new one).
+function isUsable (code: StoredAccountCode | undefined, purposes: readonly CodePurpose[], user: StoredUser | undefined, at: Date): code is StoredAccountCode {
+  return code !== undefined && user !== undefined && purposes.includes(code.purpose) && code.spentAt === null &&
+    Date.parse(code.expiresAt) > at.getTime() && code.email?.toLowerCase() === user.email.toLowerCase()
+}
+
+// The life of an account by mailed codes: verifying its email, and recovering it when the
+// password is lost. Each code is random (256 bits), stored as its SHA-256, works once, expires,
+// and is replaced by a newer one of its purpose; the mail carrying it is queued in the
+// transaction that writes it.
+export class AccountRecoveryService {
+  constructor (
+    private readonly accounts: AccountRepository,
+    private readonly tokens: TokenService,
+    private readonly options: AccountRecoveryOptions
+  ) {}
+
+  // Marks the email verified and logs its user in; the code is spent in the same transaction.
+  async verifyEmail (code: string): Promise<UserTokens> {
+    const at = new Date()
+    return await this.accounts.transaction(async (writer) => {
+      const { stored, user } = await this.lockUsableCode(writer, code, ['verify_email'], at)
+      await writer.markEmailVerified(user.id, at)
+      await writer.recordAudit({ actor: { userId: user.id, clientRowId: null }, action: 'user.email_verify', subject: { userId: user.id }, at })
+      await writer.enqueueEvent({ type: 'user.email_verified', payload: { id: user.id, email: user.email, verified_at: at.toISOString() }, at })
+      return await this.logIn(writer, stored, at)
+    })
+  }
+
+  // The account a verification or recovery code belongs to, while the code can be used; nothing
+  // is spent.
+  async accountOfCode (code: string): Promise<StoredUser> {
+    const stored = await this.accounts.findCode(opaqueSecretDigest(code))
+    const user = stored === undefined ? undefined : await this.accounts.findById(stored.userId)
+    if (!isUsable(stored, ['verify_email', 'recover'], user, new Date())) throw invalidCode()
+    return user as StoredUser
+  }
+
+  // Mails a recovery code to the approved account with this email, if there is one; answers alike
+  // (and no sooner than RECOVERY_ANSWER_MS) either way.
+  async recover (email: string): Promise<void> {
+    if (!this.options.mailConfigured) throw new MailNotConfigured()
+    if (!isValidEmail(email)) throw new InvalidInput('invalid_field', 'email', 'email must be a valid address of at most 254 characters')
+    const answerAt = Date.now() + RECOVERY_ANSWER_MS
+    try {
+      const at = new Date()
+      const userId = await this.accounts.findActiveIdByEmail(email)
+      if (userId === undefined) return
+      if (await this.accounts.codesIssuedSince(userId, 'recover', new Date(at.getTime() - HOUR_MS)) >= RECOVERY_CODES_PER_HOUR) return
+      await this.accounts.transaction(async (writer) => {
+        const user = await writer.findUser(userId)
+        if (user === undefined) return
+        const code = await this.issueCode(writer, user, 'recover', at)
+        await writer.enqueueMail({ template: 'recover', to: user.email, data: { username: user.username, code } }, at)
+      })
+    } finally {
+      await sleep(Math.max(0, answerAt - Date.now()))
+    }
+  }
+
+  // Sets a new password with a recovery code, and logs its user in. Every earlier token of the
+  // account stops working; the password-changed mail goes to the account's email.
+  async resetPassword (code: string, password: string): Promise<UserTokens> {
+    const codeHash = opaqueSecretDigest(code)
+    // Checked before the password is hashed, which takes a while; again under lock afterwards.
+    const found = await this.accounts.findCode(codeHash)
+    const owner = found === undefined ? undefined : await this.accounts.findById(found.userId)
+    if (!isUsable(found, ['recover'], owner, new Date()) || owner === undefined) throw invalidCode()
+    checkNewPassword(password, owner.username, this.options.refusedPasswords)
+    const passwordHash = await hashPassword(password, this.options.bcryptCost)
+    const at = new Date()
+    return await this.accounts.transaction(async (writer) => {
+      const { stored, user } = await this.lockUsableCode(writer, code, ['recover'], at)
+      await writer.changePassword(user.id, passwordHash, at)
+      // The code reached the account's address: that verifies it as well.
+      await writer.markEmailVerified(user.id, at)
+      await writer.recordAudit({ actor: { userId: user.id, clientRowId: null }, action: 'user.password_reset', subject: { userId: user.id }, at })
+      await writer.enqueueEvent({ type: 'user.password_changed', payload: { id: user.id, changed_at: at.toISOString(), by: 'recovery' }, at })
+      await writer.enqueueMail({ template: 'password_changed', to: user.email, data: { username: user.username } }, at)
+      return await this.logIn(writer, stored, at)
+    })
+  }
+
+  // The verification mail of a new account (unless its email is verified already, or the
+  // preference verification_mail is off), in the transaction that creates it.
+  async mailVerification (writer: AccountWriter, user: StoredUser, at: Date): Promise<void> {
+    if (!this.options.mailConfigured || user.emailIsValid || !await writer.verificationMailOn()) return
+    const code = await this.issueCode(writer, user, 'verify_email', at)
+    await writer.enqueueMail({ template: 'verify_email', to: user.email, data: { username: user.username, code } }, at)
+  }
+
+  // A new code of this purpose for the account's current email, replacing any earlier one; the
+  // caller mails it in the same transaction.
+  async issueCode (writer: AccountWriter, user: StoredUser, purpose: CodePurpose, at: Date): Promise<string> {
+    const code = newAccountCode()
+    await writer.issueCode({
+      userId: user.id,
+      purpose,
+      codeHash: opaqueSecretDigest(code),
+      email: user.email,
+      at,
+      expiresAt: new Date(at.getTime() + this.options.codeSeconds * 1000)
+    })
+    return code
+  }
+
+  // The code, locked and spent, with its account: of two requests racing with one code, the
+  // second waits for the first and then finds it spent.
+  private async lockUsableCode (writer: AccountWriter, code: string, purposes: readonly CodePurpose[], at: Date): Promise<{ stored: StoredAccountCode, user: StoredUser }> {
+    const stored = await writer.lockCode(opaqueSecretDigest(code))
+    const user = stored === undefined ? undefined : await writer.findUser(stored.userId)
+    if (!isUsable(stored, purposes, user, at) || user === undefined) throw invalidCode()
+    if (!await writer.spendCode(stored.id, at)) throw invalidCode()
+    return { stored, user }
+  }
+
+  // A token pair for the code's account, valid once the transaction commits; an account that is
+  // not approved gets none, and its code stays unspent (the transaction rolls back).
+  private async logIn (writer: AccountWriter, code: StoredAccountCode, at: Date): Promise<UserTokens> {
+    const principal = await writer.activePrincipal(code.userId)
+    if (principal === undefined) throw new AccountNotActive()
+    const grant = this.tokens.newUserGrant(principal, at)
+    await writer.insertRefreshToken(grant.refreshTokenRow)
+    return grant.tokens
+  }
+}
