@@ -26,6 +26,10 @@ export interface AccessTokenClaims {
   username?: string
   // The grant (the refresh-token family) a user's token came from: revoking the grant ends it.
   sid?: string
+  // A user's token: when the user's password was last set as the token was issued (epoch ms, 0
+  // for never). A token stops working once the password changes again; iat counts whole seconds,
+  // too coarse to tell a token of the change's second from one just before it.
+  pwd_changed_at?: number
 }
 
 export interface VerifiedAccessToken {
@@ -41,6 +45,7 @@ export interface TokenContent {
   clientId?: string
   username?: string
   grant?: string
+  passwordChangedAt?: number
 }
 
 export interface AccessTokenOptions {
@@ -96,7 +101,8 @@ export class AccessTokens {
       roles: content.roles,
       ...(content.clientId !== undefined ? { client_id: content.clientId } : {}),
       ...(content.username !== undefined ? { username: content.username } : {}),
-      ...(content.grant !== undefined ? { sid: content.grant } : {})
+      ...(content.grant !== undefined ? { sid: content.grant } : {}),
+      ...(content.passwordChangedAt !== undefined ? { pwd_changed_at: content.passwordChangedAt } : {})
     })
   }
 
@@ -121,7 +127,8 @@ export class AccessTokens {
     const roles = claims.roles
     if (subject === undefined || scopes === undefined || typeof claims.jti !== 'string' || typeof claims.exp !== 'number' ||
       !Array.isArray(roles) || !roles.every((role) => typeof role === 'string') ||
-      !optionalString(claims.client_id) || !optionalString(claims.sid)) {
+      !optionalString(claims.client_id) || !optionalString(claims.sid) ||
+      !(claims.pwd_changed_at === undefined || Number.isSafeInteger(claims.pwd_changed_at))) {
       throw new InvalidToken('The access token is not valid')
     }
     return { claims: claims as unknown as AccessTokenClaims, subject, scopes }

@@ -337,7 +337,8 @@ export class TokenService {
       roles: principal.roles,
       clientId: client?.clientId,
       username: principal.kind === 'user' ? principal.username : undefined,
-      grant
+      grant,
+      passwordChangedAt: principal.kind === 'user' ? principal.passwordChangedAt ?? 0 : undefined
     })
     return { accessToken, expiresIn: this.accessTokens.lifetimeSeconds, scope: formatScope(scopes) }
   }
@@ -364,12 +365,15 @@ function grantedScopes (requested: string | undefined, allowed: readonly string[
   return scopes
 }
 
-// For a token of no refresh-token grant (Rocket.Chat's login): a token of a grant dies with it,
-// and a password change revokes every grant, while a grant made with the change (a reset by a
-// mailed code) lives. iat counts whole seconds: a token of the second the password changed in is
-// void too (its holder logs in again), rather than one issued just before the change staying good.
+// A user's token names the password it was issued under (pwd_changed_at), exactly. A token without
+// that claim (issued by an earlier version) is judged by iat, in whole seconds: a token of the
+// second the password changed in is void too (its holder logs in again), rather than one issued
+// just before the change staying good; a token of a grant needs no such rule, since a password
+// change revokes every grant.
 function issuedBeforePasswordChange (claims: AccessTokenClaims, principal: StoredPrincipal | undefined): boolean {
-  const changedAt = principal?.kind === 'user' ? principal.passwordChangedAt : undefined
+  if (principal?.kind !== 'user') return false
+  const changedAt = principal.passwordChangedAt
+  if (claims.pwd_changed_at !== undefined) return claims.pwd_changed_at !== (changedAt ?? 0)
   return claims.sid === undefined && changedAt !== undefined && claims.iat <= Math.floor(changedAt / 1000)
 }
 

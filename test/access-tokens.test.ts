@@ -56,6 +56,8 @@ onEachDatabase('access tokens', async (t, kind) => {
       'without iat': [signToken(withoutClaim('iat')), 'The access token is not valid'],
       'with an unknown scope': [signToken({ ...valid, scope: 'read admin' }), 'The access token is not valid'],
       'with roles that are not a list of names': [signToken({ ...valid, roles: 'admin' }), 'The access token is not valid'],
+      'with a pwd_changed_at that is no time': [signToken({ ...valid, pwd_changed_at: '2026' }), 'The access token is not valid'],
+      'issued under another password (pwd_changed_at)': [signToken({ ...valid, pwd_changed_at: 1 }), 'The access token was revoked'],
       malformed: ['not.a.jwt', 'The access token is malformed']
     }
     for (const sub of ['admin', ' 1', '01', '1e0', '+1', '1.0', '4294967296', 'cl_notaclientidofourform', '']) {
