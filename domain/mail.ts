@@ -1,17 +1,20 @@
 // The transactional mails the service sends; each has a template of its own (mail-templates/).
-export const MAIL_TEMPLATES = ['verify_email', 'recover', 'change_email', 'welcome', 'password_changed'] as const
+export const MAIL_TEMPLATES = ['verify_email', 'recover', 'set_password', 'change_email', 'welcome', 'password_changed'] as const
 export type MailTemplate = typeof MAIL_TEMPLATES[number]
 
 // The values each template's placeholders take, beside `public_url` (PUBLIC_URL), which every
 // template may use and the relay fills in. A code goes into a link as it is: it must be URL-safe.
 //   verify_email      username, code   (links to {public_url}/account/verify?validation_code={code})
 //   recover           username, code   (links to {public_url}/account/recover/password?validation_code={code})
+//   set_password      username, code   (the same link: a recovery code for an account made with a
+//                                       generated password, setRandomPassword)
 //   change_email      username, email (the new address, which the mail goes to), code
 //   welcome           username
 //   password_changed  username
 export interface MailData {
   verify_email: { username: string, code: string }
   recover: { username: string, code: string }
+  set_password: { username: string, code: string }
   change_email: { username: string, email: string, code: string }
   welcome: { username: string }
   password_changed: { username: string }

@@ -11,6 +11,9 @@ export interface UserPrincipal {
   permissions: string[]
   // When the password was last reset or changed (epoch ms): tokens issued before then are void.
   passwordChangedAt?: number
+  // Set until the user changes the password they were given (Rocket.Chat's requirePasswordChange):
+  // until then they may only read themselves and change it.
+  requirePasswordChange?: boolean
 }
 
 export interface ClientPrincipal {

@@ -1,12 +1,12 @@
 import fp from 'fastify-plugin'
-import { AccountRecoveryService } from '../services/account-recovery.js'
+import { AccountLifeService } from '../services/account-life.js'
 import { AccountService } from '../services/accounts.js'
 import { UserService } from '../services/users.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
     accountService: AccountService
-    accountRecovery: AccountRecoveryService
+    accountLife: AccountLifeService
     userService: UserService
   }
 }
@@ -29,16 +29,16 @@ function printFirstAdmin (username: string, password: string): void {
 export default fp<AccountsOptions>(async (fastify, options) => {
   const { config, repositories } = fastify
   const userService = new UserService(repositories.accounts, fastify.customFieldRegistry)
-  const accountRecovery = new AccountRecoveryService(repositories.accounts, fastify.tokenService, {
+  const accountLife = new AccountLifeService(repositories.accounts, fastify.tokenService, {
     codeSeconds: config.codeSeconds,
     bcryptCost: config.bcryptCost,
     refusedPasswords: config.refusedPasswords,
     mailConfigured: fastify.mail.configured
   })
-  const accountService = new AccountService(repositories.accounts, fastify.customFieldRegistry, userService, accountRecovery, config.bcryptCost,
+  const accountService = new AccountService(repositories.accounts, fastify.customFieldRegistry, userService, accountLife, config.bcryptCost,
     config.reservedUsernames, config.refusedPasswords)
   fastify.decorate('accountService', accountService)
-  fastify.decorate('accountRecovery', accountRecovery)
+  fastify.decorate('accountLife', accountLife)
   fastify.decorate('userService', userService)
 
   if (options.ensureFirstAdmin === false) return

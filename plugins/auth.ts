@@ -16,6 +16,8 @@ export interface RouteAccess {
   // The rate-limit bucket requests are counted in (by the rate-limit plugin): routes naming the
   // same bucket share one count per address, so two doors to one action give no extra tries.
   rateLimit?: string
+  // Open to a user who must change their password first (checked by the permissions plugin).
+  allowedBeforePasswordChange?: boolean
 }
 
 declare module 'fastify' {

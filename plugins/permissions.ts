@@ -8,7 +8,11 @@ import { Forbidden, InsufficientScope } from '../domain/errors.js'
 // with the caller on every request, so a change to a role applies at once, on every instance.
 export default fp(async (fastify) => {
   fastify.addHook('onRequest', async (request) => {
-    const { scope, permission } = request.routeOptions.config.access ?? {}
+    const { scope, permission, allowedBeforePasswordChange } = request.routeOptions.config.access ?? {}
+    // A password given by someone else (an admin, setRandomPassword) is changed before anything else.
+    if (request.principal?.kind === 'user' && request.principal.requirePasswordChange === true && allowedBeforePasswordChange !== true) {
+      throw new Forbidden('Change your password first: PATCH /api/v2/user/{id}/change_password/', undefined, 'password_change_required')
+    }
     if (scope !== undefined && request.principal?.scopes.includes(scope) !== true) throw new InsufficientScope(scope)
     if (permission === undefined) return
     if (request.principal?.permissions.includes(permission) !== true) {

@@ -41,6 +41,7 @@ const INVALID_FIELD_TYPES: Record<string, string> = {
 function errorTypeOf (body: ErrorBody, origin: ErrorOrigin): string {
   if (origin.schema && body.statusCode === 400) return 'invalid-params'
   if (origin.customField) return 'error-user-registration-custom-field'
+  if (body.code === 'password_change_required') return 'error-password-change-required'
   if (origin.forbidden) return 'error-action-not-allowed'
   if (body.code === 'invalid_field' && body.field !== undefined && INVALID_FIELD_TYPES[body.field] !== undefined) {
     return INVALID_FIELD_TYPES[body.field] as string

@@ -111,7 +111,8 @@ async function selectUsers (knex: Knex, ids: number[]): Promise<StoredUser[]> {
 // The user behind a token, if the account still exists and is approved.
 async function selectActivePrincipal (knex: Knex, id: number): Promise<UserPrincipal | undefined> {
   const row = await knex('users').where({ id, status: 'a' })
-    .first<{ id: number, username: string, password_changed_at: string | null } | undefined>('id', 'username', 'password_changed_at')
+    .first<{ id: number, username: string, password_changed_at: string | null, require_password_change: number | boolean } | undefined>(
+      'id', 'username', 'password_changed_at', 'require_password_change')
   if (row === undefined) return undefined
   const [roles, permissions] = await Promise.all([selectRoleNames(knex, id), selectPermissions(knex, id)])
   return {
@@ -120,7 +121,8 @@ async function selectActivePrincipal (knex: Knex, id: number): Promise<UserPrinc
     username: row.username,
     roles,
     permissions,
-    ...(row.password_changed_at === null ? {} : { passwordChangedAt: Date.parse(fromDatabaseTime(row.password_changed_at)) })
+    ...(row.password_changed_at === null ? {} : { passwordChangedAt: Date.parse(fromDatabaseTime(row.password_changed_at)) }),
+    ...(Boolean(row.require_password_change) ? { requirePasswordChange: true } : {})
   }
 }
 
@@ -143,11 +145,13 @@ async function selectRoleNames (knex: Knex, userId: number): Promise<string[]> {
   return rows.map((row) => row.name)
 }
 
-// A new password: every access token issued before it is void (password_changed_at), and every
-// refresh token is revoked, with the access tokens of its grants.
+// A new password: every access token issued before it is void (password_changed_at), every
+// refresh token is revoked, with the access tokens of its grants, and a password that had to be
+// changed no longer has to.
 async function updatePassword (trx: Knex.Transaction, id: number, passwordHash: string, at: Date): Promise<boolean> {
   const time = toDatabaseTime(at)
-  const found = await trx('users').where({ id }).update({ password_hash: passwordHash, updated_at: time, password_changed_at: time })
+  const found = await trx('users').where({ id })
+    .update({ password_hash: passwordHash, updated_at: time, password_changed_at: time, require_password_change: false })
   if (found === 0) return false
   await trx('refresh_tokens').where({ user_id: id }).whereNull('revoked_at').update({ revoked_at: time })
   return true
@@ -344,6 +348,12 @@ export class AccountRepository {
       .orWhere('email_normalized', normalized)
       .first<{ id: number, password_hash: string } | undefined>('id', 'password_hash')
     return row === undefined ? undefined : { id: row.id, passwordHash: row.password_hash }
+  }
+
+  async findCredentialsById (id: number): Promise<(Credentials & { username: string, email: string }) | undefined> {
+    const row = await this.knex('users').where({ id })
+      .first<{ id: number, password_hash: string, username: string, email: string } | undefined>('id', 'password_hash', 'username', 'email')
+    return row === undefined ? undefined : { id: row.id, passwordHash: row.password_hash, username: row.username, email: row.email }
   }
 
   // Regardless of case.

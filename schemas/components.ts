@@ -301,6 +301,12 @@ export const OAuthError = Type.Object({
 }, {"description":"An error of the OAuth2 endpoints, as RFC 6749 §5.2 shapes it.","additionalProperties":false})
 export type OAuthError = Static<typeof OAuthError>
 
+export const PasswordChangeRequest = Type.Object({
+  password: Type.String({"description":"The current password.","minLength":1,"maxLength":1024}),
+  new_password: Type.String({"description":"The new password.","minLength":1,"maxLength":1024})
+}, {"additionalProperties":false})
+export type PasswordChangeRequest = Static<typeof PasswordChangeRequest>
+
 export const Permission = Type.Object({
   name: Type.String(),
   description: Type.String()

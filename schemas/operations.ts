@@ -27,6 +27,7 @@ import {
   OAuthClientUpdateRequest,
   OAuthClientWithSecret,
   OAuthError,
+  PasswordChangeRequest,
   PermissionPage,
   Preference,
   PreferenceList,
@@ -171,7 +172,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, scope: "read" } }
+    config: { access: { authenticated: true, scope: "read", allowedBeforePasswordChange: true } }
   },
   getUser: {
     method: "GET",
@@ -215,6 +216,29 @@ export const operations = {
       }
     },
     config: { access: { authenticated: true, scope: "write" } }
+  },
+  changePassword: {
+    method: "PATCH",
+    url: "/api/v2/user/:id/change_password/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      body: PasswordChangeRequest,
+      response: {
+        204: Type.Null({ description: "The password is changed." }),
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        413: ApiError,
+        415: ApiError,
+        429: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", rateLimit: "login", allowedBeforePasswordChange: true } }
   },
   issueToken: {
     method: "POST",

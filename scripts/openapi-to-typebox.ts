@@ -47,6 +47,8 @@ interface OpenApiOperation {
   'x-required-permission'?: string
   // The rate-limit bucket the operation counts in (operations naming one bucket share its count).
   'x-rate-limited'?: string
+  // Open to a user whose password must be changed first (everything else refuses them).
+  'x-allowed-before-password-change'?: boolean
   parameters?: OpenApiParameter[]
   requestBody?: { $ref?: string, required?: boolean, content?: Record<string, { schema?: JsonSchema }> }
   responses: Record<string, OpenApiResponse>
@@ -390,11 +392,16 @@ function accessRule (document: OpenApiDocument, operation: OpenApiOperation, whe
   if (bucket !== undefined && (typeof bucket !== 'string' || !RATE_LIMIT_BUCKET_PATTERN.test(bucket))) {
     throw new Error(`x-rate-limited must name a bucket (lower-case letters, digits and "-", starting with a letter) at ${where}`)
   }
+  const beforePasswordChange: unknown = operation['x-allowed-before-password-change']
+  if (beforePasswordChange !== undefined && (beforePasswordChange !== true || !authenticated)) {
+    throw new Error(`x-allowed-before-password-change must be true, on an operation that authenticates its caller, at ${where}`)
+  }
   return `{ ${[
     `authenticated: ${authenticated}`,
     ...(scope === undefined ? [] : [`scope: ${JSON.stringify(scope)}`]),
     ...(permission === undefined ? [] : [`permission: ${JSON.stringify(permission)}`]),
-    ...(bucket === undefined ? [] : [`rateLimit: ${JSON.stringify(bucket)}`])
+    ...(bucket === undefined ? [] : [`rateLimit: ${JSON.stringify(bucket)}`]),
+    ...(beforePasswordChange === true ? ['allowedBeforePasswordChange: true'] : [])
   ].join(', ')} }`
 }
 

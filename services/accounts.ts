@@ -11,7 +11,7 @@ import { hashPassword } from './passwords.js'
 import { admittingInvite, admittingPromo, inviteRefusal, promoRefusal } from './registration-gates.js'
 import { ReservedUsernames } from './reserved-usernames.js'
 import { checkRoleGrantable } from './roles.js'
-import type { AccountRecoveryService } from './account-recovery.js'
+import type { AccountLifeService } from './account-life.js'
 import type { UserService } from './users.js'
 
 const DEFAULT_FLAGS: AccountFlags = {
@@ -59,7 +59,7 @@ export class AccountService {
     private readonly accounts: AccountRepository,
     private readonly customFields: CustomFieldRegistry,
     private readonly users: UserService,
-    private readonly recovery: AccountRecoveryService,
+    private readonly life: AccountLifeService,
     private readonly bcryptCost: number,
     // Reserved on top of the built-in ones (RESERVED_USERNAMES).
     configuredReservedUsernames: readonly string[],
@@ -145,7 +145,9 @@ export class AccountService {
       })
       const user = await writer.findUser(userId) as StoredUser
       // The service's own accounts (the first admin, the CLI's) are the operator's, not a mailbox's.
-      if (context.serviceAccount !== true) await this.recovery.mailVerification(writer, user, at)
+      if (context.serviceAccount !== true) {
+        await this.life.mailNewAccount(writer, user, { welcome: flags.sendWelcomeEmail, passwordGenerated: input.randomPassword === true }, at)
+      }
       return user
     })
   }

@@ -1,18 +1,11 @@
 // The account after its creation, by the codes of the service's mails: verification of the email,
 // and recovery of a lost password. Mails go through a real SMTP server and are read as a user
 // would read them.
-import type { Test } from 'tap'
-import { type DatabaseKind, type TestApp, build, newAccount, onEachDatabase } from './helper.js'
-import { type Mailbox, codeIn, startMailbox } from './smtp-mailbox.js'
+import { type TestApp, newAccount, onEachDatabase, rowCount } from './helper.js'
+import { type Mailbox, codeIn, withMail } from './smtp-mailbox.js'
 
 const JANE = newAccount() as { username: string, email: string, password: string }
 const NEW_PASSWORD = 'N3w-Passw0rd-Jane'
-
-async function withMail (t: Test, kind: DatabaseKind, env: Record<string, string> = {}): Promise<{ api: TestApp, mailbox: Mailbox }> {
-  const mailbox = await startMailbox(t)
-  const api = await build(t, kind, { env: { SMTP_URL: mailbox.url, MAIL_FROM: 'Accounts <accounts@example.com>', ...env }, mailPollIntervalMs: 20 })
-  return { api, mailbox }
-}
 
 async function createJane (api: TestApp): Promise<any> {
   const created = await api.request({ method: 'POST', url: '/api/v2/account/create/', token: await api.adminToken(), payload: JANE })
@@ -34,11 +27,6 @@ async function recoveryCode (api: TestApp, mailbox: Mailbox): Promise<string> {
   const mail = await mailbox.next(JANE.email)
   if (mail.subject !== 'Choose a new password') throw new Error(`a mail "${mail.subject ?? ''}" where a recovery mail was due`)
   return codeIn(mail)
-}
-
-async function rowCount (api: TestApp, table: string, where: Record<string, unknown> = {}): Promise<number> {
-  const [row] = await api.app.knex(table).where(where).count<Array<{ count: number | string }>>({ count: '*' })
-  return Number(row?.count)
 }
 
 async function events (api: TestApp, type: string): Promise<any[]> {

@@ -29,7 +29,7 @@ interface GeneratedOperation {
     body?: TSchema
     response: Record<string, TSchema>
   }
-  config: { access: { authenticated: boolean; scope?: string; permission?: string; rateLimit?: string } }
+  config: { access: { authenticated: boolean; scope?: string; permission?: string; rateLimit?: string; allowedBeforePasswordChange?: boolean } }
 }
 
 interface GeneratedModules {
@@ -640,6 +640,31 @@ paths:
 ${OK_RESPONSE}
 `), 'logIn')
     t.strictSame(generated.config.access, { authenticated: false, rateLimit: 'login' })
+  })
+
+  t.test('records x-allowed-before-password-change on an authenticated operation, and refuses it elsewhere', async (t) => {
+    const generated = await operation(t, openApi(`${SECURITY_SCHEMES}
+security:
+  - bearerAuth: [write]
+paths:
+  /password/:
+    patch:
+      operationId: changePassword
+      x-allowed-before-password-change: true
+${OK_RESPONSE}
+`), 'changePassword')
+    t.strictSame(generated.config.access, { authenticated: true, scope: 'write', allowedBeforePasswordChange: true })
+    for (const [security, value] of [['[]', 'true'], ['[{ bearerAuth: [write] }]', 'false'], ['[{ bearerAuth: [write] }]', 'yes']]) {
+      t.throws(() => generateTypeBox(openApi(`${SECURITY_SCHEMES}
+paths:
+  /password/:
+    patch:
+      operationId: changePassword
+      security: ${security}
+      x-allowed-before-password-change: ${value}
+${OK_RESPONSE}
+`)), { message: 'x-allowed-before-password-change must be true, on an operation that authenticates its caller, at PATCH /password/' }, `${security} ${value}`)
+    }
   })
 
   t.test('keeps the rate-limit bucket beside a permission', async (t) => {

@@ -220,6 +220,12 @@ export async function createUserWithToken (api: TestApp, overrides: Record<strin
   return { user: response.body, token: await api.tokenFor(account.username as string, account.password as string) }
 }
 
+// The rows of the table (those matching `where`).
+export async function rowCount (api: TestApp, table: string, where: Record<string, unknown> = {}): Promise<number> {
+  const [row] = await api.app.knex(table).where(where).count<Array<{ count: number | string }>>({ count: '*' })
+  return Number(row?.count)
+}
+
 // Gives the user a role directly: no endpoint assigns roles to users yet.
 export async function giveRole (api: TestApp, userId: number | string, roleName: string): Promise<void> {
   const role = await api.app.knex('roles').where({ name: roleName }).first('id')

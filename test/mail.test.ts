@@ -326,6 +326,7 @@ t.test('templates', async (t) => {
   const data: MailData = {
     verify_email: { username: 'jane', code: CODE },
     recover: { username: 'jane', code: CODE },
+    set_password: { username: 'jane', code: CODE },
     change_email: { username: 'jane', email: 'new@example.com', code: CODE },
     welcome: { username: 'jane' },
     password_changed: { username: 'jane' }

@@ -28,13 +28,8 @@ export async function createRocketChatUser (api: TestApp, credentials: RocketCha
   return await api.request({ method: 'POST', url: USERS_CREATE, headers: rocketChatHeaders(credentials), payload: payload as Record<string, unknown> })
 }
 
-export async function rowCount (api: TestApp, table: string): Promise<number> {
-  const [row] = await api.app.knex(table).count<Array<{ count: number | string }>>({ count: '*' })
-  return Number(row?.count)
-}
-
 // Gives the user a role directly: no endpoint assigns roles yet.
-export { giveRole } from './helper.js'
+export { giveRole, rowCount } from './helper.js'
 
 // The user.created event written for the user.
 export async function createdEventOf (api: TestApp, userId: number | string): Promise<Record<string, unknown> | undefined> {

@@ -37,7 +37,7 @@ async function otherUser (api: TestApp, role?: string): Promise<RocketChatCreden
   return await rocketChatLogin(api, 'bob', 'Corr3ct-Horse!')
 }
 
-function assertFullView (t: Test, response: ApiResponse, id: string): void {
+function assertFullView (t: Test, response: ApiResponse, id: string, requirePasswordChange = true): void {
   t.equal(response.statusCode, 200)
   t.strictSame(response.body, {
     user: {
@@ -52,7 +52,7 @@ function assertFullView (t: Test, response: ApiResponse, id: string): void {
       _updatedAt: response.body.user._updatedAt,
       name: 'Jane Doe',
       settings: {},
-      requirePasswordChange: true,
+      requirePasswordChange,
       bio: 'Writes code',
       customFields: { company: 'ACME', salary: 1000 }
     },
@@ -80,10 +80,18 @@ onEachDatabase('Rocket.Chat users.info', async (t, kind) => {
     }
   })
 
-  t.test('gives users their own full view', async (t) => {
+  t.test('gives users their own full view, once they have changed the password they were given', async (t) => {
     const { api, janeId } = await setUp(t, kind)
-    const jane = await rocketChatLogin(api, 'jane_doe', 'Corr3ct-Horse!')
-    assertFullView(t, await info(api, jane, `userId=${janeId}`), janeId)
+    const before = await rocketChatLogin(api, 'jane_doe', 'Corr3ct-Horse!')
+    const refused = await info(api, before, `userId=${janeId}`)
+    t.equal(refused.statusCode, 400)
+    t.equal(refused.body.errorType, 'error-password-change-required')
+    const changed = await api.request({
+      method: 'PATCH', url: `/api/v2/user/${janeId}/change_password/`, token: before.authToken, payload: { password: 'Corr3ct-Horse!', new_password: 'N3w-Passw0rd-Jane' }
+    })
+    t.equal(changed.statusCode, 204)
+    const jane = await rocketChatLogin(api, 'jane_doe', 'N3w-Passw0rd-Jane')
+    assertFullView(t, await info(api, jane, `userId=${janeId}`), janeId, false)
   })
 
   t.test('gives a moderator (view-full-other-user-info) the full view', async (t) => {

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net'
 import { type ParsedMail, simpleParser } from 'mailparser'
 import { SMTPServer } from 'smtp-server'
 import type { Test } from 'tap'
+import { type DatabaseKind, type TestApp, build } from './helper.js'
 
 // The login the server takes (any username); a relay with another password is refused.
 export const SMTP_PASSWORD = 'hunter2-smtp-password'
@@ -100,6 +101,13 @@ export async function startMailbox (t: Test, port = 0): Promise<Mailbox> {
     },
     close
   }
+}
+
+// An app whose mails go to a mailbox of its own, relayed at once.
+export async function withMail (t: Test, kind: DatabaseKind, env: Record<string, string> = {}): Promise<{ api: TestApp, mailbox: Mailbox }> {
+  const mailbox = await startMailbox(t)
+  const api = await build(t, kind, { env: { SMTP_URL: mailbox.url, MAIL_FROM: 'Accounts <accounts@example.com>', ...env }, mailPollIntervalMs: 20 })
+  return { api, mailbox }
 }
 
 // The code a mail of the service carries, from its link.

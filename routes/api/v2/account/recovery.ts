@@ -1,6 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { operations } from '../../../../schemas/operations.js'
-import type { UserTokens } from '../../../../services/account-recovery.js'
+import type { UserTokens } from '../../../../services/account-life.js'
 import { userRepresentation } from '../representations.js'
 
 // SelfCommunity's token answer: tokens issued to no service client.
@@ -18,24 +18,24 @@ function tokenRepresentation (tokens: UserTokens): { token: { access_token: stri
 }
 
 // Verification and recovery by the codes of the service's mails (SelfCommunity's account API).
-const accountRecoveryRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
+const accountLifeRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.route({
     ...operations.verifyAccount,
     handler: async (request, reply) => {
-      const tokens = await fastify.accountRecovery.verifyEmail(request.body.validation_code)
+      const tokens = await fastify.accountLife.verifyEmail(request.body.validation_code)
       return await reply.header('cache-control', 'no-store').send(tokenRepresentation(tokens))
     }
   })
 
   fastify.route({
     ...operations.checkValidationCode,
-    handler: async (request) => userRepresentation(await fastify.accountRecovery.accountOfCode(request.body.validation_code))
+    handler: async (request) => userRepresentation(await fastify.accountLife.accountOfCode(request.body.validation_code))
   })
 
   fastify.route({
     ...operations.recoverAccount,
     handler: async (request, reply) => {
-      await fastify.accountRecovery.recover(request.body.email)
+      await fastify.accountLife.recover(request.body.email)
       return await reply.code(204).send(null)
     }
   })
@@ -44,10 +44,10 @@ const accountRecoveryRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     ...operations.resetPassword,
     handler: async (request, reply) => {
       const { validation_code: code, password } = request.body
-      const tokens = await fastify.accountRecovery.resetPassword(code, password)
+      const tokens = await fastify.accountLife.resetPassword(code, password)
       return await reply.header('cache-control', 'no-store').send(tokenRepresentation(tokens))
     }
   })
 }
 
-export default accountRecoveryRoutes
+export default accountLifeRoutes

@@ -43,6 +43,15 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       return userRepresentation(user)
     }
   })
+
+  fastify.route({
+    ...operations.changePassword,
+    handler: async (request, reply) => {
+      const { password, new_password: newPassword } = request.body
+      await fastify.accountLife.changePassword(callerOf(request), request.params.id, password, newPassword)
+      return await reply.code(204).send(null)
+    }
+  })
 }
 
 export default userRoutes

@@ -1,14 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { AccountNotActive, InvalidInput, MailNotConfigured } from '../domain/errors.js'
+import { AccountNotActive, Forbidden, InvalidInput, MailNotConfigured, NotFound } from '../domain/errors.js'
 import { isValidEmail } from '../domain/formats.js'
+import type { OutgoingMail } from '../domain/mail.js'
 import { checkNewPassword } from '../domain/password-policy.js'
+import type { StoredPrincipal } from '../domain/principal.js'
 import type { CodePurpose, StoredAccountCode } from '../repositories/account-codes.js'
 import type { AccountRepository, AccountWriter, StoredUser } from '../repositories/account-repository.js'
 import { newAccountCode, opaqueSecretDigest } from './opaque-secrets.js'
-import { hashPassword } from './passwords.js'
+import { hashPassword, verifyPassword } from './passwords.js'
 import type { IssuedTokens, TokenService } from './tokens.js'
 
-export interface AccountRecoveryOptions {
+export interface AccountLifeOptions {
   // How long a mailed code works.
   codeSeconds: number
   bcryptCost: number
@@ -39,15 +41,15 @@ function isUsable (code: StoredAccountCode | undefined, purposes: readonly CodeP
     Date.parse(code.expiresAt) > at.getTime() && code.email?.toLowerCase() === user.email.toLowerCase()
 }
 
-// The life of an account by mailed codes: verifying its email, and recovering it when the
-// password is lost. Each code is random (256 bits), stored as its SHA-256, works once, expires,
-// and is replaced by a newer one of its purpose; the mail carrying it is queued in the
-// transaction that writes it.
-export class AccountRecoveryService {
+// The life of an account after its creation: its mails as it is created, verifying its email and
+// recovering it by mailed codes, and changing its password. Each code is random (256 bits),
+// stored as its SHA-256, works once, expires, and is replaced by a newer one of its purpose; the
+// mail carrying it is queued in the transaction that writes it.
+export class AccountLifeService {
   constructor (
     private readonly accounts: AccountRepository,
     private readonly tokens: TokenService,
-    private readonly options: AccountRecoveryOptions
+    private readonly options: AccountLifeOptions
   ) {}
 
   // Marks the email verified and logs its user in; the code is spent in the same transaction.
@@ -111,17 +113,49 @@ export class AccountRecoveryService {
       await writer.markEmailVerified(user.id, at)
       await writer.recordAudit({ actor: { userId: user.id, clientRowId: null }, action: 'user.password_reset', subject: { userId: user.id }, at })
       await writer.enqueueEvent({ type: 'user.password_changed', payload: { id: user.id, changed_at: at.toISOString(), by: 'recovery' }, at })
-      await writer.enqueueMail({ template: 'password_changed', to: user.email, data: { username: user.username } }, at)
+      await this.mail(writer, { template: 'password_changed', to: user.email, data: { username: user.username } }, at)
       return await this.logIn(writer, stored, at)
     })
   }
 
-  // The verification mail of a new account (unless its email is verified already, or the
-  // preference verification_mail is off), in the transaction that creates it.
-  async mailVerification (writer: AccountWriter, user: StoredUser, at: Date): Promise<void> {
-    if (!this.options.mailConfigured || user.emailIsValid || !await writer.verificationMailOn()) return
+  // The mails of a new account, in the transaction that creates it: the welcome mail when asked
+  // for (sendWelcomeEmail); for a generated password, a code to choose one (which verifies the
+  // email as well); else the verification mail, unless the email is verified already or the
+  // preference verification_mail is off.
+  async mailNewAccount (writer: AccountWriter, user: StoredUser, mails: { welcome: boolean, passwordGenerated: boolean }, at: Date): Promise<void> {
+    if (!this.options.mailConfigured) return
+    if (mails.welcome) await writer.enqueueMail({ template: 'welcome', to: user.email, data: { username: user.username } }, at)
+    if (mails.passwordGenerated) {
+      const code = await this.issueCode(writer, user, 'recover', at)
+      await writer.enqueueMail({ template: 'set_password', to: user.email, data: { username: user.username, code } }, at)
+      return
+    }
+    if (user.emailIsValid || !await writer.verificationMailOn()) return
     const code = await this.issueCode(writer, user, 'verify_email', at)
     await writer.enqueueMail({ template: 'verify_email', to: user.email, data: { username: user.username, code } }, at)
+  }
+
+  // The user changes their own password, proving the current one. Every token of the account
+  // stops working, the caller's too.
+  async changePassword (caller: StoredPrincipal, userId: number, current: string, next: string): Promise<void> {
+    if (caller.kind !== 'user' || caller.userId !== userId) throw new Forbidden('A password is changed by its own user only')
+    const credentials = await this.accounts.findCredentialsById(userId)
+    if (credentials === undefined) throw new NotFound(`User ${userId} not found`)
+    if (!await verifyPassword(current, credentials.passwordHash)) throw new InvalidInput('wrong_password', 'password', 'password is not the current password')
+    checkNewPassword(next, credentials.username, this.options.refusedPasswords)
+    const passwordHash = await hashPassword(next, this.options.bcryptCost)
+    const at = new Date()
+    await this.accounts.transaction(async (writer) => {
+      if (!await writer.changePassword(userId, passwordHash, at)) throw new NotFound(`User ${userId} not found`)
+      await writer.recordAudit({ actor: { userId, clientRowId: null }, action: 'user.password_change', subject: { userId }, at })
+      await writer.enqueueEvent({ type: 'user.password_changed', payload: { id: userId, changed_at: at.toISOString(), by: 'user' }, at })
+      await this.mail(writer, { template: 'password_changed', to: credentials.email, data: { username: credentials.username } }, at)
+    })
+  }
+
+  // A notice that needs no answer is sent when mail can be sent at all, and left out otherwise.
+  private async mail (writer: AccountWriter, mail: OutgoingMail, at: Date): Promise<void> {
+    if (this.options.mailConfigured) await writer.enqueueMail(mail, at)
   }
 
   // A new code of this purpose for the account's current email, replacing any earlier one; the
