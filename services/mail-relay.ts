@@ -1,6 +1,9 @@
 // The mail relay: sends what the outbox holds, one mail at a time, each under a lease so that any
 // number of instances share the outbox and none sends a mail another holds. A failed attempt is
 // retried with a growing delay; a mail that cannot be rendered, or that failed too often, is given up.
+// Delivery is at least once: a mail whose sending was cut off, or whose sent mark could not be
+// written, is sent again once its lease runs out.
+import { setTimeout as sleep } from 'node:timers/promises'
 import type { ClaimedMail, MailOutboxRepository } from '../repositories/mail-outbox.js'
 import { MailRenderError, type MailTemplates } from './mail-templates.js'
 import type { MailTransport } from './mail-transports.js'
@@ -27,12 +30,18 @@ export interface MailRelayOptions {
   pollIntervalMs?: number
   // How long a relay holds the mail it took: longer than one attempt can last (the SMTP timeouts).
   leaseMs?: number
+  // How long stop() waits for the mail in hand: well within the shutdown's ceiling, which an SMTP
+  // server that stopped answering would otherwise outlast.
+  stopGraceMs?: number
 }
 
 // Attempts before a mail is given up: with the delays below, about 85 minutes of trying.
 export const MAX_ATTEMPTS = 10
 const FIRST_RETRY_MS = 5_000
 const LONGEST_RETRY_MS = 3_600_000
+// The sent mark is written again after these waits when the database refuses it: a mail sent but
+// not marked would be sent again.
+const MARK_SENT_RETRIES_MS = [100, 500, 2_000]
 
 // The wait after the failed attempt number `attempts` (1 for the first): 5 s, doubled each time, up to an hour.
 export function retryDelayMs (attempts: number): number {
@@ -48,6 +57,7 @@ export class MailRelay {
   private readonly now: () => Date
   private readonly pollIntervalMs: number
   private readonly leaseMs: number
+  private readonly stopGraceMs: number
   private running: Promise<void> | undefined
   private stopping = false
   private wakeUp: (() => void) | undefined
@@ -58,6 +68,7 @@ export class MailRelay {
     this.now = options.now ?? (() => new Date())
     this.pollIntervalMs = options.pollIntervalMs ?? 1000
     this.leaseMs = options.leaseMs ?? 120_000
+    this.stopGraceMs = options.stopGraceMs ?? 3_000
   }
 
   // Relays until stopped: without pause while mails are due, then every poll interval.
@@ -67,11 +78,16 @@ export class MailRelay {
     this.running = this.run()
   }
 
-  // Finishes the mail in hand, if any, and stops.
+  // Finishes the mail in hand, if any, and stops; a mail in hand after stopGraceMs is left to the
+  // relay that takes it once its lease runs out.
   async stop (): Promise<void> {
     this.stopping = true
     this.wakeUp?.()
-    await this.running
+    let timer: NodeJS.Timeout | undefined
+    const graceOver = new Promise<'grace over'>((resolve) => { timer = setTimeout(() => { resolve('grace over') }, this.stopGraceMs) })
+    const outcome = await Promise.race([this.running, graceOver])
+    clearTimeout(timer)
+    if (outcome === 'grace over') this.options.logger.warn({ graceMs: this.stopGraceMs }, 'mail relay stopped with a mail in hand: it is sent again once its lease runs out')
     this.running = undefined
   }
 
@@ -123,26 +139,35 @@ export class MailRelay {
   private async attempt (mail: ClaimedMail): Promise<void> {
     const { outbox, templates, transport, logger } = this.options
     const context = { mailId: mail.id, template: mail.template, recipientDomain: domainOf(mail.recipient) }
-    let rendered
-    try {
-      rendered = templates.render(mail.template, { ...mail.data, public_url: this.options.publicUrl })
-    } catch (error) {
-      if (!(error instanceof MailRenderError)) throw error
-      await outbox.recordFailure(mail, error.message, undefined)
-      logger.error({ ...context, reason: error.message }, 'mail given up: it cannot be rendered')
-      return
-    }
     let sent: { file?: string }
     try {
+      const rendered = templates.render(mail.template, { ...mail.data, public_url: this.options.publicUrl })
       sent = await transport.send({ id: mail.id, from: this.options.from, to: mail.recipient, ...rendered })
     } catch (error) {
+      if (error instanceof MailRenderError) {
+        await outbox.recordFailure(mail, error.message, undefined)
+        logger.error({ ...context, reason: error.message }, 'mail given up: it cannot be rendered')
+        return
+      }
       await this.failed(mail, context, this.reasonOf(error))
       return
     }
-    const marked = await outbox.markSent(mail, this.now())
+    const marked = await this.markSent(mail)
     if (sent.file !== undefined) logger.info({ ...context, file: sent.file }, 'mail written to the development mailbox')
     else logger.info(context, 'mail sent')
     if (!marked) logger.warn(context, 'mail sent after its lease ran out: another relay may have sent it too')
+  }
+
+  private async markSent (mail: ClaimedMail): Promise<boolean> {
+    for (const waitMs of MARK_SENT_RETRIES_MS) {
+      try {
+        return await this.options.outbox.markSent(mail, this.now())
+      } catch (error) {
+        this.options.logger.warn({ mailId: mail.id, err: error, retryInMs: waitMs }, 'mail sent, but not yet marked sent')
+        await sleep(waitMs)
+      }
+    }
+    return await this.options.outbox.markSent(mail, this.now())
   }
 
   private async failed (mail: ClaimedMail, context: object, reason: string): Promise<void> {
