@@ -52,8 +52,9 @@ export interface AppOptions extends AccountsOptions {
 
 // Secrets never reach a log line, whatever a future log statement includes. pino redacts
 // paths, not keys found anywhere, so each secret is listed at every depth our log objects reach.
-const SECRET_KEYS = ['password', 'password_hash', 'passwordHash', 'access_token', 'accessToken', 'authToken', 'refresh_token',
-  'refreshToken', 'token', 'client_secret', 'clientSecret', 'secret', 'secret_hash', 'secretHash', 'signingKey']
+const SECRET_KEYS = ['password', 'new_password', 'newPassword', 'currentPassword', 'password_hash', 'passwordHash', 'access_token',
+  'accessToken', 'authToken', 'refresh_token', 'refreshToken', 'token', 'client_secret', 'clientSecret', 'secret', 'secret_hash',
+  'secretHash', 'signingKey', 'validation_code', 'code_hash', 'codeHash']
 const SECRET_HEADERS = ['authorization', 'x-auth-token', 'cookie']
 const LOGGED_DEPTHS = ['', '*.', '*.*.']
 export const REDACTED_LOG_PATHS = [
