@@ -51,6 +51,7 @@ const EnvironmentSchema = Type.Object({
   // Checked in smtpUrl(), whose messages never repeat the URL (it may hold a password).
   SMTP_URL: Type.Optional(Type.String()),
   MAIL_FROM: Type.Optional(Type.String({ minLength: 1 })),
+  ACCOUNT_PAGES_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info')
 })
 type Environment = Static<typeof EnvironmentSchema>
@@ -112,6 +113,9 @@ export interface MailConfig {
   // The From of every mail: an address, or `Name <address>`.
   from: string
   transport: { smtpUrl: string } | { mailbox: string }
+  // The web pages the mails' links open (ACCOUNT_PAGES_URL, by default PUBLIC_URL), without a
+  // trailing slash: /account/verify and /account/recover/password there call the API.
+  pagesUrl: string
 }
 
 export { ConfigError }
@@ -167,7 +171,7 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     overload: { maxEventLoopDelayMs: parsed.MAX_EVENT_LOOP_DELAY_MS, maxHeapUsedBytes: parsed.MAX_HEAP_USED_BYTES, maxRssBytes: parsed.MAX_RSS_BYTES },
     ...(parsed.METRICS_TOKEN === undefined ? {} : { metricsToken: parsed.METRICS_TOKEN }),
     threadPoolSize: threadPoolSize(parsed.UV_THREADPOOL_SIZE),
-    ...mailConfig(parsed, dataDir),
+    ...mailConfig(parsed, dataDir, publicUrl),
     logLevel: parsed.LOG_LEVEL
   }
 }
@@ -203,14 +207,19 @@ function publicUrlOf (env: Environment): string {
     }
     return `http://localhost:${env.PORT}`
   }
+  return baseUrl('PUBLIC_URL', env.PUBLIC_URL)
+}
+
+// An http(s) URL that others are appended to: without its trailing slash.
+function baseUrl (name: string, value: string): string {
   let url: URL
   try {
-    url = new URL(env.PUBLIC_URL)
+    url = new URL(value)
   } catch {
-    throw new ConfigError('Invalid configuration: PUBLIC_URL is not a URL')
+    throw new ConfigError(`Invalid configuration: ${name} is not a URL`)
   }
   if (url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
-    throw new ConfigError('Invalid configuration: PUBLIC_URL must be an http:// or https:// URL without credentials, query or fragment')
+    throw new ConfigError(`Invalid configuration: ${name} must be an http:// or https:// URL without credentials, query or fragment`)
   }
   return url.toString().replace(/\/+$/, '')
 }
@@ -333,17 +342,18 @@ function serverUrl (variable: string, url: string, schemes: string[], pathProble
 }
 
 // The mail settings, or none when mail is not configured (production without SMTP_URL).
-function mailConfig (env: Environment, dataDir: string): { mail?: MailConfig } {
+function mailConfig (env: Environment, dataDir: string, publicUrl: string): { mail?: MailConfig } {
   const from = env.MAIL_FROM === undefined ? undefined : mailFrom(env.MAIL_FROM)
+  const pagesUrl = env.ACCOUNT_PAGES_URL === undefined ? publicUrl : baseUrl('ACCOUNT_PAGES_URL', env.ACCOUNT_PAGES_URL)
   if (env.SMTP_URL !== undefined) {
     const smtp = smtpUrl(env.SMTP_URL)
     if (from === undefined && env.NODE_ENV === 'production') {
       throw new ConfigError('Invalid configuration: MAIL_FROM (the From of the mails, such as "Accounts <no-reply@example.com>") is required in production with SMTP_URL')
     }
-    return { mail: { from: from ?? DEVELOPMENT_MAIL_FROM, transport: { smtpUrl: smtp } } }
+    return { mail: { from: from ?? DEVELOPMENT_MAIL_FROM, transport: { smtpUrl: smtp }, pagesUrl } }
   }
   if (env.NODE_ENV === 'production') return {}
-  return { mail: { from: from ?? DEVELOPMENT_MAIL_FROM, transport: { mailbox: join(dataDir, 'mail') } } }
+  return { mail: { from: from ?? DEVELOPMENT_MAIL_FROM, transport: { mailbox: join(dataDir, 'mail') }, pagesUrl } }
 }
 
 const DEVELOPMENT_MAIL_FROM = 'account-service <no-reply@localhost>'

@@ -2,10 +2,11 @@
 export const MAIL_TEMPLATES = ['verify_email', 'recover', 'set_password', 'change_email', 'welcome', 'password_changed'] as const
 export type MailTemplate = typeof MAIL_TEMPLATES[number]
 
-// The values each template's placeholders take, beside `public_url` (PUBLIC_URL), which every
-// template may use and the relay fills in. A code goes into a link as it is: it must be URL-safe.
-//   verify_email      username, code   (links to {public_url}/account/verify?validation_code={code})
-//   recover           username, code   (links to {public_url}/account/recover/password?validation_code={code})
+// The values each template's placeholders take, beside `public_url` (PUBLIC_URL, the API) and
+// `pages_url` (ACCOUNT_PAGES_URL, the web pages the links open), which every template may use
+// and the relay fills in. A code goes into a link as it is: it must be URL-safe.
+//   verify_email      username, code   (links to {pages_url}/account/verify?validation_code={code})
+//   recover           username, code   (links to {pages_url}/account/recover/password?validation_code={code})
 //   set_password      username, code   (the same link: a recovery code for an account made with a
 //                                       generated password, setRandomPassword)
 //   change_email      username, email (the new address, which the mail goes to), code

@@ -51,6 +51,7 @@ export default fp<MailOptions>(async (fastify, options) => {
     transport,
     from: mail.from,
     publicUrl,
+    pagesUrl: mail.pagesUrl,
     logger: fastify.log,
     secrets: smtp !== undefined ? passwordOf(smtp) : [],
     ...(options.pollIntervalMs !== undefined ? { pollIntervalMs: options.pollIntervalMs } : {})

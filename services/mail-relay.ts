@@ -20,8 +20,10 @@ export interface MailRelayOptions {
   templates: MailTemplates
   transport: MailTransport
   from: string
-  // PUBLIC_URL, which every template may use as {{public_url}}.
+  // PUBLIC_URL and ACCOUNT_PAGES_URL, which every template may use as {{public_url}} (the API)
+  // and {{pages_url}} (the pages its links open).
   publicUrl: string
+  pagesUrl: string
   logger: RelayLogger
   // Texts never written into last_error nor a log line (the SMTP password).
   secrets?: string[]
@@ -141,7 +143,7 @@ export class MailRelay {
     const context = { mailId: mail.id, template: mail.template, recipientDomain: domainOf(mail.recipient) }
     let sent: { file?: string }
     try {
-      const rendered = templates.render(mail.template, { ...mail.data, public_url: this.options.publicUrl })
+      const rendered = templates.render(mail.template, { ...mail.data, public_url: this.options.publicUrl, pages_url: this.options.pagesUrl })
       sent = await transport.send({ id: mail.id, from: this.options.from, to: mail.recipient, ...rendered })
     } catch (error) {
       if (error instanceof MailRenderError) {

@@ -552,7 +552,7 @@ t.test('SMTP_URL and MAIL_FROM', async (t) => {
   t.test('without SMTP_URL, development and test write the mails into DATA_DIR/mail, from account-service', async (t) => {
     for (const NODE_ENV of ['development', 'test']) {
       const env = baseEnv(t, { NODE_ENV })
-      t.strictSame(loadConfig(env).mail, { from: 'account-service <no-reply@localhost>', transport: { mailbox: join(env.DATA_DIR as string, 'mail') } }, NODE_ENV)
+      t.strictSame(loadConfig(env).mail, { from: 'account-service <no-reply@localhost>', transport: { mailbox: join(env.DATA_DIR as string, 'mail') }, pagesUrl: 'http://localhost:3000' }, NODE_ENV)
     }
   })
 
@@ -564,12 +564,20 @@ t.test('SMTP_URL and MAIL_FROM', async (t) => {
 
   t.test('sends through the SMTP server of the URL, also from SMTP_URL_FILE', async (t) => {
     for (const url of ['smtp://127.0.0.1:2525', 'smtps://mailer:s3cret%40x@smtp.example.com:465', 'smtp://smtp.example.com/', 'smtp://smtp.example.com?pool=true']) {
-      t.strictSame(loadConfig(baseEnv(t, { SMTP_URL: url })).mail, { from: 'account-service <no-reply@localhost>', transport: { smtpUrl: url } }, url)
+      t.strictSame(loadConfig(baseEnv(t, { SMTP_URL: url })).mail, { from: 'account-service <no-reply@localhost>', transport: { smtpUrl: url }, pagesUrl: 'http://localhost:3000' }, url)
     }
     const env = baseEnv(t, { MAIL_FROM: '  Accounts <no-reply@example.com> ' })
     fs.writeFileSync(join(env.DATA_DIR as string, 'smtp'), 'smtps://mailer:s3cret@smtp.example.com\n')
     t.strictSame(loadConfig({ ...env, SMTP_URL_FILE: join(env.DATA_DIR as string, 'smtp') }).mail,
-      { from: 'Accounts <no-reply@example.com>', transport: { smtpUrl: 'smtps://mailer:s3cret@smtp.example.com' } })
+      { from: 'Accounts <no-reply@example.com>', transport: { smtpUrl: 'smtps://mailer:s3cret@smtp.example.com' }, pagesUrl: 'http://localhost:3000' })
+  })
+
+  t.test('the links of the mails open ACCOUNT_PAGES_URL, by default PUBLIC_URL, without a trailing slash', async (t) => {
+    t.equal(loadConfig(baseEnv(t, { PUBLIC_URL: 'https://accounts.example.com/' })).mail?.pagesUrl, 'https://accounts.example.com')
+    t.equal(loadConfig(baseEnv(t, { ACCOUNT_PAGES_URL: 'https://community.example.com/members/' })).mail?.pagesUrl, 'https://community.example.com/members')
+    for (const url of ['ftp://community.example.com', 'https://user:pw@community.example.com', 'https://community.example.com/?a=1', 'https://']) {
+      t.match(configError(t, baseEnv(t, { ACCOUNT_PAGES_URL: url }))?.message, /^Invalid configuration: ACCOUNT_PAGES_URL /, url)
+    }
   })
 
   t.test('in production, SMTP_URL needs MAIL_FROM', async (t) => {

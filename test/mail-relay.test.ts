@@ -9,7 +9,7 @@ import { smtpTransport } from '../services/mail-transports.js'
 import { MAIL_TEMPLATES_FOLDER } from '../plugins/mail.js'
 import type { Test } from 'tap'
 import { build, onEachDatabase } from './helper.js'
-import { type Mailbox, startMailbox, until } from './smtp-mailbox.js'
+import { type Mailbox, startMailbox, until, withMail } from './smtp-mailbox.js'
 
 interface RelayParts {
   outbox?: MailOutboxRepository
@@ -32,6 +32,7 @@ function relayFor (t: Test, app: FastifyInstance, mailbox: Mailbox, parts: Relay
     transport,
     from: 'no-reply@example.com',
     publicUrl: 'https://accounts.example.com',
+    pagesUrl: 'https://community.example.com',
     logger,
     pollIntervalMs: 10,
     ...(parts.now !== undefined ? { now: parts.now } : {}),
@@ -101,4 +102,15 @@ onEachDatabase('a sent mark the database refuses at first is written again, and 
   await until(async () => (await outboxRow(api.app)).status === 'sent', 'the mail to be marked sent')
   t.equal(mailbox.received.length, 1)
   t.strictSame(logs, ['warn mail sent, but not yet marked sent', 'info mail sent'])
+})
+
+onEachDatabase('the links of the mails open the pages of ACCOUNT_PAGES_URL, the API staying at PUBLIC_URL', async (t, kind) => {
+  const { api, mailbox } = await withMail(t, kind, { PUBLIC_URL: 'https://accounts.example.com', ACCOUNT_PAGES_URL: 'https://community.example.com/members' })
+  await api.app.knex.transaction(async (trx) => {
+    await insertMail(trx, { template: 'recover', to: 'jane@example.com', data: { username: 'jane', code: 'c0de' } }, new Date())
+  })
+  const mail = await mailbox.next('jane@example.com')
+  t.match(mail.text, 'https://community.example.com/members/account/recover/password?validation_code=c0de')
+  t.match(mail.html, '<a href="https://community.example.com/members/account/recover/password?validation_code=c0de">')
+  t.notMatch(mail.text, 'accounts.example.com')
 })

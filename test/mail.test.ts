@@ -62,6 +62,7 @@ function testRelay (app: FastifyInstance, url: string, clock: { now: Date }): { 
     transport,
     from: 'Accounts <no-reply@accounts.example.com>',
     publicUrl: 'https://accounts.example.com',
+    pagesUrl: 'https://community.example.com',
     logger,
     secrets: [SMTP_PASSWORD],
     now: () => clock.now
@@ -305,6 +306,7 @@ t.test('a relay whose outbox cannot be read says so once, and goes on when it ca
     transport: smtpTransport(smtpUrl(mailbox.port)),
     from: 'no-reply@example.com',
     publicUrl: 'https://accounts.example.com',
+    pagesUrl: 'https://community.example.com',
     logger,
     pollIntervalMs: 5
   })
@@ -334,25 +336,25 @@ t.test('templates', async (t) => {
 
   t.test('every template renders a subject, a text and an HTML part from its documented data', async (t) => {
     for (const name of MAIL_TEMPLATES) {
-      const mail = templates.render(name, { ...data[name], public_url: 'https://accounts.example.com' })
+      const mail = templates.render(name, { ...data[name], public_url: 'https://accounts.example.com', pages_url: 'https://community.example.com' })
       t.ok(mail.subject.length > 0 && !mail.subject.includes('{{'), name)
       t.match(mail.text, 'Hello jane,', name)
       t.match(mail.html, /^<!DOCTYPE html>/, name)
       t.notMatch(`${mail.text}${mail.html}`, /\{\{|\}\}/, `${name}: no placeholder is left`)
       if ('code' in data[name]) t.match(mail.text, CODE, `${name} carries the code`)
     }
-    t.match(templates.render('recover', { ...data.recover, public_url: 'https://a.example' }).text, `https://a.example/account/recover/password?validation_code=${CODE}`)
+    t.match(templates.render('recover', { ...data.recover, pages_url: 'https://a.example' }).text, `https://a.example/account/recover/password?validation_code=${CODE}`)
     t.match(templates.render('change_email', { ...data.change_email, public_url: 'https://a.example' }).text, 'new@example.com')
   })
 
   t.test('an unknown placeholder is an error when rendering', async (t) => {
-    t.throws(() => templates.render('verify_email', { username: 'jane', public_url: 'https://a.example' }), new MailRenderError("The mail template verify_email uses {{code}}, which the mail's data does not give"))
-    t.throws(() => templates.render('welcome', { username: 'jane' }), MailRenderError, 'public_url too')
-    t.throws(() => templates.render('welcome', Object.create({ username: 'inherited', public_url: 'x' }) as Record<string, string>), MailRenderError, 'only the data\'s own values count')
+    t.throws(() => templates.render('verify_email', { username: 'jane', pages_url: 'https://a.example' }), new MailRenderError("The mail template verify_email uses {{code}}, which the mail's data does not give"))
+    t.throws(() => templates.render('welcome', { username: 'jane' }), MailRenderError, 'pages_url too')
+    t.throws(() => templates.render('welcome', Object.create({ username: 'inherited', pages_url: 'x' }) as Record<string, string>), MailRenderError, 'only the data\'s own values count')
   })
 
   t.test('a value cannot end the subject line', async (t) => {
-    t.equal(templates.render('welcome', { username: 'jane\r\nBcc: all@example.com', public_url: 'x' }).subject, 'Welcome, jane Bcc: all@example.com')
+    t.equal(templates.render('welcome', { username: 'jane\r\nBcc: all@example.com', pages_url: 'x' }).subject, 'Welcome, jane Bcc: all@example.com')
   })
 
   t.test('a template without its subject line stops the start', async (t) => {
