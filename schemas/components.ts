@@ -152,7 +152,8 @@ export const IntrospectionResponse = Type.Object({
   iat: Type.Optional(Type.Integer()),
   exp: Type.Optional(Type.Integer()),
   jti: Type.Optional(Type.String()),
-  roles: Type.Optional(Type.Array(Type.String()))
+  roles: Type.Optional(Type.Array(Type.String())),
+  pwd_change_required: Type.Optional(Type.Boolean({"description":"There only for a user who must change the password someone else chose (Rocket.Chat's `requirePasswordChange`) before anything else; their access tokens carry the same claim. Refuse such a token everything but letting its user change the password."}))
 }, {"description":"RFC 7662's answer. Beside `active`, the fields are there only for an active token.","additionalProperties":false})
 export type IntrospectionResponse = Static<typeof IntrospectionResponse>
 

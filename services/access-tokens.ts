@@ -30,6 +30,9 @@ export interface AccessTokenClaims {
   // for never). A token stops working once the password changes again; iat counts whole seconds,
   // too coarse to tell a token of the change's second from one just before it.
   pwd_changed_at?: number
+  // Set on the tokens of a user who must change the password someone else chose before doing
+  // anything else: other services that verify by signature alone refuse what this one refuses.
+  pwd_change_required?: true
 }
 
 export interface VerifiedAccessToken {
@@ -46,6 +49,7 @@ export interface TokenContent {
   username?: string
   grant?: string
   passwordChangedAt?: number
+  passwordChangeRequired?: boolean
 }
 
 export interface AccessTokenOptions {
@@ -102,7 +106,8 @@ export class AccessTokens {
       ...(content.clientId !== undefined ? { client_id: content.clientId } : {}),
       ...(content.username !== undefined ? { username: content.username } : {}),
       ...(content.grant !== undefined ? { sid: content.grant } : {}),
-      ...(content.passwordChangedAt !== undefined ? { pwd_changed_at: content.passwordChangedAt } : {})
+      ...(content.passwordChangedAt !== undefined ? { pwd_changed_at: content.passwordChangedAt } : {}),
+      ...(content.passwordChangeRequired === true ? { pwd_change_required: true } : {})
     })
   }
 
@@ -128,7 +133,8 @@ export class AccessTokens {
     if (subject === undefined || scopes === undefined || typeof claims.jti !== 'string' || typeof claims.exp !== 'number' ||
       !Array.isArray(roles) || !roles.every((role) => typeof role === 'string') ||
       !optionalString(claims.client_id) || !optionalString(claims.sid) ||
-      !(claims.pwd_changed_at === undefined || Number.isSafeInteger(claims.pwd_changed_at))) {
+      !(claims.pwd_changed_at === undefined || Number.isSafeInteger(claims.pwd_changed_at)) ||
+      !(claims.pwd_change_required === undefined || claims.pwd_change_required === true)) {
       throw new InvalidToken('The access token is not valid')
     }
     return { claims: claims as unknown as AccessTokenClaims, subject, scopes }

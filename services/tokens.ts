@@ -170,7 +170,8 @@ export class TokenService {
       ...claims,
       scope: formatScope(principal.scopes),
       roles: principal.roles,
-      ...(principal.kind === 'user' ? { username: principal.username } : {})
+      ...(principal.kind === 'user' ? { username: principal.username } : {}),
+      ...(principal.kind === 'user' && principal.requirePasswordChange === true ? { pwd_change_required: true } : {})
     }
   }
 
@@ -338,7 +339,8 @@ export class TokenService {
       clientId: client?.clientId,
       username: principal.kind === 'user' ? principal.username : undefined,
       grant,
-      passwordChangedAt: principal.kind === 'user' ? principal.passwordChangedAt ?? 0 : undefined
+      passwordChangedAt: principal.kind === 'user' ? principal.passwordChangedAt ?? 0 : undefined,
+      passwordChangeRequired: principal.kind === 'user' && principal.requirePasswordChange === true
     })
     return { accessToken, expiresIn: this.accessTokens.lifetimeSeconds, scope: formatScope(scopes) }
   }

@@ -5,7 +5,9 @@ import { createHmac, createPublicKey } from 'node:crypto'
 import t from 'tap'
 import { generatePrivateKeyPem } from '../config/signing-keys.js'
 import { InvalidToken } from '../domain/errors.js'
-import { TEST_JWT_PRIVATE_KEY, TEST_KID, accessTokenClaims, build, createUserWithToken, onEachDatabase, signToken } from './helper.js'
+import { decodeJwt } from 'jose'
+import { TEST_JWT_PRIVATE_KEY, TEST_KID, accessTokenClaims, basicAuthorization, build, createClient, createUserWithToken, onEachDatabase, signToken } from './helper.js'
+import { USERS_CREATE, newRocketChatUser, rocketChatHeaders, rocketChatLogin } from './rocket-chat-helper.js'
 
 const ME = '/api/v2/user/me/'
 const FEATURES = '/api/v2/feature/'
@@ -131,4 +133,33 @@ onEachDatabase('access tokens', async (t, kind) => {
 void t.test('keeps every challenge a valid quoted string, whatever the reason says', async (t) => {
   t.equal(new InvalidToken('a "quoted" \\ reason\nwith a line').challenge,
     'Bearer realm="account-service", error="invalid_token", error_description="a  quoted    reason with a line"')
+})
+
+onEachDatabase('the tokens of a user who must change their password say so, to verifiers and to introspection', async (t, kind) => {
+  const api = await build(t, kind)
+  const admin = await rocketChatLogin(api)
+  const account = newRocketChatUser({ requirePasswordChange: true }) as { username: string, password: string }
+  const created = await api.request({ method: 'POST', url: USERS_CREATE, headers: rocketChatHeaders(admin), payload: account })
+  t.equal(created.statusCode, 200)
+  const logIn = async (password: string): Promise<string> => (await api.request({
+    method: 'POST', url: '/oauth/token/', payload: { grant_type: 'password', username: account.username, password }
+  })).body.access_token
+  const { client, secret } = await createClient(api)
+  const introspect = async (token: string): Promise<any> => (await api.request({
+    method: 'POST', url: '/oauth/introspect/', headers: { authorization: basicAuthorization(client.client_id, secret) }, payload: { token }
+  })).body
+
+  const before = await logIn(account.password)
+  t.equal(decodeJwt(before).pwd_change_required, true, 'a verifier with the JWKS alone sees it')
+  t.match(await introspect(before), { active: true, pwd_change_required: true })
+
+  const changed = await api.request({
+    method: 'PATCH', url: `/api/v2/user/${String(created.body.user._id)}/change_password/`, token: before, payload: { password: account.password, new_password: 'N3w-Passw0rd-Jane' }
+  })
+  t.equal(changed.statusCode, 204)
+  const after = await logIn('N3w-Passw0rd-Jane')
+  t.equal(decodeJwt(after).pwd_change_required, undefined)
+  const introspected = await introspect(after)
+  t.equal(introspected.active, true)
+  t.notOk('pwd_change_required' in introspected)
 })
