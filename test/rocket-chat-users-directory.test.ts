@@ -61,6 +61,8 @@ onEachDatabase('users.list with the Rocket.Chat client', async (t, kind) => {
     t.match(page.users[0], { emails: [{ address: 'bob@example.com' }], roles: ['user'], active: true })
     const inactive = await client.get('/v1/users.list', { query: '{"active":false}' })
     t.strictSame(inactive.users.map((user) => [user.username, user.active]), [['carol', false]])
+    const byNames = await client.get('/v1/users.list', { sort: '{"name":1}', count: 2 })
+    t.strictSame(byNames.users.map((user) => user.name), ['', 'Alice'], 'the first admin has no name')
     const byName = await client.get('/v1/users.list', { query: '{"name":"al","active":true}', fields: '{"name":1}' })
     t.strictSame(byName.users.map((user) => user.username), ['alice'])
     const byUsername = await client.get('/v1/users.list', { query: '{"username":"BOB"}', email: 'bob@' })
@@ -88,6 +90,7 @@ onEachDatabase('users.list with the Rocket.Chat client', async (t, kind) => {
       [{ query: '["active"]' }, 'query'],
       [{ query: 'not json' }, 'query'],
       [{ sort: '{"email":1}' }, 'sort'],
+      [{ sort: '{}' }, 'sort'],
       [{ sort: '{"username":1,"name":1}' }, 'sort'],
       [{ sort: '{"username":"asc"}' }, 'sort'],
       [{ count: 101 }, 'count']
@@ -119,6 +122,15 @@ onEachDatabase('users.getUsernameSuggestion with the Rocket.Chat client', async 
     t.equal((await client.get('/v1/users.getUsernameSuggestion')).result, 'jane_doe-3')
     await api.app.knex('users').where({ username: 'jane_doe' }).update({ real_name: 'Élodie  SSmith!' })
     t.equal((await client.get('/v1/users.getUsernameSuggestion')).result, 'elodie_ssmith')
+  })
+
+  t.test('numbers on past a whole batch of taken names', async (t) => {
+    const { api, client } = await servedAs(t, kind, async (api) => {
+      await createUsers(api, [['jane_doe', 'Jane Doe'], ['jane', 'Jane']])
+    }, 'jane_doe', PASSWORD)
+    // Twenty numbered names, counted first: numbering starts at 21, which is taken with all of its batch.
+    await createUsers(api, Array.from({ length: 20 }, (_, index): [string, string] => [`jane_doe-${21 + index}`, '']))
+    t.equal((await client.get('/v1/users.getUsernameSuggestion')).result, 'jane_doe-41')
   })
 
   t.test('falls back to the email\'s local part, then to user', async (t) => {

@@ -26,8 +26,7 @@ export function autocompleteRepresentation (user: StoredUser): UserAutocomplete 
 }
 
 // SelfCommunity's `ordering` (`-username`) as the repository's order.
-export function userOrderOf (ordering: string | undefined): UserOrder | undefined {
-  if (ordering === undefined) return undefined
+export function userOrderOf (ordering = 'id'): UserOrder {
   const descending = ordering.startsWith('-')
   return { column: (descending ? ordering.slice(1) : ordering) as UserOrder['column'], direction: descending ? 'desc' : 'asc' }
 }

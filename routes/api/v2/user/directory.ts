@@ -25,7 +25,7 @@ const userDirectoryRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     ...operations.autocompleteUsers,
     handler: async (request) => {
       const { search, username, real_name: realName, ordering } = request.query
-      const window = { limit: request.query.limit ?? 10, offset: request.query.offset ?? 0 }
+      const window = pageWindow(request.query)
       const { count, users } = await directory.list(callerOf(request), { name: search, username, realName }, window, userOrderOf(ordering))
       return pageOf(request, window, count, users.map(autocompleteRepresentation))
     }
