@@ -31,6 +31,10 @@ import inviteCodeRoutes from './routes/api/v2/invite_code/index.js'
 import promoCodeRoutes from './routes/api/v2/promo_code/index.js'
 import roleRoutes from './routes/api/v2/role/index.js'
 import userRoutes from './routes/api/v2/user/index.js'
+import userDirectoryRoutes from './routes/api/v2/user/directory.js'
+import auditRoutes from './routes/api/v2/audit.js'
+import rocketChatUserDirectoryRoutes from './routes/api/v1/users-directory.js'
+import directory from './plugins/directory.js'
 import rocketChatLoginRoutes from './routes/api/v1/login.js'
 import rocketChatUserRoutes from './routes/api/v1/users.js'
 import rocketChatSettingRoutes from './routes/api/v1/settings.js'
@@ -138,6 +142,8 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(accountCreateRoutes)
   await app.register(accountRecoveryRoutes)
   await app.register(accountSearchRoutes)
+  await app.register(directory)
+  await app.register(userDirectoryRoutes)
   await app.register(userRoutes)
   await app.register(customFieldRoutes)
   await app.register(preferenceRoutes)
@@ -145,6 +151,8 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(inviteCodeRoutes)
   await app.register(promoCodeRoutes)
   await app.register(roleRoutes)
+  await app.register(auditRoutes)
+  await app.register(rocketChatUserDirectoryRoutes)
   await app.register(clientRoutes)
   await app.register(rocketChatLoginRoutes)
   await app.register(rocketChatUserRoutes)

@@ -48,6 +48,21 @@ export interface NewUser {
   at: Date
 }
 
+export interface UserSearchCriteria {
+  search?: string
+  username?: string
+  email?: string
+  status?: string
+  name?: string
+  realName?: string
+  usernames?: string[]
+}
+
+export interface UserOrder {
+  column: 'id' | 'username' | 'real_name'
+  direction: 'asc' | 'desc'
+}
+
 interface UserRow {
   id: number
   username: string
@@ -420,13 +435,16 @@ export class AccountRepository {
     return row !== undefined
   }
 
-  // One page of the ids, in order, of the users whose username and email start as given
-  // (regardless of case) and who have the status; and how many such users there are.
+  // One page of the ids, in order (of id unless `order` says otherwise), of the users whose
+  // username and email start as given (regardless of case), whose username or real name starts
+  // with `name`, whose real name starts with `realName`, whose username is one of `usernames`,
+  // and who have the status; and how many such users there are.
   async search (
-    criteria: { search?: string, username?: string, email?: string, status?: string },
-    window: PageWindow
+    criteria: UserSearchCriteria,
+    window: PageWindow,
+    order: UserOrder = { column: 'id', direction: 'asc' }
   ): Promise<{ count: number, ids: number[] }> {
-    const { search, username, email, status } = criteria
+    const { search, username, email, status, name, realName, usernames } = criteria
     const matching = this.knex('users').modify((query: Knex.QueryBuilder) => {
       if (search !== undefined) {
         void query.where((either) => {
@@ -434,11 +452,22 @@ export class AccountRepository {
             .orWhereRaw(...startsWith('email_normalized', search.toLowerCase()))
         })
       }
+      // real_name has no lower-cased copy: its collation (MySQL) and LIKE (SQLite) ignore case.
+      if (name !== undefined) {
+        void query.where((either) => {
+          void either.whereRaw(...startsWith('username_normalized', name.toLowerCase()))
+            .orWhereRaw(...startsWith('real_name', name))
+        })
+      }
       if (username !== undefined) void query.whereRaw(...startsWith('username_normalized', username.toLowerCase()))
       if (email !== undefined) void query.whereRaw(...startsWith('email_normalized', email.toLowerCase()))
+      if (realName !== undefined) void query.whereRaw(...startsWith('real_name', realName))
+      if (usernames !== undefined) void query.whereIn('username_normalized', usernames.map((each) => each.toLowerCase()))
       if (status !== undefined) void query.where({ status })
     })
-    const { total, rows } = await windowOf<{ id: number }>(matching, window, [{ column: 'id', order: 'asc' }], ['id'])
+    const sortColumn = { id: 'id', username: 'username_normalized', real_name: 'real_name' }[order.column]
+    const ordering = [{ column: sortColumn, order: order.direction }, ...(order.column === 'id' ? [] : [{ column: 'id', order: order.direction }])]
+    const { total, rows } = await windowOf<{ id: number }>(matching, window, ordering, ['id'])
     return { count: total, ids: rows.map((row) => row.id) }
   }
 

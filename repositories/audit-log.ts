@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import type { Actor } from '../domain/principal.js'
-import { toDatabaseTime } from './sql.js'
+import { type PageWindow, fromDatabaseTime, toDatabaseTime, windowOf } from './sql.js'
 
 export interface AuditEntry {
   actor: Actor
@@ -20,4 +20,76 @@ export async function insertAuditEntry (trx: Knex.Transaction, entry: AuditEntry
     subject_client_id: entry.subject.clientRowId ?? null,
     created_at: toDatabaseTime(entry.at)
   })
+}
+
+// Whom an entry names: a user by id, or a service client by its public client_id.
+export type AuditParty = { userId: number } | { clientId: string }
+
+export interface AuditFilter {
+  actor?: AuditParty
+  subject?: AuditParty
+  action?: string
+  // Entries written at or after `since`, and before `until`.
+  since?: Date
+  until?: Date
+}
+
+export interface StoredAuditEntry {
+  id: number
+  action: string
+  actor: { userId: number | null, clientId: string | null }
+  subject: { userId: number | null, clientId: string | null }
+  createdAt: string
+}
+
+interface AuditRow {
+  id: number | string
+  action: string
+  actor_id: number | null
+  actor_client: string | null
+  subject_id: number | null
+  subject_client: string | null
+  created_at: string
+}
+
+// The entries as an admin reads them, newest first (by id: entries are numbered as written).
+export class AuditLogRepository {
+  constructor (private readonly knex: Knex) {}
+
+  async list (filter: AuditFilter, window: PageWindow): Promise<{ count: number, entries: StoredAuditEntry[] }> {
+    const matching = this.knex('audit_log as a').modify((query: Knex.QueryBuilder) => {
+      if (filter.actor !== undefined) naming(this.knex, query, 'a.actor_id', 'a.actor_client_id', filter.actor)
+      if (filter.subject !== undefined) naming(this.knex, query, 'a.subject_id', 'a.subject_client_id', filter.subject)
+      if (filter.action !== undefined) void query.where('a.action', filter.action)
+      if (filter.since !== undefined) void query.where('a.created_at', '>=', toDatabaseTime(filter.since))
+      if (filter.until !== undefined) void query.where('a.created_at', '<', toDatabaseTime(filter.until))
+    })
+    const { total, rows } = await windowOf<AuditRow>(
+      matching.clone()
+        .leftJoin('oauth_clients as ac', 'ac.id', 'a.actor_client_id')
+        .leftJoin('oauth_clients as sc', 'sc.id', 'a.subject_client_id'),
+      window,
+      [{ column: 'a.id', order: 'desc' }],
+      ['a.id', 'a.action', 'a.actor_id', 'ac.client_id as actor_client', 'a.subject_id', 'sc.client_id as subject_client', 'a.created_at']
+    )
+    return {
+      count: total,
+      entries: rows.map((row) => ({
+        id: Number(row.id),
+        action: row.action,
+        actor: { userId: row.actor_id, clientId: row.actor_client },
+        subject: { userId: row.subject_id, clientId: row.subject_client },
+        createdAt: fromDatabaseTime(row.created_at)
+      }))
+    }
+  }
+}
+
+// Entries whose user column is the user, or whose client column is the client with that client_id.
+function naming (knex: Knex, query: Knex.QueryBuilder, userColumn: string, clientColumn: string, party: AuditParty): void {
+  if ('userId' in party) {
+    void query.where(userColumn, party.userId)
+    return
+  }
+  void query.whereIn(clientColumn, knex('oauth_clients').where('client_id', party.clientId).select('id'))
 }

@@ -35,6 +35,32 @@ export const ApiError = Type.Object({
 }, {"description":"The one error body of every endpoint.","additionalProperties":false})
 export type ApiError = Static<typeof ApiError>
 
+export const AuditParty = Type.Object({
+  user_id: Type.Union([Type.Integer(), Type.Null()]),
+  client_id: Type.Union([Type.String(), Type.Null()])
+}, {"description":"A user (`user_id`) or a service client (`client_id`); both null for the service itself.","additionalProperties":false})
+export type AuditParty = Static<typeof AuditParty>
+
+export const AuditEntry = Type.Object({
+  id: Type.Integer(),
+  action: Type.String(),
+  actor: AuditParty,
+  subject: AuditParty,
+  created_at: Type.String({"format":"date-time"})
+}, {"additionalProperties":false})
+export type AuditEntry = Static<typeof AuditEntry>
+
+export const PageLink = Type.Union([Type.String(), Type.Null()], {"description":"The path and query of the next (or previous) page; null when there is none."})
+export type PageLink = Static<typeof PageLink>
+
+export const AuditEntryPage = Type.Object({
+  count: Type.Integer({"description":"How many results there are in all pages."}),
+  next: PageLink,
+  previous: PageLink,
+  results: Type.Array(AuditEntry)
+}, {"additionalProperties":false})
+export type AuditEntryPage = Static<typeof AuditEntryPage>
+
 export const AuthorizationServerMetadata = Type.Object({
   issuer: Type.String({"description":"The `iss` of every token (`JWT_ISSUER`)."}),
   token_endpoint: Type.String(),
@@ -109,9 +135,6 @@ export const Feature = Type.Object({
   enabled: Type.Boolean()
 }, {"description":"A feature, as SelfCommunity's.","additionalProperties":false})
 export type Feature = Static<typeof Feature>
-
-export const PageLink = Type.Union([Type.String(), Type.Null()], {"description":"The path and query of the next (or previous) page; null when there is none."})
-export type PageLink = Static<typeof PageLink>
 
 export const FeaturePage = Type.Object({
   count: Type.Integer(),
@@ -395,6 +418,15 @@ export const PromoRedemptionPage = Type.Object({
 }, {"additionalProperties":false})
 export type PromoRedemptionPage = Static<typeof PromoRedemptionPage>
 
+export const PublicUser = Type.Object({
+  id: Type.Integer(),
+  username: Type.String(),
+  real_name: Type.String(),
+  date_joined: Type.String({"format":"date-time"}),
+  status: Type.Unsafe<"a" | "b" | "u">({"type":"string","enum":["a","b","u"]})
+}, {"description":"A user as callers who may not see all of them see them: no email, no roles, and only\nthe custom fields marked public, each as a top-level key.\n","additionalProperties":true})
+export type PublicUser = Static<typeof PublicUser>
+
 export const RecoverRequest = Type.Object({
   email: Type.String({"description":"The email of the account to recover.","minLength":1,"maxLength":254})
 }, {"additionalProperties":false})
@@ -413,6 +445,12 @@ export const RevocationRequest = Type.Object({
   client_secret: Type.Optional(Type.String({"maxLength":255}))
 }, {"additionalProperties":true})
 export type RevocationRequest = Static<typeof RevocationRequest>
+
+export const RocketChatBooleanResult = Type.Object({
+  result: Type.Boolean(),
+  success: Type.Boolean()
+}, {"additionalProperties":false})
+export type RocketChatBooleanResult = Static<typeof RocketChatBooleanResult>
 
 export const RocketChatCustomFieldsSetting = Type.Object({
   _id: Type.Unsafe<"Accounts_CustomFields">({"type":"string","enum":["Accounts_CustomFields"]}),
@@ -507,6 +545,12 @@ export const RocketChatSettingUpdateRequest = Type.Object({
 }, {"additionalProperties":false})
 export type RocketChatSettingUpdateRequest = Static<typeof RocketChatSettingUpdateRequest>
 
+export const RocketChatStringResult = Type.Object({
+  result: Type.String(),
+  success: Type.Boolean()
+}, {"additionalProperties":false})
+export type RocketChatStringResult = Static<typeof RocketChatStringResult>
+
 export const RocketChatSuccess = Type.Object({
   success: Type.Boolean({"description":"Always true."})
 }, {"additionalProperties":false})
@@ -547,6 +591,15 @@ export const RocketChatUserInfoResponse = Type.Object({
   success: Type.Boolean()
 }, {"additionalProperties":false})
 export type RocketChatUserInfoResponse = Static<typeof RocketChatUserInfoResponse>
+
+export const RocketChatUserList = Type.Object({
+  users: Type.Array(Type.Union([RocketChatUser, RocketChatPublicUser])),
+  count: Type.Integer({"description":"How many users are on this page."}),
+  offset: Type.Integer(),
+  total: Type.Integer({"description":"How many users there are in all pages."}),
+  success: Type.Boolean()
+}, {"additionalProperties":false})
+export type RocketChatUserList = Static<typeof RocketChatUserList>
 
 export const RocketChatUserResponse = Type.Object({
   user: RocketChatUser,
@@ -603,6 +656,32 @@ export const TokenResponse = Type.Object({
 }, {"additionalProperties":false})
 export type TokenResponse = Static<typeof TokenResponse>
 
+export const UserAutocomplete = Type.Object({
+  id: Type.Integer(),
+  username: Type.String(),
+  real_name: Type.String()
+}, {"description":"A user as SelfCommunity's autocomplete and match show one.","additionalProperties":false})
+export type UserAutocomplete = Static<typeof UserAutocomplete>
+
+export const UserAutocompletePage = Type.Object({
+  count: Type.Integer({"description":"How many results there are in all pages."}),
+  next: PageLink,
+  previous: PageLink,
+  results: Type.Array(UserAutocomplete)
+}, {"additionalProperties":false})
+export type UserAutocompletePage = Static<typeof UserAutocompletePage>
+
+export const UserListPage = Type.Object({
+  count: Type.Integer({"description":"How many results there are in all pages."}),
+  next: PageLink,
+  previous: PageLink,
+  results: Type.Array(Type.Union([User, PublicUser]))
+}, {"additionalProperties":false})
+export type UserListPage = Static<typeof UserListPage>
+
+export const UserMatchRequest = Type.Array(Type.String({"minLength":1,"maxLength":255}), {"description":"The usernames to look up, at most 100.","minItems":1,"maxItems":100})
+export type UserMatchRequest = Static<typeof UserMatchRequest>
+
 export const UserPage = Type.Object({
   count: Type.Integer({"description":"How many results there are in all pages."}),
   next: PageLink,
@@ -610,6 +689,25 @@ export const UserPage = Type.Object({
   results: Type.Array(User)
 }, {"additionalProperties":false})
 export type UserPage = Static<typeof UserPage>
+
+export const UserPermission = Type.Object({
+  create_contribute: Type.Boolean(),
+  create_poll: Type.Boolean(),
+  create_group: Type.Boolean(),
+  create_event: Type.Boolean(),
+  create_course: Type.Boolean(),
+  create_live_stream: Type.Boolean(),
+  upload_video: Type.Boolean(),
+  locate_post: Type.Boolean(),
+  create_post: Type.Boolean(),
+  create_post_with_category: Type.Boolean(),
+  follow_user: Type.Boolean(),
+  request_connection: Type.Boolean(),
+  accept_connection: Type.Boolean(),
+  permissions: Type.Array(Type.String(), {"description":"Every permission the user's roles grant, by name."}),
+  roles: Type.Array(Type.String())
+}, {"description":"SelfCommunity's UserPermission (the community's capabilities, `true` for an approved\naccount), with this service's own `permissions` and `roles`.\n","additionalProperties":false})
+export type UserPermission = Static<typeof UserPermission>
 
 export const UserUpdateRequest = Type.Object({
   real_name: Type.Optional(Type.String({"maxLength":255}))

@@ -4,6 +4,7 @@ import {
   AccountCreateRequest,
   AccountTokenResponse,
   ApiError,
+  AuditEntryPage,
   AuthorizationServerMetadata,
   CustomField,
   CustomFieldCreateRequest,
@@ -40,16 +41,19 @@ import {
   RecoverRequest,
   ResetRequest,
   RevocationRequest,
+  RocketChatBooleanResult,
   RocketChatCustomFieldsSetting,
   RocketChatError,
   RocketChatLoginFailure,
   RocketChatLoginRequest,
   RocketChatLoginResponse,
   RocketChatSettingUpdateRequest,
+  RocketChatStringResult,
   RocketChatSuccess,
   RocketChatUnauthorizedError,
   RocketChatUserCreateRequest,
   RocketChatUserInfoResponse,
+  RocketChatUserList,
   RocketChatUserResponse,
   Role,
   RoleCreateRequest,
@@ -58,7 +62,12 @@ import {
   TokenRequest,
   TokenResponse,
   User,
+  UserAutocomplete,
+  UserAutocompletePage,
+  UserListPage,
+  UserMatchRequest,
   UserPage,
+  UserPermission,
   UserUpdateRequest,
   ValidationCodeRequest
 } from './components.js'
@@ -513,6 +522,90 @@ export const operations = {
     },
     config: { access: { authenticated: true, scope: "read", permission: "view-user-administration" } }
   },
+  listUsers: {
+    method: "GET",
+    url: "/api/v2/user/",
+    schema: {
+      querystring: Type.Object({
+        search: Type.Optional(Type.String({"description":"The start of the username or of the real name, regardless of case.","minLength":1,"maxLength":255})),
+        username: Type.Optional(Type.String({"description":"The start of the username, regardless of case.","minLength":1,"maxLength":255})),
+        real_name: Type.Optional(Type.String({"description":"The start of the real name, regardless of case.","minLength":1,"maxLength":255})),
+        status: Type.Optional(Type.Unsafe<"a" | "b" | "u">({"type":"string","enum":["a","b","u"],"description":"Only users with this status."})),
+        ordering: Type.Optional(Type.Unsafe<"id" | "-id" | "username" | "-username" | "real_name" | "-real_name">({"type":"string","enum":["id","-id","username","-username","real_name","-real_name"],"description":"The order of the results, by `id`, `username` or `real_name`; `-` first for descending (`-username`).","default":"id"})),
+        limit: Type.Optional(Type.Integer({"description":"The most results on one page.","default":20,"minimum":1,"maximum":100})),
+        offset: Type.Optional(Type.Integer({"description":"How many results to skip.","default":0,"minimum":0,"maximum":4294967295}))
+      }, {"additionalProperties":false}),
+      response: {
+        200: UserListPage,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "read" } }
+  },
+  autocompleteUsers: {
+    method: "GET",
+    url: "/api/v2/user/autocomplete/",
+    schema: {
+      querystring: Type.Object({
+        search: Type.Optional(Type.String({"description":"The start of the username or of the real name, regardless of case.","minLength":1,"maxLength":255})),
+        username: Type.Optional(Type.String({"description":"The start of the username, regardless of case.","minLength":1,"maxLength":255})),
+        real_name: Type.Optional(Type.String({"description":"The start of the real name, regardless of case.","minLength":1,"maxLength":255})),
+        ordering: Type.Optional(Type.Unsafe<"id" | "-id" | "username" | "-username" | "real_name" | "-real_name">({"type":"string","enum":["id","-id","username","-username","real_name","-real_name"],"description":"The order of the results, by `id`, `username` or `real_name`; `-` first for descending (`-username`).","default":"id"})),
+        limit: Type.Optional(Type.Integer({"description":"The most results on one page.","default":10,"minimum":1,"maximum":20})),
+        offset: Type.Optional(Type.Integer({"description":"How many results to skip.","default":0,"minimum":0,"maximum":4294967295}))
+      }, {"additionalProperties":false}),
+      response: {
+        200: UserAutocompletePage,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "read" } }
+  },
+  matchUsernames: {
+    method: "POST",
+    url: "/api/v2/user/match/",
+    schema: {
+      body: UserMatchRequest,
+      response: {
+        200: Type.Array(UserAutocomplete),
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        413: ApiError,
+        415: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "read" } }
+  },
+  getCurrentUserPermission: {
+    method: "GET",
+    url: "/api/v2/user/me/permission/",
+    schema: {
+      response: {
+        200: UserPermission,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "read" } }
+  },
   listPreferences: {
     method: "GET",
     url: "/api/v2/dynamic_preference/",
@@ -870,6 +963,31 @@ export const operations = {
     },
     config: { access: { authenticated: true, scope: "write", permission: "manage-roles" } }
   },
+  listAuditEntries: {
+    method: "GET",
+    url: "/api/v2/audit/",
+    schema: {
+      querystring: Type.Object({
+        actor: Type.Optional(Type.String({"description":"Only what this user (id) or service client (`client_id`) did.","maxLength":64})),
+        subject: Type.Optional(Type.String({"description":"Only what was done to this user (id) or service client (`client_id`).","maxLength":64})),
+        action: Type.Optional(Type.String({"description":"Only entries of this action.","pattern":"^[a-z][a-z0-9_.-]{0,63}$"})),
+        since: Type.Optional(Type.String({"description":"Only entries written at or after this time.","format":"date-time"})),
+        until: Type.Optional(Type.String({"description":"Only entries written before this time.","format":"date-time"})),
+        limit: Type.Optional(Type.Integer({"description":"The most results on one page.","default":20,"minimum":1,"maximum":100})),
+        offset: Type.Optional(Type.Integer({"description":"How many results to skip.","default":0,"minimum":0,"maximum":4294967295}))
+      }, {"additionalProperties":false}),
+      response: {
+        200: AuditEntryPage,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "read", permission: "view-audit-log" } }
+  },
   listPermissions: {
     method: "GET",
     url: "/api/v2/permission/",
@@ -1099,6 +1217,62 @@ export const operations = {
       }
     },
     config: { access: { authenticated: true, scope: "write", permission: "manage-custom-fields" } }
+  },
+  rocketChatListUsers: {
+    method: "GET",
+    url: "/api/v1/users.list",
+    schema: {
+      querystring: Type.Object({
+        count: Type.Optional(Type.Integer({"description":"The most users on one page.","default":20,"minimum":1,"maximum":100})),
+        offset: Type.Optional(Type.Integer({"description":"How many users to skip.","default":0,"minimum":0,"maximum":4294967295})),
+        sort: Type.Optional(Type.String({"description":"The order, as JSON: `{\"username\": 1}`.","maxLength":200})),
+        query: Type.Optional(Type.String({"description":"Filters, as JSON: `{\"active\": true, \"name\": \"Jan\"}`.","maxLength":2000})),
+        email: Type.Optional(Type.String({"description":"The start of the email, regardless of case.","minLength":1,"maxLength":254})),
+        fields: Type.Optional(Type.String({"description":"Accepted for compatibility; the whole view is always returned.","maxLength":2000}))
+      }, {"additionalProperties":false}),
+      response: {
+        200: RocketChatUserList,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "read" } }
+  },
+  rocketChatCheckUsernameAvailability: {
+    method: "GET",
+    url: "/api/v1/users.checkUsernameAvailability",
+    schema: {
+      querystring: Type.Object({
+        username: Type.String({"description":"The username to check.","maxLength":1000})
+      }, {"additionalProperties":false}),
+      response: {
+        200: RocketChatBooleanResult,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "read" } }
+  },
+  rocketChatGetUsernameSuggestion: {
+    method: "GET",
+    url: "/api/v1/users.getUsernameSuggestion",
+    schema: {
+      response: {
+        200: RocketChatStringResult,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "read" } }
   }
 } as const
 
