@@ -31,7 +31,10 @@ import inviteCodeRoutes from './routes/api/v2/invite_code/index.js'
 import promoCodeRoutes from './routes/api/v2/promo_code/index.js'
 import roleRoutes from './routes/api/v2/role/index.js'
 import userRoutes from './routes/api/v2/user/index.js'
+import userStatusRoutes from './routes/api/v2/user/status.js'
+import moderationRoutes from './routes/api/v2/moderation.js'
 import rocketChatLoginRoutes from './routes/api/v1/login.js'
+import rocketChatUserStatusRoutes from './routes/api/v1/users-status.js'
 import rocketChatUserRoutes from './routes/api/v1/users.js'
 import rocketChatSettingRoutes from './routes/api/v1/settings.js'
 import clientRoutes from './routes/api/v2/oauth/client/index.js'
@@ -138,6 +141,8 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(accountRecoveryRoutes)
   await app.register(accountSearchRoutes)
   await app.register(userRoutes)
+  await app.register(userStatusRoutes)
+  await app.register(moderationRoutes)
   await app.register(customFieldRoutes)
   await app.register(preferenceRoutes)
   await app.register(featureRoutes)
@@ -146,6 +151,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(roleRoutes)
   await app.register(clientRoutes)
   await app.register(rocketChatLoginRoutes)
+  await app.register(rocketChatUserStatusRoutes)
   await app.register(rocketChatUserRoutes)
   await app.register(rocketChatSettingRoutes)
 }
