@@ -157,6 +157,32 @@ onEachDatabase('deleting a user hard', async (t, kind) => {
     t.equal(await rowCount(api, 'users', { id: other.id }), 0)
     t.equal((await deleteUser(api, admin, user.id, '?hard=2')).statusCode, 400, 'hard is 0 or 1')
   })
+
+  t.test('SelfCommunity\'s moderation deletes too: d softly, d with hard=1 and u hard', async (t) => {
+    const api = await build(t, kind)
+    const target = await selfCommunityTarget(api, await api.adminToken())
+    const ids: number[] = []
+    for (const name of ['soft', 'hard', 'unregistered']) ids.push((await createUserWithToken(api, { username: name, email: `${name}@example.com` })).user.id)
+    const [soft, hard, unregistered] = ids as [number, number, number]
+    await selfCommunity.ModerationService.moderateASpecificUser(soft, 'd' as never, undefined, undefined, target)
+    await selfCommunity.ModerationService.moderateASpecificUser(hard, 'd' as never, undefined, 1, target)
+    await selfCommunity.ModerationService.moderateASpecificUser(unregistered, 'u' as never, undefined, undefined, target)
+    t.equal((await api.app.knex('users').where({ id: soft }).first('status')).status, 'd')
+    t.equal(await rowCount(api, 'users', { id: hard }), 0)
+    t.equal(await rowCount(api, 'users', { id: unregistered }), 0)
+    const events = await api.app.knex('outbox_events').where({ type: 'user.deleted' }).orderBy('id').pluck<string[]>('payload')
+    t.match(events.map((payload) => JSON.parse(payload)), [{ id: soft, hard: false }, { id: hard, hard: true }, { id: unregistered, hard: true }])
+  })
+
+  t.test('a service client has no own account to delete', async (t) => {
+    const api = await build(t, kind)
+    const { client, secret } = await createClient(api)
+    const refused = await api.request({
+      method: 'POST', url: '/api/v1/users.deleteOwnAccount', token: await clientToken(api, client.client_id, secret), payload: { password: 'Anything-1' }
+    })
+    t.equal(refused.statusCode, 400)
+    t.equal(refused.body.errorType, 'error-action-not-allowed')
+  })
 })
 
 onEachDatabase('changes racing a deletion', async (t, kind) => {
