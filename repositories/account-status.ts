@@ -2,6 +2,7 @@ import type { Knex } from 'knex'
 import { AccountWriter } from './account-repository.js'
 import { preferenceIsOn } from './preference-repository.js'
 import { retryingDeadlocks, supportsRowLocks, toDatabaseTime } from './sql.js'
+import { revokeUserRefreshTokens } from './token-repository.js'
 
 // What a soft delete erases of an account: its personal columns, set to these values (the
 // account's custom-field values go too). Columns added to users for a person's data belong here.
@@ -75,9 +76,8 @@ export class AccountStatusWriter {
     await this.trx('users').where({ id }).update({ status, updated_at: toDatabaseTime(at) })
   }
 
-  // Ends every refresh token of the account, and with their grants the access tokens they gave.
   async revokeRefreshTokens (id: number, at: Date): Promise<void> {
-    await this.trx('refresh_tokens').where({ user_id: id }).whereNull('revoked_at').update({ revoked_at: toDatabaseTime(at) })
+    await revokeUserRefreshTokens(this.trx, id, at)
   }
 
   // Whether a deleted account's username and email may be taken again, as it is in this transaction.
