@@ -35,7 +35,10 @@ import userDirectoryRoutes from './routes/api/v2/user/directory.js'
 import auditRoutes from './routes/api/v2/audit.js'
 import rocketChatUserDirectoryRoutes from './routes/api/v1/users-directory.js'
 import directory from './plugins/directory.js'
+import userStatusRoutes from './routes/api/v2/user/status.js'
+import moderationRoutes from './routes/api/v2/moderation.js'
 import rocketChatLoginRoutes from './routes/api/v1/login.js'
+import rocketChatUserStatusRoutes from './routes/api/v1/users-status.js'
 import rocketChatUserRoutes from './routes/api/v1/users.js'
 import rocketChatSettingRoutes from './routes/api/v1/settings.js'
 import clientRoutes from './routes/api/v2/oauth/client/index.js'
@@ -145,6 +148,8 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(directory)
   await app.register(userDirectoryRoutes)
   await app.register(userRoutes)
+  await app.register(userStatusRoutes)
+  await app.register(moderationRoutes)
   await app.register(customFieldRoutes)
   await app.register(preferenceRoutes)
   await app.register(featureRoutes)
@@ -155,6 +160,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(rocketChatUserDirectoryRoutes)
   await app.register(clientRoutes)
   await app.register(rocketChatLoginRoutes)
+  await app.register(rocketChatUserStatusRoutes)
   await app.register(rocketChatUserRoutes)
   await app.register(rocketChatSettingRoutes)
 }

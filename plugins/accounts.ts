@@ -1,5 +1,7 @@
 import fp from 'fastify-plugin'
+import { AccountStatusRepository } from '../repositories/account-status.js'
 import { AccountLifeService } from '../services/account-life.js'
+import { AccountStatusService } from '../services/account-status.js'
 import { AccountService } from '../services/accounts.js'
 import { UserService } from '../services/users.js'
 
@@ -8,6 +10,7 @@ declare module 'fastify' {
     accountService: AccountService
     accountLife: AccountLifeService
     userService: UserService
+    accountStatus: AccountStatusService
   }
 }
 
@@ -40,6 +43,7 @@ export default fp<AccountsOptions>(async (fastify, options) => {
   fastify.decorate('accountService', accountService)
   fastify.decorate('accountLife', accountLife)
   fastify.decorate('userService', userService)
+  fastify.decorate('accountStatus', new AccountStatusService(new AccountStatusRepository(fastify.knex), repositories.accounts))
 
   if (options.ensureFirstAdmin === false) return
   const firstAdmin = await accountService.ensureFirstAdmin(config.firstAdmin, config.environment === 'development')

@@ -28,6 +28,7 @@ const ERROR_TYPES: Record<string, string> = {
   password_contains_username: 'error-password-policy-not-met',
   password_too_common: 'error-password-policy-not-met',
   invalid_user: 'error-invalid-user',
+  wrong_password: 'error-invalid-password',
   too_many_requests: 'error-too-many-requests'
 }
 

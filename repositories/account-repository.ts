@@ -85,6 +85,8 @@ async function selectUsers (knex: Knex, ids: number[]): Promise<StoredUser[]> {
   const [rows, roles, values] = await Promise.all([
     knex('users')
       .whereIn('id', ids)
+      // A deleted account is no user to read.
+      .whereNot('status', 'd')
       .select<UserRow[]>('id', 'username', 'real_name', 'email', 'email_isvalid', 'status', 'date_joined', 'updated_at',
         'bio', 'nickname', 'status_text', 'require_password_change'),
     knex('user_roles as ur')
@@ -165,7 +167,7 @@ async function selectRoleNames (knex: Knex, userId: number): Promise<string[]> {
 // changed no longer has to.
 async function updatePassword (trx: Knex.Transaction, id: number, passwordHash: string, at: Date): Promise<boolean> {
   const time = toDatabaseTime(at)
-  const found = await trx('users').where({ id })
+  const found = await trx('users').where({ id }).whereNot('status', 'd')
     .update({ password_hash: passwordHash, updated_at: time, password_changed_at: time, require_password_change: false })
   if (found === 0) return false
   await trx('refresh_tokens').where({ user_id: id }).whereNull('revoked_at').update({ revoked_at: time })
@@ -366,7 +368,7 @@ export class AccountRepository {
   }
 
   async findCredentialsById (id: number): Promise<(Credentials & { username: string, email: string }) | undefined> {
-    const row = await this.knex('users').where({ id })
+    const row = await this.knex('users').where({ id }).whereNot('status', 'd')
       .first<{ id: number, password_hash: string, username: string, email: string } | undefined>('id', 'password_hash', 'username', 'email')
     return row === undefined ? undefined : { id: row.id, passwordHash: row.password_hash, username: row.username, email: row.email }
   }
@@ -445,7 +447,7 @@ export class AccountRepository {
     order: UserOrder = { column: 'id', direction: 'asc' }
   ): Promise<{ count: number, ids: number[] }> {
     const { search, username, email, status, name, realName, usernames } = criteria
-    const matching = this.knex('users').modify((query: Knex.QueryBuilder) => {
+    const matching = this.knex('users').whereNot('status', 'd').modify((query: Knex.QueryBuilder) => {
       if (search !== undefined) {
         void query.where((either) => {
           void either.whereRaw(...startsWith('username_normalized', search.toLowerCase()))
@@ -484,7 +486,7 @@ export class AccountRepository {
       const writer = new AccountWriter(trx)
       // The update locks the row (the count is of rows found, changed or not), so changes of
       // one user apply one after the other.
-      const found = await trx('users').where({ id })
+      const found = await trx('users').where({ id }).whereNot('status', 'd')
         .update({ ...(change.realName !== undefined ? { real_name: change.realName } : {}), updated_at: toDatabaseTime(change.at) })
       if (found === 0) return false
       const { values, removedFieldIds } = checkCustomFields(await writer.customFieldDefinitions())

@@ -148,3 +148,8 @@ export class TokenRepository {
     return byJti !== undefined || byGrant !== undefined
   }
 }
+
+// Ends every refresh token of the user, and with their grants the access tokens they gave.
+export async function revokeUserRefreshTokens (knex: Knex, userId: number, at: Date): Promise<void> {
+  await knex('refresh_tokens').where({ user_id: userId }).whereNull('revoked_at').update({ revoked_at: toDatabaseTime(at) })
+}

@@ -261,6 +261,13 @@ export const JsonWebKeySet = Type.Object({
 }, {"additionalProperties":false})
 export type JsonWebKeySet = Static<typeof JsonWebKeySet>
 
+export const ModerateUserRequest = Type.Object({
+  status: Type.Unsafe<"a" | "b" | "d" | "u">({"type":"string","enum":["a","b","d","u"],"description":"a (unblock), b (block), d (delete; hard with `hard`), u (delete hard)."}),
+  days_blocked: Type.Optional(Type.String({"description":"Not supported (`400 unsupported_field`); a block lasts until an unblock.","maxLength":10})),
+  hard: Type.Optional(Type.Integer({"description":"With `d`, 1 deletes hard.","minimum":0,"maximum":1}))
+}, {"additionalProperties":false})
+export type ModerateUserRequest = Static<typeof ModerateUserRequest>
+
 export const OAuthClient = Type.Object({
   client_id: Type.String({"description":"Its id, as its tokens name it in `sub` and `client_id`.","pattern":"^cl_[a-z2-7]{24}$"}),
   name: Type.String(),
@@ -459,6 +466,19 @@ export const RocketChatCustomFieldsSetting = Type.Object({
 }, {"additionalProperties":false})
 export type RocketChatCustomFieldsSetting = Static<typeof RocketChatCustomFieldsSetting>
 
+export const RocketChatDeleteOwnAccountRequest = Type.Object({
+  password: Type.String({"description":"The password's SHA-256 in hex, as Rocket.Chat's clients send it, or the password itself.","minLength":1,"maxLength":1024}),
+  confirmRelinquish: Type.Optional(Type.Union([Type.Boolean(), Type.Null()], {"description":"Accepted and not used."}))
+}, {"additionalProperties":false})
+export type RocketChatDeleteOwnAccountRequest = Static<typeof RocketChatDeleteOwnAccountRequest>
+
+export const RocketChatDeleteUserRequest = Type.Object({
+  userId: Type.Optional(Type.String({"pattern":"^[1-9][0-9]{0,9}$"})),
+  username: Type.Optional(Type.String({"minLength":1,"maxLength":255})),
+  confirmRelinquish: Type.Optional(Type.Union([Type.Boolean(), Type.Null()], {"description":"Accepted and not used."}))
+}, {"description":"Exactly one of `userId` and `username`.","additionalProperties":false})
+export type RocketChatDeleteUserRequest = Static<typeof RocketChatDeleteUserRequest>
+
 export const RocketChatEmail = Type.Object({
   address: Type.String(),
   verified: Type.Boolean()
@@ -539,6 +559,22 @@ export const RocketChatPublicUser = Type.Object({
   customFields: Type.Optional(Type.Object({}, {"description":"Only the values of public custom fields; absent when there are none.","additionalProperties":true}))
 }, {"description":"A user as other users without `view-full-other-user-info` see them.","additionalProperties":false})
 export type RocketChatPublicUser = Static<typeof RocketChatPublicUser>
+
+export const RocketChatSetActiveStatusRequest = Type.Object({
+  userId: Type.String({"pattern":"^[1-9][0-9]{0,9}$"}),
+  activeStatus: Type.Boolean(),
+  confirmRelinquish: Type.Optional(Type.Union([Type.Boolean(), Type.Null()], {"description":"Accepted and not used."}))
+}, {"additionalProperties":false})
+export type RocketChatSetActiveStatusRequest = Static<typeof RocketChatSetActiveStatusRequest>
+
+export const RocketChatSetActiveStatusResponse = Type.Object({
+  user: Type.Object({
+    _id: Type.String(),
+    active: Type.Boolean()
+  }, {"additionalProperties":false}),
+  success: Type.Boolean()
+}, {"additionalProperties":false})
+export type RocketChatSetActiveStatusResponse = Static<typeof RocketChatSetActiveStatusResponse>
 
 export const RocketChatSettingUpdateRequest = Type.Object({
   value: Type.Union([Type.String({"maxLength":65536}), Type.Object({}, {"additionalProperties":true})], {"description":"The fields, as JSON text or as the object itself."})
@@ -708,6 +744,11 @@ export const UserPermission = Type.Object({
   roles: Type.Array(Type.String())
 }, {"description":"SelfCommunity's UserPermission (the community's capabilities, `true` for an approved\naccount), with this service's own `permissions` and `roles`.\n","additionalProperties":false})
 export type UserPermission = Static<typeof UserPermission>
+
+export const UserRolesRequest = Type.Object({
+  roles: Type.Array(Type.String({"minLength":1,"maxLength":64}), {"description":"The names of the roles the user is to have, and no other.","maxItems":100})
+}, {"additionalProperties":false})
+export type UserRolesRequest = Static<typeof UserRolesRequest>
 
 export const UserUpdateRequest = Type.Object({
   real_name: Type.Optional(Type.String({"maxLength":255}))

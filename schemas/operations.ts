@@ -22,6 +22,7 @@ import {
   InvitePage,
   InviteStatus,
   JsonWebKeySet,
+  ModerateUserRequest,
   OAuthClient,
   OAuthClientCreateRequest,
   OAuthClientPage,
@@ -43,10 +44,14 @@ import {
   RevocationRequest,
   RocketChatBooleanResult,
   RocketChatCustomFieldsSetting,
+  RocketChatDeleteOwnAccountRequest,
+  RocketChatDeleteUserRequest,
   RocketChatError,
   RocketChatLoginFailure,
   RocketChatLoginRequest,
   RocketChatLoginResponse,
+  RocketChatSetActiveStatusRequest,
+  RocketChatSetActiveStatusResponse,
   RocketChatSettingUpdateRequest,
   RocketChatStringResult,
   RocketChatSuccess,
@@ -68,6 +73,7 @@ import {
   UserMatchRequest,
   UserPage,
   UserPermission,
+  UserRolesRequest,
   UserUpdateRequest,
   ValidationCodeRequest
 } from './components.js'
@@ -226,6 +232,29 @@ export const operations = {
     },
     config: { access: { authenticated: true, scope: "write" } }
   },
+  deleteUser: {
+    method: "DELETE",
+    url: "/api/v2/user/:id/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      querystring: Type.Object({
+        hard: Type.Optional(Type.Integer({"description":"1 removes the user's row (a hard deletion); 0, or none, deletes softly.","minimum":0,"maximum":1}))
+      }, {"additionalProperties":false}),
+      response: {
+        204: Type.Null({ description: "The user is deleted." }),
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write" } }
+  },
   changePassword: {
     method: "PATCH",
     url: "/api/v2/user/:id/change_password/",
@@ -239,6 +268,7 @@ export const operations = {
         400: ApiError,
         401: ApiError,
         403: ApiError,
+        404: ApiError,
         413: ApiError,
         415: ApiError,
         429: ApiError,
@@ -1004,6 +1034,56 @@ export const operations = {
     },
     config: { access: { authenticated: true, scope: "read", permission: "manage-roles" } }
   },
+  moderateUser: {
+    method: "PATCH",
+    url: "/api/v2/moderation/user/:id/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      querystring: Type.Object({
+        days_blocked: Type.Optional(Type.String({"description":"Not supported (`400 unsupported_field`); a block lasts until an unblock.","maxLength":10})),
+        hard: Type.Optional(Type.Integer({"description":"1 removes the user's row (a hard deletion); 0, or none, deletes softly.","minimum":0,"maximum":1}))
+      }, {"additionalProperties":false}),
+      body: ModerateUserRequest,
+      response: {
+        204: Type.Null({ description: "The user has the status." }),
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        413: ApiError,
+        415: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write" } }
+  },
+  setUserRoles: {
+    method: "PUT",
+    url: "/api/v2/user/:id/roles/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      body: UserRolesRequest,
+      response: {
+        200: User,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        413: ApiError,
+        415: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write" } }
+  },
   listClients: {
     method: "GET",
     url: "/api/v2/oauth/client/",
@@ -1144,6 +1224,61 @@ export const operations = {
       }
     },
     config: { access: { authenticated: false, rateLimit: "login" } }
+  },
+  rocketChatSetActiveStatus: {
+    method: "POST",
+    url: "/api/v1/users.setActiveStatus",
+    schema: {
+      body: RocketChatSetActiveStatusRequest,
+      response: {
+        200: RocketChatSetActiveStatusResponse,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        413: RocketChatError,
+        415: RocketChatError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write" } }
+  },
+  rocketChatDeleteUser: {
+    method: "POST",
+    url: "/api/v1/users.delete",
+    schema: {
+      body: RocketChatDeleteUserRequest,
+      response: {
+        200: RocketChatSuccess,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        413: RocketChatError,
+        415: RocketChatError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write" } }
+  },
+  rocketChatDeleteOwnAccount: {
+    method: "POST",
+    url: "/api/v1/users.deleteOwnAccount",
+    schema: {
+      body: RocketChatDeleteOwnAccountRequest,
+      response: {
+        200: RocketChatSuccess,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        413: RocketChatError,
+        415: RocketChatError,
+        429: RocketChatError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", rateLimit: "login" } }
   },
   rocketChatCreateUser: {
     method: "POST",

@@ -36,3 +36,8 @@ export function hashCost (hash: string): number {
 export async function verifyPassword (password: string, hash: string): Promise<boolean> {
   return await counted(bcrypt.compare(bcryptInput(password), hash))
 }
+
+// Rocket.Chat's clients send a password as its SHA-256 hex digest, which is what bcrypt is given.
+export async function verifyPasswordDigest (digest: string, hash: string): Promise<boolean> {
+  return await counted(bcrypt.compare(digest.toLowerCase(), hash))
+}

@@ -3,9 +3,11 @@
 // openapi.yaml. TEST_REDIS_URL names a Redis for the tests of the shared rate-limit store.
 import { randomBytes, randomUUID } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
+import type { AxiosResponse } from 'axios'
 import type { FastifyInstance, InjectOptions } from 'fastify'
 import { CompactSign, importPKCS8 } from 'jose'
 import { createConnection } from 'mysql2/promise'
@@ -261,4 +263,30 @@ export async function clientToken (api: TestApp, clientId: string, secret: strin
   const response = await clientCredentialsGrant(api, clientId, secret, scope)
   if (response.statusCode !== 200) throw new Error(`No token for ${clientId}: ${response.text}`)
   return response.body.access_token as string
+}
+
+// SelfCommunity's published client, through its CommonJS build (its ES modules import
+// directories, which Node refuses). Every answer it receives is checked against openapi.yaml.
+export const selfCommunity = createRequire(import.meta.url)('@selfcommunity/api-services') as typeof import('@selfcommunity/api-services')
+selfCommunity.http.getClientInstance().interceptors.response.use((response) => {
+  checkSelfCommunityAnswer(response)
+  return response
+}, (error: { response?: AxiosResponse }) => {
+  if (error.response !== undefined) checkSelfCommunityAnswer(error.response)
+  throw error
+})
+
+function checkSelfCommunityAnswer (response: AxiosResponse): void {
+  const url = new URL(selfCommunity.http.getClientInstance().getUri(response.config))
+  const method = String(response.config.method).toUpperCase()
+  const body = typeof response.data === 'string' ? response.data : JSON.stringify(response.data)
+  const violations = contractViolations(method, `${url.pathname}${url.search}`, { statusCode: response.status, headers: { ...response.headers }, body })
+  if (violations.length > 0) throw new Error(`${method} ${url.pathname} → ${response.status} breaks openapi.yaml:\n  ${violations.join('\n  ')}`)
+}
+
+// What SelfCommunity's client is given with each call: where the app listens (over real HTTP),
+// and whose token it sends.
+export async function selfCommunityTarget (api: TestApp, token: string): Promise<{ baseURL: string, headers: Record<string, string> }> {
+  const address = api.app.server.listening ? api.app.listeningOrigin : await api.app.listen({ port: 0, host: '127.0.0.1' })
+  return { baseURL: address, headers: { Authorization: `Bearer ${token}` } }
 }

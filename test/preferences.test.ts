@@ -34,11 +34,12 @@ onEachDatabase('dynamic preferences', async (t, kind) => {
     const api = await build(t, kind)
     const response = await list(api)
     t.equal(response.statusCode, 200)
-    t.match(response.body, { count: 3, next: null, previous: null })
+    t.match(response.body, { count: 4, next: null, previous: null })
     t.match(response.body.results, [
       { id: 1, section: 'configurations', name: 'invite_code', type: 'boolean', value: false, help: String },
       { id: 2, section: 'configurations', name: 'user_metadata_definition', type: 'json', value: '{}', help: String },
-      { id: 3, section: 'configurations', name: 'verification_mail', type: 'boolean', value: true, help: String }
+      { id: 3, section: 'configurations', name: 'verification_mail', type: 'boolean', value: true, help: String },
+      { id: 4, section: 'configurations', name: 'deleted_accounts_release_identity', type: 'boolean', value: false, help: String }
     ])
   })
 
@@ -63,7 +64,7 @@ onEachDatabase('dynamic preferences', async (t, kind) => {
 
   t.test('section keeps the preferences of that section only', async (t) => {
     const api = await build(t, kind)
-    t.equal((await list(api, '?section=configurations')).body.count, 3)
+    t.equal((await list(api, '?section=configurations')).body.count, 4)
     t.equal((await list(api, '?section=other')).body.count, 0)
   })
 
@@ -77,9 +78,9 @@ onEachDatabase('dynamic preferences', async (t, kind) => {
 
   t.test('orders by id, name or section, and a leading minus reverses', async (t) => {
     const api = await build(t, kind)
-    await api.app.knex('preferences').insert({ id: 4, section: 'appearance', name: 'a_theme', type: 'json', value: '{}', help: 'Theme.' })
+    await api.app.knex('preferences').insert({ id: 5, section: 'appearance', name: 'a_theme', type: 'json', value: '{}', help: 'Theme.' })
     const expected: Record<string, number[]> = {
-      id: [1, 2, 3, 4], '-id': [4, 3, 2, 1], name: [4, 1, 2, 3], '-name': [3, 2, 1, 4], section: [4, 1, 2, 3], '-section': [3, 2, 1, 4]
+      id: [1, 2, 3, 4, 5], '-id': [5, 4, 3, 2, 1], name: [5, 4, 1, 2, 3], '-name': [3, 2, 1, 4, 5], section: [5, 1, 2, 3, 4], '-section': [4, 3, 2, 1, 5]
     }
     for (const [ordering, ids] of Object.entries(expected)) {
       const response = await list(api, `?ordering=${ordering}`)
@@ -300,10 +301,10 @@ onEachDatabase('dynamic preferences', async (t, kind) => {
 
   t.test('stores any other json preference as JSON text', async (t) => {
     const api = await build(t, kind)
-    await api.app.knex('preferences').insert({ id: 4, section: 'style', name: 'colors', type: 'json', value: null, help: 'Colors.' })
-    t.equal((await api.request({ url: `${PREFERENCES}4/`, token: await api.adminToken() })).body.value, 'null')
+    await api.app.knex('preferences').insert({ id: 5, section: 'style', name: 'colors', type: 'json', value: null, help: 'Colors.' })
+    t.equal((await api.request({ url: `${PREFERENCES}5/`, token: await api.adminToken() })).body.value, 'null')
     const response = await patch(api, { 'style.colors': '{"primary": "#fff"}' })
-    t.match(response.body, [{ id: 4, value: '{"primary":"#fff"}' }])
+    t.match(response.body, [{ id: 5, value: '{"primary":"#fff"}' }])
     t.equal((await patch(api, { colors: { primary: '#000' } })).body[0].value, '{"primary":"#000"}')
     const tooDeep = await patch(api, { colors: `${'['.repeat(40)}${']'.repeat(40)}` })
     t.equal(tooDeep.statusCode, 400)

@@ -5,7 +5,7 @@ const PERMISSIONS = '/api/v2/permission/'
 const roleUrl = (name: string): string => `${ROLES}${name}/`
 
 const ALL_PERMISSIONS = [
-  'assign-admin-role', 'create-user', 'edit-other-user-info', 'manage-clients', 'manage-custom-fields', 'manage-invite-codes',
+  'assign-admin-role', 'assign-roles', 'create-user', 'delete-user', 'edit-other-user-active-status', 'edit-other-user-info', 'manage-clients', 'manage-custom-fields', 'manage-invite-codes',
   'manage-preferences', 'manage-promo-codes', 'manage-roles', 'view-audit-log', 'view-full-other-user-info', 'view-user-administration'
 ]
 
@@ -49,7 +49,7 @@ onEachDatabase('listing roles and permissions', async (t, kind) => {
     t.equal(response.statusCode, 200)
     t.match(response.body, { count: ALL_PERMISSIONS.length, next: null, previous: null })
     t.strictSame(response.body.results.map((permission: { name: string }) => permission.name), ALL_PERMISSIONS)
-    t.match(response.body.results[1], { name: 'create-user', description: 'Create accounts.' })
+    t.match(response.body.results[2], { name: 'create-user', description: 'Create accounts.' })
   })
 })
 
