@@ -126,6 +126,9 @@ export const FeatureUpdateRequest = Type.Object({
 }, {"additionalProperties":false})
 export type FeatureUpdateRequest = Static<typeof FeatureUpdateRequest>
 
+export const Gender = Type.Unsafe<"Male" | "Female" | "Unspecified">({"type":"string","enum":["Male","Female","Unspecified"],"description":"SelfCommunity's genders; `Unspecified` when not given."})
+export type Gender = Static<typeof Gender>
+
 export const Health = Type.Object({
   status: Type.Unsafe<"ok">({"type":"string","enum":["ok"]})
 }, {"additionalProperties":false})
@@ -163,6 +166,12 @@ export const User = Type.Object({
   id: Type.Integer(),
   username: Type.String(),
   real_name: Type.String({"description":"Empty when not given."}),
+  bio: Type.String({"description":"Empty when not given."}),
+  location: Type.String({"description":"Empty when not given."}),
+  date_of_birth: Type.Union([Type.String({"format":"date"}), Type.Null()], {"description":"YYYY-MM-DD; null when not given."}),
+  description: Type.String({"description":"Empty when not given."}),
+  gender: Gender,
+  website: Type.String({"description":"An http or https URL; empty when not given."}),
   email: Type.String({"format":"email"}),
   email_isvalid: Type.Boolean({"description":"Whether the email address has been verified."}),
   date_joined: Type.String({"format":"date-time"}),
@@ -610,9 +619,31 @@ export const UserPage = Type.Object({
 }, {"additionalProperties":false})
 export type UserPage = Static<typeof UserPage>
 
+export const Username = Type.String({"description":"Letters, digits, `_` and `-`; unique regardless of case.","pattern":"^[A-Za-z0-9_-]+$","minLength":1,"maxLength":255})
+export type Username = Static<typeof Username>
+
+export const UserReplaceRequest = Type.Object({
+  username: Type.Optional(Username),
+  real_name: Type.Optional(Type.String({"maxLength":255})),
+  bio: Type.Optional(Type.Union([Type.String({"maxLength":260}), Type.Null()])),
+  location: Type.Optional(Type.Union([Type.String({"maxLength":100}), Type.Null()])),
+  date_of_birth: Type.Optional(Type.Union([Type.String({"format":"date"}), Type.Null()], {"description":"YYYY-MM-DD, from 1900-01-01 to today."})),
+  description: Type.Optional(Type.Union([Type.String({"maxLength":50}), Type.Null()])),
+  gender: Type.Optional(Type.Union([Gender, Type.Null()])),
+  website: Type.Optional(Type.Union([Type.String({"maxLength":200}), Type.Null()], {"description":"An http or https URL."}))
+}, {"description":"The whole writable part of a user, as `UserUpdateRequest` describes each field: what is\nleft out is cleared (`username` is kept), and custom fields are replaced as on account\ncreation.\n","additionalProperties":true})
+export type UserReplaceRequest = Static<typeof UserReplaceRequest>
+
 export const UserUpdateRequest = Type.Object({
-  real_name: Type.Optional(Type.String({"maxLength":255}))
-}, {"description":"`real_name`, and one top-level key for each custom field to change, validated as on\naccount creation; `null` removes a custom field's value (unless the field is\nmandatory). Custom fields not given keep their values. No other field of an account\ncan change here (`400 read_only_field`); any other key is refused (`400 unknown_field`).\n","minProperties":1,"additionalProperties":true})
+  username: Type.Optional(Username),
+  real_name: Type.Optional(Type.String({"maxLength":255})),
+  bio: Type.Optional(Type.Union([Type.String({"maxLength":260}), Type.Null()])),
+  location: Type.Optional(Type.Union([Type.String({"maxLength":100}), Type.Null()])),
+  date_of_birth: Type.Optional(Type.Union([Type.String({"format":"date"}), Type.Null()], {"description":"YYYY-MM-DD, from 1900-01-01 to today."})),
+  description: Type.Optional(Type.Union([Type.String({"maxLength":50}), Type.Null()])),
+  gender: Type.Optional(Type.Union([Gender, Type.Null()])),
+  website: Type.Optional(Type.Union([Type.String({"maxLength":200}), Type.Null()], {"description":"An http or https URL."}))
+}, {"description":"The fields to change, and one top-level key for each custom field to change, validated\nas on account creation; `null` removes a custom field's value (unless the field is\nmandatory) and clears a profile field. Fields not given keep their values. No other\nfield of an account can change here (`400 read_only_field`); any other key is refused\n(`400 unknown_field`).\n","minProperties":1,"additionalProperties":true})
 export type UserUpdateRequest = Static<typeof UserUpdateRequest>
 
 export const ValidationCodeRequest = Type.Object({

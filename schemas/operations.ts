@@ -59,6 +59,7 @@ import {
   TokenResponse,
   User,
   UserPage,
+  UserReplaceRequest,
   UserUpdateRequest,
   ValidationCodeRequest
 } from './components.js'
@@ -194,6 +195,30 @@ export const operations = {
     },
     config: { access: { authenticated: true, scope: "read" } }
   },
+  replaceUser: {
+    method: "PUT",
+    url: "/api/v2/user/:id/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      body: UserReplaceRequest,
+      response: {
+        200: User,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        409: ApiError,
+        413: ApiError,
+        415: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write" } }
+  },
   updateUser: {
     method: "PATCH",
     url: "/api/v2/user/:id/",
@@ -208,6 +233,7 @@ export const operations = {
         401: ApiError,
         403: ApiError,
         404: ApiError,
+        409: ApiError,
         413: ApiError,
         415: ApiError,
         431: ApiError,
