@@ -34,6 +34,7 @@ import userRoutes from './routes/api/v2/user/index.js'
 import rocketChatLoginRoutes from './routes/api/v1/login.js'
 import rocketChatUserRoutes from './routes/api/v1/users.js'
 import rocketChatSettingRoutes from './routes/api/v1/settings.js'
+import rocketChatUserProfileRoutes from './routes/api/v1/users-profile.js'
 import clientRoutes from './routes/api/v2/oauth/client/index.js'
 import healthRoutes from './routes/health.js'
 import metricsRoutes from './routes/metrics.js'
@@ -148,4 +149,5 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(rocketChatLoginRoutes)
   await app.register(rocketChatUserRoutes)
   await app.register(rocketChatSettingRoutes)
+  await app.register(rocketChatUserProfileRoutes)
 }

@@ -28,14 +28,16 @@ const ERROR_TYPES: Record<string, string> = {
   password_contains_username: 'error-password-policy-not-met',
   password_too_common: 'error-password-policy-not-met',
   invalid_user: 'error-invalid-user',
-  too_many_requests: 'error-too-many-requests'
+  too_many_requests: 'error-too-many-requests',
+  wrong_password: 'error-invalid-password'
 }
 
 // An invalid value of a field is its own errorType for the fields Rocket.Chat names.
 const INVALID_FIELD_TYPES: Record<string, string> = {
   username: 'error-input-is-not-a-valid-field',
   email: 'error-invalid-email',
-  password: 'error-password-policy-not-met'
+  password: 'error-password-policy-not-met',
+  newPassword: 'error-password-policy-not-met'
 }
 
 function errorTypeOf (body: ErrorBody, origin: ErrorOrigin): string {

@@ -529,6 +529,22 @@ export const RocketChatUnauthorizedError = Type.Object({
 }, {"additionalProperties":false})
 export type RocketChatUnauthorizedError = Static<typeof RocketChatUnauthorizedError>
 
+export const RocketChatUpdateOwnBasicInfoRequest = Type.Object({
+  data: Type.Object({
+    email: Type.Optional(Type.Union([Type.String({"maxLength":254}), Type.Null()])),
+    name: Type.Optional(Type.Union([Type.String({"maxLength":255}), Type.Null()])),
+    username: Type.Optional(Type.Union([Type.String({"maxLength":255}), Type.Null()])),
+    nickname: Type.Optional(Type.Union([Type.String({"maxLength":120}), Type.Null()])),
+    bio: Type.Optional(Type.Union([Type.String({"maxLength":260}), Type.Null()])),
+    statusType: Type.Optional(Type.Union([Type.String({"maxLength":32}), Type.Null()], {"description":"Accepted for compatibility; presence is not tracked here."})),
+    statusText: Type.Optional(Type.Union([Type.String({"maxLength":120}), Type.Null()])),
+    currentPassword: Type.Optional(Type.Union([Type.String({"maxLength":128}), Type.Null()])),
+    newPassword: Type.Optional(Type.Union([Type.String({"maxLength":128}), Type.Null()]))
+  }, {"additionalProperties":false}),
+  customFields: Type.Optional(Type.Union([Type.Object({}, {"additionalProperties":true}), Type.Null()]))
+}, {"description":"Every parameter of Rocket.Chat's `UsersUpdateOwnBasicInfoParamsPOST`, with its types; `null` means not given.","additionalProperties":false})
+export type RocketChatUpdateOwnBasicInfoRequest = Static<typeof RocketChatUpdateOwnBasicInfoRequest>
+
 export const RocketChatUserCreateRequest = Type.Object({
   email: Type.String({"maxLength":254}),
   name: Type.String({"maxLength":255}),
@@ -561,6 +577,30 @@ export const RocketChatUserResponse = Type.Object({
   success: Type.Boolean()
 }, {"additionalProperties":false})
 export type RocketChatUserResponse = Static<typeof RocketChatUserResponse>
+
+export const RocketChatUserUpdateRequest = Type.Object({
+  userId: Type.String({"minLength":1,"maxLength":64}),
+  confirmRelinquish: Type.Optional(Type.Boolean({"description":"Accepted for compatibility; not used."})),
+  data: Type.Object({
+    email: Type.Optional(Type.Union([Type.String({"maxLength":254}), Type.Null()])),
+    name: Type.Optional(Type.Union([Type.String({"maxLength":255}), Type.Null()])),
+    password: Type.Optional(Type.Union([Type.String({"maxLength":128}), Type.Null()])),
+    username: Type.Optional(Type.Union([Type.String({"maxLength":255}), Type.Null()])),
+    bio: Type.Optional(Type.Union([Type.String({"maxLength":260}), Type.Null()])),
+    nickname: Type.Optional(Type.Union([Type.String({"maxLength":120}), Type.Null()])),
+    statusText: Type.Optional(Type.Union([Type.String({"maxLength":120}), Type.Null()])),
+    active: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    roles: Type.Optional(Type.Union([Type.Array(Type.String({"maxLength":64}), {"maxItems":32}), Type.Null()])),
+    requirePasswordChange: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    setRandomPassword: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    sendWelcomeEmail: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    verified: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    customFields: Type.Optional(Type.Union([Type.Object({}, {"additionalProperties":true}), Type.Null()])),
+    status: Type.Optional(Type.Union([Type.String({"maxLength":32}), Type.Null()], {"description":"Accepted for compatibility; presence is not tracked here."})),
+    freeSwitchExtension: Type.Optional(Type.Union([Type.String({"maxLength":255}), Type.Null()], {"description":"Accepted for compatibility; not stored."}))
+  }, {"additionalProperties":false})
+}, {"description":"Every parameter of Rocket.Chat's `UsersUpdateParamsPOST`, with its types; `null` means not given.","additionalProperties":false})
+export type RocketChatUserUpdateRequest = Static<typeof RocketChatUserUpdateRequest>
 
 export const Role = Type.Object({
   name: Type.String(),

@@ -48,9 +48,11 @@ import {
   RocketChatSettingUpdateRequest,
   RocketChatSuccess,
   RocketChatUnauthorizedError,
+  RocketChatUpdateOwnBasicInfoRequest,
   RocketChatUserCreateRequest,
   RocketChatUserInfoResponse,
   RocketChatUserResponse,
+  RocketChatUserUpdateRequest,
   Role,
   RoleCreateRequest,
   RolePage,
@@ -1071,6 +1073,43 @@ export const operations = {
       }
     },
     config: { access: { authenticated: true, scope: "write", permission: "create-user", rateLimit: "user-creation" } }
+  },
+  rocketChatUpdateUser: {
+    method: "POST",
+    url: "/api/v1/users.update",
+    schema: {
+      body: RocketChatUserUpdateRequest,
+      response: {
+        200: RocketChatUserResponse,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        413: RocketChatError,
+        415: RocketChatError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write" } }
+  },
+  rocketChatUpdateOwnBasicInfo: {
+    method: "POST",
+    url: "/api/v1/users.updateOwnBasicInfo",
+    schema: {
+      body: RocketChatUpdateOwnBasicInfoRequest,
+      response: {
+        200: RocketChatUserResponse,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        413: RocketChatError,
+        415: RocketChatError,
+        429: RocketChatError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", rateLimit: "login" } }
   },
   rocketChatUserInfo: {
     method: "GET",
