@@ -41,6 +41,7 @@ import rocketChatLoginRoutes from './routes/api/v1/login.js'
 import rocketChatUserStatusRoutes from './routes/api/v1/users-status.js'
 import rocketChatUserRoutes from './routes/api/v1/users.js'
 import rocketChatSettingRoutes from './routes/api/v1/settings.js'
+import rocketChatUserProfileRoutes from './routes/api/v1/users-profile.js'
 import clientRoutes from './routes/api/v2/oauth/client/index.js'
 import healthRoutes from './routes/health.js'
 import metricsRoutes from './routes/metrics.js'
@@ -163,4 +164,5 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(rocketChatUserStatusRoutes)
   await app.register(rocketChatUserRoutes)
   await app.register(rocketChatSettingRoutes)
+  await app.register(rocketChatUserProfileRoutes)
 }

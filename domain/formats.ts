@@ -11,6 +11,15 @@ export function isValidEmail (value: string): boolean {
   return characterCount(value) <= EMAIL_MAX_LENGTH && EMAIL_PATTERN.test(value)
 }
 
+export function isHttpUrl (value: string): boolean {
+  try {
+    const url = new URL(value)
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
+  } catch {
+    return false
+  }
+}
+
 // Lengths count characters (code points), as the request schemas and MySQL do, not UTF-16 units.
 export function characterCount (text: string): number {
   return [...text].length

@@ -6,6 +6,7 @@ import * as rocketChat from './0004_rocket_chat.js'
 import * as oauth from './0005_oauth.js'
 import * as passwordChanges from './0006_password_changes.js'
 import * as mailAndCodes from './0007_mail_and_codes.js'
+import * as profile from './0008_profile.js'
 import * as accountStatus from './0009_account_status.js'
 import * as directoryAndAudit from './0010_directory_and_audit.js'
 
@@ -19,6 +20,7 @@ const migrations: Record<string, Knex.Migration> = {
   '0005_oauth': oauth,
   '0006_password_changes': passwordChanges,
   '0007_mail_and_codes': mailAndCodes,
+  '0008_profile': profile,
   '0009_account_status': accountStatus,
   '0010_directory_and_audit': directoryAndAudit
 }

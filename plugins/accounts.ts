@@ -3,6 +3,7 @@ import { AccountStatusRepository } from '../repositories/account-status.js'
 import { AccountLifeService } from '../services/account-life.js'
 import { AccountStatusService } from '../services/account-status.js'
 import { AccountService } from '../services/accounts.js'
+import { ReservedUsernames } from '../services/reserved-usernames.js'
 import { UserService } from '../services/users.js'
 
 declare module 'fastify' {
@@ -31,7 +32,7 @@ function printFirstAdmin (username: string, password: string): void {
 // created at start when no admin exists.
 export default fp<AccountsOptions>(async (fastify, options) => {
   const { config, repositories } = fastify
-  const userService = new UserService(repositories.accounts, fastify.customFieldRegistry)
+  const userService = new UserService(repositories.accounts, fastify.customFieldRegistry, new ReservedUsernames(config.reservedUsernames))
   const accountLife = new AccountLifeService(repositories.accounts, fastify.tokenService, {
     codeSeconds: config.codeSeconds,
     bcryptCost: config.bcryptCost,

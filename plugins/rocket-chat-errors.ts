@@ -36,7 +36,8 @@ const ERROR_TYPES: Record<string, string> = {
 const INVALID_FIELD_TYPES: Record<string, string> = {
   username: 'error-input-is-not-a-valid-field',
   email: 'error-invalid-email',
-  password: 'error-password-policy-not-met'
+  password: 'error-password-policy-not-met',
+  newPassword: 'error-password-policy-not-met'
 }
 
 function errorTypeOf (body: ErrorBody, origin: ErrorOrigin): string {

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import type { Actor, UserPrincipal } from '../domain/principal.js'
-import type { AccountFlags, CustomFieldValue, Profile } from '../domain/accounts.js'
+import type { AccountFlags, CustomFieldValue, Gender, Profile } from '../domain/accounts.js'
 import type { OutgoingMail } from '../domain/mail.js'
 import { type CodePurpose, type NewAccountCode, type StoredAccountCode, countAccountCodesSince, insertAccountCode, selectAccountCode, spendAccountCode } from './account-codes.js'
 import { type AuditEntry, insertAuditEntry } from './audit-log.js'
@@ -12,6 +12,7 @@ import { type StoredInvite, selectInvite } from './invite-code-repository.js'
 import { featureIsEnabled, preferenceIsOn } from './preference-repository.js'
 import { type StoredPromo, selectPromo } from './promo-code-repository.js'
 import { selectRolePermissions } from './role-repository.js'
+import { ProfileWriter } from './profile-writer.js'
 import { type PageWindow, fromDatabaseTime, retryingDeadlocks, startsWith, toDatabaseTime, violatedUniqueColumn, windowOf } from './sql.js'
 
 export interface StoredUser {
@@ -30,6 +31,12 @@ export interface StoredUser {
   nickname: string | null
   statusText: string | null
   requirePasswordChange: boolean
+  // SelfCommunity's profile fields, null when not set.
+  location: string | null
+  dateOfBirth: string | null
+  description: string | null
+  gender: Gender | null
+  website: string | null
 }
 
 export interface Credentials {
@@ -76,6 +83,11 @@ interface UserRow {
   nickname: string | null
   status_text: string | null
   require_password_change: number | boolean
+  location: string | null
+  date_of_birth: string | null
+  description: string | null
+  gender: Gender | null
+  website: string | null
 }
 
 // The users with these ids that exist, in the order of `ids`, each with its roles and custom
@@ -88,7 +100,7 @@ async function selectUsers (knex: Knex, ids: number[]): Promise<StoredUser[]> {
       // A deleted account is no user to read.
       .whereNot('status', 'd')
       .select<UserRow[]>('id', 'username', 'real_name', 'email', 'email_isvalid', 'status', 'date_joined', 'updated_at',
-        'bio', 'nickname', 'status_text', 'require_password_change'),
+        'bio', 'nickname', 'status_text', 'require_password_change', 'location', 'date_of_birth', 'description', 'gender', 'website'),
     knex('user_roles as ur')
       .join('roles as r', 'r.id', 'ur.role_id')
       .whereIn('ur.user_id', ids)
@@ -118,6 +130,12 @@ async function selectUsers (knex: Knex, ids: number[]): Promise<StoredUser[]> {
       nickname: row.nickname,
       statusText: row.status_text,
       requirePasswordChange: Boolean(row.require_password_change),
+      location: row.location,
+      // SQLite gives back the text stored, MySQL its DATE as text (dateStrings).
+      dateOfBirth: row.date_of_birth,
+      description: row.description,
+      gender: row.gender,
+      website: row.website,
       roles: roles.filter((role) => role.user_id === id).map((role) => role.name),
       customFields: Object.fromEntries(values.filter((value) => value.user_id === id)
         .map(({ name, value }) => [name, JSON.parse(value) as CustomFieldValue]))
@@ -336,6 +354,11 @@ export class AccountWriter {
       type: event.type, payload: JSON.stringify(event.payload), created_at: toDatabaseTime(event.at)
     })
   }
+
+  // The writes of a change to the user's profile, in this transaction.
+  profile (): ProfileWriter {
+    return new ProfileWriter(this.trx)
+  }
 }
 
 export class AccountRepository {
@@ -471,37 +494,5 @@ export class AccountRepository {
     const ordering = [{ column: sortColumn, order: order.direction }, ...(order.column === 'id' ? [] : [{ column: 'id', order: order.direction }])]
     const { total, rows } = await windowOf<{ id: number }>(matching, window, ordering, ['id'])
     return { count: total, ids: rows.map((row) => row.id) }
-  }
-
-  // Changes the user in one transaction: real_name if given, and the custom-field values that
-  // `checkCustomFields` makes of the change against the definitions, which cannot change until
-  // it commits; with the audit entry and the event. False (and nothing changed) when there is
-  // no such user.
-  async update (
-    id: number,
-    change: { realName?: string, audit: Omit<AuditEntry, 'subject' | 'at'>, event: { type: string, payload: unknown }, at: Date },
-    checkCustomFields: (definitions: CustomFieldDefinition[]) => { values: Array<{ fieldId: number, value: CustomFieldValue }>, removedFieldIds: number[] }
-  ): Promise<boolean> {
-    return await retryingDeadlocks(this.knex, async (trx) => {
-      const writer = new AccountWriter(trx)
-      // The update locks the row (the count is of rows found, changed or not), so changes of
-      // one user apply one after the other.
-      const found = await trx('users').where({ id }).whereNot('status', 'd')
-        .update({ ...(change.realName !== undefined ? { real_name: change.realName } : {}), updated_at: toDatabaseTime(change.at) })
-      if (found === 0) return false
-      const { values, removedFieldIds } = checkCustomFields(await writer.customFieldDefinitions())
-      if (values.length > 0) {
-        await trx('user_custom_field_values')
-          .insert(values.map(({ fieldId, value }) => ({ user_id: id, field_id: fieldId, value: JSON.stringify(value) })))
-          .onConflict(['user_id', 'field_id'])
-          .merge(['value'])
-      }
-      if (removedFieldIds.length > 0) {
-        await trx('user_custom_field_values').where({ user_id: id }).whereIn('field_id', removedFieldIds).delete()
-      }
-      await writer.recordAudit({ ...change.audit, subject: { userId: id }, at: change.at })
-      await writer.enqueueEvent({ ...change.event, at: change.at })
-      return true
-    })
   }
 }

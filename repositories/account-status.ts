@@ -10,7 +10,12 @@ export const ERASED_COLUMNS: Readonly<Record<string, string | null>> = {
   real_name: '',
   bio: null,
   nickname: null,
-  status_text: null
+  status_text: null,
+  location: null,
+  date_of_birth: null,
+  description: null,
+  gender: null,
+  website: null
 }
 
 // No password matches it: bcrypt compares nothing to a hash of this shape.

@@ -149,6 +149,9 @@ export const FeatureUpdateRequest = Type.Object({
 }, {"additionalProperties":false})
 export type FeatureUpdateRequest = Static<typeof FeatureUpdateRequest>
 
+export const Gender = Type.Unsafe<"Male" | "Female" | "Unspecified">({"type":"string","enum":["Male","Female","Unspecified"],"description":"SelfCommunity's genders; `Unspecified` when not given."})
+export type Gender = Static<typeof Gender>
+
 export const Health = Type.Object({
   status: Type.Unsafe<"ok">({"type":"string","enum":["ok"]})
 }, {"additionalProperties":false})
@@ -187,6 +190,12 @@ export const User = Type.Object({
   id: Type.Integer(),
   username: Type.String(),
   real_name: Type.String({"description":"Empty when not given."}),
+  bio: Type.String({"description":"Empty when not given."}),
+  location: Type.String({"description":"Empty when not given."}),
+  date_of_birth: Type.Union([Type.String({"format":"date"}), Type.Null()], {"description":"YYYY-MM-DD; null when not given."}),
+  description: Type.String({"description":"Empty when not given."}),
+  gender: Gender,
+  website: Type.String({"description":"An http or https URL; empty when not given."}),
   email: Type.String({"format":"email"}),
   email_isvalid: Type.Boolean({"description":"Whether the email address has been verified."}),
   date_joined: Type.String({"format":"date-time"}),
@@ -601,6 +610,22 @@ export const RocketChatUnauthorizedError = Type.Object({
 }, {"additionalProperties":false})
 export type RocketChatUnauthorizedError = Static<typeof RocketChatUnauthorizedError>
 
+export const RocketChatUpdateOwnBasicInfoRequest = Type.Object({
+  data: Type.Object({
+    email: Type.Optional(Type.Union([Type.String({"maxLength":254}), Type.Null()])),
+    name: Type.Optional(Type.Union([Type.String({"maxLength":255}), Type.Null()])),
+    username: Type.Optional(Type.Union([Type.String({"maxLength":255}), Type.Null()])),
+    nickname: Type.Optional(Type.Union([Type.String({"maxLength":120}), Type.Null()])),
+    bio: Type.Optional(Type.Union([Type.String({"maxLength":260}), Type.Null()])),
+    statusType: Type.Optional(Type.Union([Type.String({"maxLength":32}), Type.Null()], {"description":"Accepted for compatibility; presence is not tracked here."})),
+    statusText: Type.Optional(Type.Union([Type.String({"maxLength":120}), Type.Null()])),
+    currentPassword: Type.Optional(Type.Union([Type.String({"maxLength":128}), Type.Null()])),
+    newPassword: Type.Optional(Type.Union([Type.String({"maxLength":128}), Type.Null()]))
+  }, {"additionalProperties":false}),
+  customFields: Type.Optional(Type.Union([Type.Object({}, {"additionalProperties":true}), Type.Null()]))
+}, {"description":"Every parameter of Rocket.Chat's `UsersUpdateOwnBasicInfoParamsPOST`, with its types; `null` means not given.","additionalProperties":false})
+export type RocketChatUpdateOwnBasicInfoRequest = Static<typeof RocketChatUpdateOwnBasicInfoRequest>
+
 export const RocketChatUserCreateRequest = Type.Object({
   email: Type.String({"maxLength":254}),
   name: Type.String({"maxLength":255}),
@@ -642,6 +667,30 @@ export const RocketChatUserResponse = Type.Object({
   success: Type.Boolean()
 }, {"additionalProperties":false})
 export type RocketChatUserResponse = Static<typeof RocketChatUserResponse>
+
+export const RocketChatUserUpdateRequest = Type.Object({
+  userId: Type.String({"minLength":1,"maxLength":64}),
+  confirmRelinquish: Type.Optional(Type.Boolean({"description":"Accepted for compatibility; not used."})),
+  data: Type.Object({
+    email: Type.Optional(Type.Union([Type.String({"maxLength":254}), Type.Null()])),
+    name: Type.Optional(Type.Union([Type.String({"maxLength":255}), Type.Null()])),
+    password: Type.Optional(Type.Union([Type.String({"maxLength":128}), Type.Null()])),
+    username: Type.Optional(Type.Union([Type.String({"maxLength":255}), Type.Null()])),
+    bio: Type.Optional(Type.Union([Type.String({"maxLength":260}), Type.Null()])),
+    nickname: Type.Optional(Type.Union([Type.String({"maxLength":120}), Type.Null()])),
+    statusText: Type.Optional(Type.Union([Type.String({"maxLength":120}), Type.Null()])),
+    active: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    roles: Type.Optional(Type.Union([Type.Array(Type.String({"maxLength":64}), {"maxItems":32}), Type.Null()])),
+    requirePasswordChange: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    setRandomPassword: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    sendWelcomeEmail: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    verified: Type.Optional(Type.Union([Type.Boolean(), Type.Null()])),
+    customFields: Type.Optional(Type.Union([Type.Object({}, {"additionalProperties":true}), Type.Null()])),
+    status: Type.Optional(Type.Union([Type.String({"maxLength":32}), Type.Null()], {"description":"Accepted for compatibility; presence is not tracked here."})),
+    freeSwitchExtension: Type.Optional(Type.Union([Type.String({"maxLength":255}), Type.Null()], {"description":"Accepted for compatibility; not stored."}))
+  }, {"additionalProperties":false})
+}, {"description":"Every parameter of Rocket.Chat's `UsersUpdateParamsPOST`, with its types; `null` means not given.","additionalProperties":false})
+export type RocketChatUserUpdateRequest = Static<typeof RocketChatUserUpdateRequest>
 
 export const Role = Type.Object({
   name: Type.String(),
@@ -745,14 +794,36 @@ export const UserPermission = Type.Object({
 }, {"description":"SelfCommunity's UserPermission (the community's capabilities, `true` for an approved\naccount), with this service's own `permissions` and `roles`.\n","additionalProperties":false})
 export type UserPermission = Static<typeof UserPermission>
 
+export const Username = Type.String({"description":"Letters, digits, `_` and `-`; unique regardless of case.","pattern":"^[A-Za-z0-9_-]+$","minLength":1,"maxLength":255})
+export type Username = Static<typeof Username>
+
+export const UserReplaceRequest = Type.Object({
+  username: Type.Optional(Username),
+  real_name: Type.Optional(Type.String({"maxLength":255})),
+  bio: Type.Optional(Type.Union([Type.String({"maxLength":260}), Type.Null()])),
+  location: Type.Optional(Type.Union([Type.String({"maxLength":100}), Type.Null()])),
+  date_of_birth: Type.Optional(Type.Union([Type.String({"format":"date"}), Type.Null()], {"description":"YYYY-MM-DD, from 1900-01-01 to today."})),
+  description: Type.Optional(Type.Union([Type.String({"maxLength":50}), Type.Null()])),
+  gender: Type.Optional(Type.Union([Gender, Type.Null()])),
+  website: Type.Optional(Type.Union([Type.String({"maxLength":200}), Type.Null()], {"description":"An http or https URL."}))
+}, {"description":"The whole writable part of a user, as `UserUpdateRequest` describes each field: what is\nleft out is cleared (`username` is kept), and custom fields are replaced as on account\ncreation.\n","additionalProperties":true})
+export type UserReplaceRequest = Static<typeof UserReplaceRequest>
+
 export const UserRolesRequest = Type.Object({
   roles: Type.Array(Type.String({"minLength":1,"maxLength":64}), {"description":"The names of the roles the user is to have, and no other.","maxItems":100})
 }, {"additionalProperties":false})
 export type UserRolesRequest = Static<typeof UserRolesRequest>
 
 export const UserUpdateRequest = Type.Object({
-  real_name: Type.Optional(Type.String({"maxLength":255}))
-}, {"description":"`real_name`, and one top-level key for each custom field to change, validated as on\naccount creation; `null` removes a custom field's value (unless the field is\nmandatory). Custom fields not given keep their values. No other field of an account\ncan change here (`400 read_only_field`); any other key is refused (`400 unknown_field`).\n","minProperties":1,"additionalProperties":true})
+  username: Type.Optional(Username),
+  real_name: Type.Optional(Type.String({"maxLength":255})),
+  bio: Type.Optional(Type.Union([Type.String({"maxLength":260}), Type.Null()])),
+  location: Type.Optional(Type.Union([Type.String({"maxLength":100}), Type.Null()])),
+  date_of_birth: Type.Optional(Type.Union([Type.String({"format":"date"}), Type.Null()], {"description":"YYYY-MM-DD, from 1900-01-01 to today."})),
+  description: Type.Optional(Type.Union([Type.String({"maxLength":50}), Type.Null()])),
+  gender: Type.Optional(Type.Union([Gender, Type.Null()])),
+  website: Type.Optional(Type.Union([Type.String({"maxLength":200}), Type.Null()], {"description":"An http or https URL."}))
+}, {"description":"The fields to change, and one top-level key for each custom field to change, validated\nas on account creation; `null` removes a custom field's value (unless the field is\nmandatory) and clears a profile field. Fields not given keep their values. No other\nfield of an account can change here (`400 read_only_field`); any other key is refused\n(`400 unknown_field`).\n","minProperties":1,"additionalProperties":true})
 export type UserUpdateRequest = Static<typeof UserUpdateRequest>
 
 export const ValidationCodeRequest = Type.Object({

@@ -56,10 +56,12 @@ import {
   RocketChatStringResult,
   RocketChatSuccess,
   RocketChatUnauthorizedError,
+  RocketChatUpdateOwnBasicInfoRequest,
   RocketChatUserCreateRequest,
   RocketChatUserInfoResponse,
   RocketChatUserList,
   RocketChatUserResponse,
+  RocketChatUserUpdateRequest,
   Role,
   RoleCreateRequest,
   RolePage,
@@ -73,6 +75,7 @@ import {
   UserMatchRequest,
   UserPage,
   UserPermission,
+  UserReplaceRequest,
   UserRolesRequest,
   UserUpdateRequest,
   ValidationCodeRequest
@@ -209,6 +212,30 @@ export const operations = {
     },
     config: { access: { authenticated: true, scope: "read" } }
   },
+  replaceUser: {
+    method: "PUT",
+    url: "/api/v2/user/:id/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      body: UserReplaceRequest,
+      response: {
+        200: User,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        409: ApiError,
+        413: ApiError,
+        415: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write" } }
+  },
   updateUser: {
     method: "PATCH",
     url: "/api/v2/user/:id/",
@@ -223,6 +250,7 @@ export const operations = {
         401: ApiError,
         403: ApiError,
         404: ApiError,
+        409: ApiError,
         413: ApiError,
         415: ApiError,
         431: ApiError,
@@ -1298,6 +1326,43 @@ export const operations = {
       }
     },
     config: { access: { authenticated: true, scope: "write", permission: "create-user", rateLimit: "user-creation" } }
+  },
+  rocketChatUpdateUser: {
+    method: "POST",
+    url: "/api/v1/users.update",
+    schema: {
+      body: RocketChatUserUpdateRequest,
+      response: {
+        200: RocketChatUserResponse,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        413: RocketChatError,
+        415: RocketChatError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write" } }
+  },
+  rocketChatUpdateOwnBasicInfo: {
+    method: "POST",
+    url: "/api/v1/users.updateOwnBasicInfo",
+    schema: {
+      body: RocketChatUpdateOwnBasicInfoRequest,
+      response: {
+        200: RocketChatUserResponse,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        413: RocketChatError,
+        415: RocketChatError,
+        429: RocketChatError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", rateLimit: "login" } }
   },
   rocketChatUserInfo: {
     method: "GET",

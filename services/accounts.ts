@@ -75,9 +75,7 @@ export class AccountService {
   // indexes, so concurrent creates cannot both win.
   async createAccount (input: AccountInput, context: CreationContext): Promise<StoredUser> {
     checkUsernameAndEmail(input.username, input.email)
-    if (context.serviceAccount !== true && this.reservedUsernames.includes(input.username)) {
-      throw new InvalidInput('username_reserved', 'username', `${input.username} is a reserved username`)
-    }
+    if (context.serviceAccount !== true) this.reservedUsernames.refuse(input.username)
     if (characterCount(input.realName ?? '') > REAL_NAME_MAX_LENGTH) {
       throw new InvalidInput('invalid_field', 'real_name', `real_name must be at most ${REAL_NAME_MAX_LENGTH} characters long`)
     }

@@ -5,7 +5,7 @@ import type {
   RegistryReplacement
 } from '../repositories/custom-field-repository.js'
 import { InvalidCustomField, InvalidInput, NotFound } from '../domain/errors.js'
-import { characterCount, isValidEmail } from '../domain/formats.js'
+import { characterCount, isHttpUrl, isValidEmail } from '../domain/formats.js'
 
 export interface NewCustomField {
   name: string
@@ -62,15 +62,6 @@ const PHONE_NUMBER = /^\+[1-9][0-9]{6,14}$/
 // The longest text value of a field without max_length (the largest max_length allowed).
 export const TEXT_VALUE_MAX_LENGTH = 10000
 const TEXT_TYPES: CustomFieldType[] = ['string', 'phone_number', 'enum', 'url', 'email']
-
-function isHttpUrl (value: string): boolean {
-  try {
-    const url = new URL(value)
-    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== ''
-  } catch {
-    return false
-  }
-}
 
 // Why `value` is not a valid value of the field, or undefined when it is.
 function valueProblem (definition: Omit<CustomFieldDefinition, 'id' | 'createdAt' | 'updatedAt'>, value: unknown): string | undefined {

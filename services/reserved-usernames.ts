@@ -1,3 +1,5 @@
+import { InvalidInput } from '../domain/errors.js'
+
 // Names no one may register: they would pass for the service, its staff or its systems, or
 // turn a mention into a broadcast (`@all`, `@here`). Deployments add their own through
 // RESERVED_USERNAMES.
@@ -19,5 +21,10 @@ export class ReservedUsernames {
   // Usernames are ASCII (USERNAME_PATTERN), so lower-casing is the whole of case folding.
   includes (username: string): boolean {
     return this.names.has(username.toLowerCase())
+  }
+
+  // Refuses a reserved username, at creation and at a change alike.
+  refuse (username: string): void {
+    if (this.includes(username)) throw new InvalidInput('username_reserved', 'username', `${username} is a reserved username`)
   }
 }

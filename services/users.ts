@@ -1,10 +1,13 @@
 import { type StoredPrincipal, actorOf, firstNotHeld, userIdOf } from '../domain/principal.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
+import type { CustomFieldDefinition } from '../repositories/custom-field-repository.js'
 import type { PageWindow } from '../repositories/sql.js'
-import { REAL_NAME_MAX_LENGTH } from '../domain/accounts.js'
+import { type ProfileField, REAL_NAME_MAX_LENGTH, SELFCOMMUNITY_PROFILE_FIELDS, checkUsername, profileValue } from '../domain/accounts.js'
 import type { CustomFieldRegistry } from './custom-fields.js'
-import { Forbidden, InvalidInput, NotFound } from '../domain/errors.js'
+import { Forbidden, InvalidInput, NotFound, UsernameTaken } from '../domain/errors.js'
 import { USERNAME_PATTERN, characterCount } from '../domain/formats.js'
+import { type ChangeMode, type CheckedChanges, planProfileWrite } from './profile-changes.js'
+import type { ReservedUsernames } from './reserved-usernames.js'
 
 export interface UserSearch {
   // The start of the username or of the email.
@@ -21,7 +24,10 @@ export interface UserSearchResult {
 }
 
 export interface UserChanges {
+  username?: string
   realName?: string
+  // The profile fields given; null or an empty text clears one.
+  profile: Partial<Record<ProfileField, string | null>>
   // The other keys given: new values of custom fields, keyed by field name; null removes a value.
   customFields: Record<string, unknown>
 }
@@ -30,7 +36,8 @@ export interface UserChanges {
 export class UserService {
   constructor (
     private readonly accounts: AccountRepository,
-    private readonly customFields: CustomFieldRegistry
+    private readonly customFields: CustomFieldRegistry,
+    private readonly reservedUsernames: ReservedUsernames
   ) {}
 
   async getUser (id: number): Promise<StoredUser> {
@@ -58,35 +65,80 @@ export class UserService {
     return { count, users: await this.accounts.findByIds(ids) }
   }
 
-  // Changes real_name and custom fields of the user, then writes an audit entry and a
-  // user.updated event, all in one transaction. The custom fields are checked against the
-  // definitions as they are in that transaction, so none can change in between.
-  async updateUser (id: number, changes: UserChanges, caller: StoredPrincipal): Promise<StoredUser> {
-    // Changing another user takes every permission they have: no one changes a user who can
-    // do more than they can.
-    if (userIdOf(caller) !== id) {
-      const notHeld = firstNotHeld(caller, await this.accounts.permissionsOf(id))
-      if (notHeld !== undefined) throw new Forbidden(`This user has the ${notHeld} permission, which you do not have`)
-    }
+  // Changes the user's username, real_name, profile and custom fields (`replace`: PUT, which
+  // clears what it leaves out), then writes an audit entry and a user.updated event naming the
+  // fields changed, all in one transaction. Custom fields are checked against the definitions
+  // as they are in that transaction, so none can change in between. A change that changes
+  // nothing writes nothing.
+  async updateUser (id: number, changes: UserChanges, caller: StoredPrincipal, mode: ChangeMode = 'patch'): Promise<StoredUser> {
+    await this.authorizeChange(id, caller)
+    const at = new Date()
+    const checked = this.checkChangeValues(changes, mode, at)
     const updatedBy = actorOf(caller)
-    // Of the standard fields only real_name can change here; every other key is a custom field.
+    return await this.accounts.transaction(async (writer) => {
+      const profile = writer.profile()
+      if (!await profile.lockUser(id)) throw new NotFound(`User ${id} not found`)
+      const user = await writer.findUser(id) as StoredUser
+      const { write, changed } = this.planWrite(user, checked, mode, await writer.customFieldDefinitions())
+      if (changed.length === 0) return user
+      await profile.write(id, write, at)
+      await writer.recordAudit({ actor: updatedBy, action: 'user.updated', subject: { userId: id }, at })
+      await writer.enqueueEvent({
+        type: 'user.updated',
+        payload: { id, changed, updated_by: updatedBy.userId, updated_by_client: caller.kind === 'client' ? caller.clientId : null, updated_at: at.toISOString() },
+        at
+      })
+      return await writer.findUser(id) as StoredUser
+    })
+  }
+
+  // Refuses, without writing anything, a change updateUser would refuse as things are now (a
+  // username taken, a custom field invalid or missing): for a call that makes another change
+  // first (v1's updateOwnBasicInfo changes the password too). updateUser checks it all again.
+  async checkUpdate (id: number, changes: UserChanges, caller: StoredPrincipal): Promise<void> {
+    await this.authorizeChange(id, caller)
+    const checked = this.checkChangeValues(changes, 'patch', new Date())
+    const user = await this.getUser(id)
+    this.planWrite(user, checked, 'patch', await this.customFields.list())
+    const holder = checked.username === undefined ? undefined : await this.accounts.findIdByUsername(checked.username)
+    if (holder !== undefined && holder !== id) throw new UsernameTaken()
+  }
+
+  // Anyone may change themselves. Changing another user takes edit-other-user-info and every
+  // permission they have: no one changes a user who can do more than they can.
+  private async authorizeChange (id: number, caller: StoredPrincipal): Promise<void> {
+    if (userIdOf(caller) === id) return
+    if (!caller.permissions.includes('edit-other-user-info')) {
+      throw new Forbidden('Only a user with the edit-other-user-info permission can change another user')
+    }
+    const notHeld = firstNotHeld(caller, await this.accounts.permissionsOf(id))
+    if (notHeld !== undefined) throw new Forbidden(`This user has the ${notHeld} permission, which you do not have`)
+  }
+
+  // The values of the change as they are stored, each checked against its field's rule. A
+  // replacement clears what it leaves out: real_name, and SelfCommunity's profile fields.
+  private checkChangeValues (changes: UserChanges, mode: ChangeMode, at: Date): CheckedChanges {
+    // Every key that is no writable field is a custom field: a standard one is read-only here.
     const readOnly = Object.keys(changes.customFields).find((name) => this.customFields.isStandardField(name))
     if (readOnly !== undefined) throw new InvalidInput('read_only_field', readOnly, `${readOnly} cannot be changed`)
-    if (changes.realName !== undefined && characterCount(changes.realName) > REAL_NAME_MAX_LENGTH) {
+    if (changes.username !== undefined) checkUsername(changes.username)
+    const realName = changes.realName ?? (mode === 'replace' ? '' : undefined)
+    if (realName !== undefined && characterCount(realName) > REAL_NAME_MAX_LENGTH) {
       throw new InvalidInput('invalid_field', 'real_name', `real_name must be at most ${REAL_NAME_MAX_LENGTH} characters long`)
     }
-    const at = new Date()
-    const changed = [...(changes.realName !== undefined ? ['real_name'] : []), ...Object.keys(changes.customFields)]
-    const found = await this.accounts.update(id, {
-      realName: changes.realName,
-      audit: { actor: updatedBy, action: 'user.update' },
-      event: {
-        type: 'user.updated',
-        payload: { id, changed, updated_by: updatedBy.userId, updated_by_client: caller.kind === 'client' ? caller.clientId : null, updated_at: at.toISOString() }
-      },
-      at
-    }, (definitions) => this.customFields.checkChanges(changes.customFields, definitions))
-    if (!found) throw new NotFound(`User ${id} not found`)
-    return await this.getUser(id)
+    const given = mode === 'replace'
+      ? { ...Object.fromEntries(SELFCOMMUNITY_PROFILE_FIELDS.map((field) => [field, null])), ...changes.profile }
+      : changes.profile
+    const profile = Object.fromEntries(Object.entries(given)
+      .map(([field, value]) => [field, profileValue(field as ProfileField, value ?? null, at)]))
+    return { username: changes.username, realName, profile, customFields: changes.customFields }
+  }
+
+  // A reserved username is refused, unless it is the user's own already (the first admin's).
+  private planWrite (user: StoredUser, changes: CheckedChanges, mode: ChangeMode, definitions: CustomFieldDefinition[]): ReturnType<typeof planProfileWrite> {
+    if (changes.username !== undefined && changes.username.toLowerCase() !== user.username.toLowerCase()) {
+      this.reservedUsernames.refuse(changes.username)
+    }
+    return planProfileWrite(user, changes, mode, definitions, this.customFields)
   }
 }

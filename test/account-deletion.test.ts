@@ -137,7 +137,7 @@ onEachDatabase('deleting a user hard', async (t, kind) => {
     for (const table of ['user_roles', 'user_custom_field_values', 'refresh_tokens', 'account_codes']) {
       t.equal(await rowCount(api, table, { user_id: user.id }), 0, `nothing of it in ${table}`)
     }
-    t.ok(await rowCount(api, 'audit_log', { action: 'user.update' }) >= 1, 'the audit entries about it remain')
+    t.ok(await rowCount(api, 'audit_log', { action: 'user.updated' }) >= 1, 'the audit entries about it remain')
     t.equal(await rowCount(api, 'audit_log', { action: 'user.deleted', actor_id: 1 }), 1)
     const events = await api.app.knex('outbox_events').where({ type: 'user.deleted' }).select<Array<{ payload: string }>>('payload')
     t.match(events.map((event) => JSON.parse(event.payload)), [{ id: user.id, hard: true }])

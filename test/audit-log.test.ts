@@ -21,10 +21,10 @@ onEachDatabase('the audit log', async (t, kind) => {
     const page = await audit(api, '?limit=1')
     t.equal(page.statusCode, 200)
     t.equal(page.body.count, 3, 'the first admin\'s creation, jane\'s, and her change')
-    t.match(page.body.results, [{ action: 'user.update', actor: { user_id: jane.id, client_id: null }, subject: { user_id: jane.id, client_id: null }, created_at: String }])
+    t.match(page.body.results, [{ action: 'user.updated', actor: { user_id: jane.id, client_id: null }, subject: { user_id: jane.id, client_id: null }, created_at: String }])
     t.equal(page.body.next, '/api/v2/audit/?limit=1&offset=1')
     const all = await audit(api)
-    t.strictSame(all.body.results.map((entry: { action: string }) => entry.action), ['user.update', 'account.create', 'account.create'])
+    t.strictSame(all.body.results.map((entry: { action: string }) => entry.action), ['user.updated', 'account.create', 'account.create'])
     t.match(all.body.results[2], { actor: { user_id: null, client_id: null }, subject: { user_id: await adminId(api) } }, 'the service made the first admin')
   })
 
@@ -41,7 +41,7 @@ onEachDatabase('the audit log', async (t, kind) => {
     t.match(toClient.body.results, [{ action: 'client.create', actor: { user_id: await adminId(api) }, subject: { user_id: null, client_id: client.client_id } }])
     t.equal((await audit(api, `?subject=${String(created.body.id)}`)).body.count, 1)
     t.equal((await audit(api, `?actor=${await adminId(api)}&action=client.create`)).body.count, 1)
-    t.equal((await audit(api, '?action=user.update')).body.count, 0)
+    t.equal((await audit(api, '?action=user.updated')).body.count, 0)
     t.equal((await audit(api, '?actor=cl_aaaaaaaaaaaaaaaaaaaaaaaa')).body.count, 0, 'an unknown client did nothing')
   })
 

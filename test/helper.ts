@@ -290,3 +290,33 @@ export async function selfCommunityTarget (api: TestApp, token: string): Promise
   const address = api.app.server.listening ? api.app.listeningOrigin : await api.app.listen({ port: 0, host: '127.0.0.1' })
   return { baseURL: address, headers: { Authorization: `Bearer ${token}` } }
 }
+
+// Defines a custom field as the admin, through the API, and returns its definition.
+export async function defineCustomField (api: TestApp, definition: Record<string, unknown>): Promise<any> {
+  const response = await api.request({ method: 'POST', url: '/api/v2/custom_field/', token: await api.adminToken(), payload: definition })
+  if (response.statusCode !== 201) throw new Error(`Could not define ${String(definition.name)}: ${response.text}`)
+  return response.body
+}
+
+// What a refused change of a user must leave as it was: the user's row and custom-field values,
+// the audit log, the outbox.
+export async function userSnapshot (api: TestApp, id: number): Promise<unknown> {
+  return {
+    user: await api.app.knex('users').where({ id }).first(),
+    values: await api.app.knex('user_custom_field_values').where({ user_id: id }).orderBy('field_id').select('field_id', 'value'),
+    audit: await rowCount(api, 'audit_log'),
+    events: await rowCount(api, 'outbox_events')
+  }
+}
+
+// Makes the custom field mandatory (with the other settings given), as the admin.
+export async function makeMandatory (api: TestApp, fieldId: number, settings: Record<string, unknown> = {}): Promise<void> {
+  const response = await api.request({ method: 'PATCH', url: `/api/v2/custom_field/${fieldId}/`, token: await api.adminToken(), payload: { mandatory: true, ...settings } })
+  if (response.statusCode !== 200) throw new Error(`Could not make field ${fieldId} mandatory: ${response.text}`)
+}
+
+// The payloads of the user.updated events, oldest first.
+export async function updatedEvents (api: TestApp): Promise<Array<Record<string, any>>> {
+  const rows = await api.app.knex('outbox_events').where({ type: 'user.updated' }).orderBy('id').select<Array<{ payload: string }>>('payload')
+  return rows.map((row) => JSON.parse(row.payload))
+}

@@ -67,10 +67,10 @@ onEachDatabase('Rocket.Chat Accounts_CustomFields', async (t, kind) => {
   t.test('shows fields of types Rocket.Chat has not as text with their rules', async (t) => {
     const api = await build(t, kind)
     const token = await api.adminToken()
-    await api.request({ method: 'POST', url: FIELDS, token, payload: { name: 'website', label: 'Website', type: 'url', max_length: 200 } })
+    await api.request({ method: 'POST', url: FIELDS, token, payload: { name: 'homepage', label: 'Homepage', type: 'url', max_length: 200 } })
     await api.request({ method: 'POST', url: FIELDS, token, payload: { name: 'age', label: 'Age', type: 'integer', default: 18 } })
     t.strictSame(await readFields(api), {
-      website: { type: 'text', required: false, maxLength: 200, public: false },
+      homepage: { type: 'text', required: false, maxLength: 200, public: false },
       age: { type: 'text', required: false, defaultValue: 18, public: false }
     })
   })
@@ -78,7 +78,7 @@ onEachDatabase('Rocket.Chat Accounts_CustomFields', async (t, kind) => {
   t.test('writing back the value as read changes nothing, labels and our own types included', async (t) => {
     const api = await build(t, kind)
     const token = await api.adminToken()
-    await api.request({ method: 'POST', url: FIELDS, token, payload: { name: 'website', label: 'Website', type: 'url', public: true } })
+    await api.request({ method: 'POST', url: FIELDS, token, payload: { name: 'homepage', label: 'Homepage', type: 'url', public: true } })
     await api.request({ method: 'POST', url: FIELDS, token, payload: { name: 'plan', label: 'Plan', type: 'enum', type_options: ['free', 'pro'], mandatory: true } })
     const before = await api.app.knex('custom_fields').orderBy('id').select('*')
     const read = await api.request({ url: SETTING, headers: await adminHeaders(api) })

@@ -5,12 +5,23 @@ import { type StoredPrincipal, userIdOf } from '../../../../domain/principal.js'
 import { Forbidden } from '../../../../domain/errors.js'
 import { userSearchHandler } from '../account/search.js'
 import { userRepresentation } from '../representations.js'
+import type { UserUpdateRequest } from '../../../../schemas/components.js'
+import type { UserChanges } from '../../../../services/users.js'
 
 // Anyone may read and change themselves; another user only with the permission.
 function checkAccess (caller: StoredPrincipal, userId: number, permission: string): void {
   if (userIdOf(caller) !== userId && !caller.permissions.includes(permission)) {
     throw new Forbidden(`Only a user with the ${permission} permission can do this to another user`)
   }
+}
+
+// The change a PATCH or PUT body asks for: the standard fields it names, and its other keys as
+// custom fields.
+function userChangesOf (body: UserUpdateRequest): UserChanges {
+  const { username, real_name: realName, bio, location, date_of_birth: dateOfBirth, description, gender, website, ...customFields } = body
+  const profile = Object.fromEntries(Object.entries({ bio, location, dateOfBirth, description, gender, website })
+    .filter(([, value]) => value !== undefined))
+  return { username, realName, profile, customFields }
 }
 
 const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
@@ -34,12 +45,17 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   })
 
   fastify.route({
+    ...operations.replaceUser,
+    handler: async (request) => {
+      const user = await fastify.userService.updateUser(request.params.id, userChangesOf(request.body), callerOf(request), 'replace')
+      return userRepresentation(user)
+    }
+  })
+
+  fastify.route({
     ...operations.updateUser,
     handler: async (request) => {
-      const caller = callerOf(request)
-      checkAccess(caller, request.params.id, 'edit-other-user-info')
-      const { real_name: realName, ...customFields } = request.body
-      const user = await fastify.userService.updateUser(request.params.id, { realName, customFields }, caller)
+      const user = await fastify.userService.updateUser(request.params.id, userChangesOf(request.body), callerOf(request))
       return userRepresentation(user)
     }
   })
