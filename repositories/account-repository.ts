@@ -2,7 +2,8 @@ import type { Knex } from 'knex'
 import type { Actor, UserPrincipal } from '../domain/principal.js'
 import type { AccountFlags, CustomFieldValue, Profile } from '../domain/accounts.js'
 import type { OutgoingMail } from '../domain/mail.js'
-import { type CodePurpose, type NewAccountCode, type StoredAccountCode, countAccountCodesSince, insertAccountCode, selectAccountCode, spendAccountCode } from './account-codes.js'
+import { type CodePurpose, type NewAccountCode, type StoredAccountCode, countAccountCodesSince, insertAccountCode, selectAccountCode, spendAccountCode, spendAccountCodesOf } from './account-codes.js'
+import { lockUserRow } from './account-emails.js'
 import { type AuditEntry, insertAuditEntry } from './audit-log.js'
 import { insertMail } from './mail-outbox.js'
 import { type NewRefreshToken, insertRefreshToken } from './token-repository.js'
@@ -319,6 +320,20 @@ export class AccountWriter {
       type: event.type, payload: JSON.stringify(event.payload), created_at: toDatabaseTime(event.at)
     })
   }
+
+  async spendCodesOf (userId: number, purpose: CodePurpose, at: Date): Promise<void> {
+    await spendAccountCodesOf(this.trx, userId, purpose, at)
+  }
+
+  // How many codes of this purpose the account was given since then, as this transaction sees it.
+  async codesIssuedSince (userId: number, purpose: CodePurpose, since: Date): Promise<number> {
+    return await countAccountCodesSince(this.trx, userId, purpose, since)
+  }
+
+  // The user's row, locked until the transaction ends; false when there is no such user.
+  async lockUser (id: number): Promise<boolean> {
+    return await lockUserRow(this.trx, id)
+  }
 }
 
 export class AccountRepository {
@@ -399,11 +414,6 @@ export class AccountRepository {
   async findActiveIdByEmail (email: string): Promise<number | undefined> {
     const row = await this.knex('users').where({ email_normalized: email.toLowerCase(), status: 'a' }).first<{ id: number } | undefined>('id')
     return row?.id
-  }
-
-  // How many codes of this purpose the account was given since then.
-  async codesIssuedSince (userId: number, purpose: CodePurpose, since: Date): Promise<number> {
-    return await countAccountCodesSince(this.knex, userId, purpose, since)
   }
 
   // The code with this hash (spent or not), if there is one.

@@ -111,6 +111,7 @@ export const operations = {
       response: {
         200: User,
         400: ApiError,
+        401: ApiError,
         413: ApiError,
         415: ApiError,
         429: ApiError,

@@ -18,6 +18,8 @@ export interface AccountLifeOptions {
   refusedPasswords: ReadonlySet<string>
   // Whether mail can be sent at all (SMTP_URL, or the development mailbox).
   mailConfigured: boolean
+  // Where a failure that must not change the answer is logged (a recovery's, say).
+  log: { error: (details: { err: unknown }, message: string) => void }
 }
 
 // More recovery requests for one account within the hour mail nothing: the inbox of the
@@ -29,6 +31,10 @@ const HOUR_MS = 3_600_000
 const RECOVERY_ANSWER_MS = 250
 
 export type UserTokens = IssuedTokens & { refreshToken: string }
+
+function passwordUnchanged (field: string): InvalidInput {
+  return new InvalidInput('password_unchanged', field, `${field} is the current password: choose another one`)
+}
 
 function invalidCode (): InvalidInput {
   return new InvalidInput('validation_code_invalid', 'validation_code', 'The validation code is invalid, expired or already used')
@@ -58,7 +64,7 @@ export class AccountLifeService {
     return await this.accounts.transaction(async (writer) => {
       const { stored, user } = await this.lockUsableCode(writer, code, ['verify_email'], at)
       await writer.markEmailVerified(user.id, at)
-      await writer.recordAudit({ actor: { userId: user.id, clientRowId: null }, action: 'user.email_verify', subject: { userId: user.id }, at })
+      await writer.recordAudit({ actor: { userId: user.id, clientRowId: null }, action: 'user.email_verified', subject: { userId: user.id }, at })
       await writer.enqueueEvent({ type: 'user.email_verified', payload: { id: user.id, email: user.email, verified_at: at.toISOString() }, at })
       return await this.logIn(writer, stored, at)
     })
@@ -70,7 +76,9 @@ export class AccountLifeService {
     const stored = await this.accounts.findCode(opaqueSecretDigest(code))
     const user = stored === undefined ? undefined : await this.accounts.findById(stored.userId)
     if (!isUsable(stored, ['verify_email', 'recover'], user, new Date())) throw invalidCode()
-    return user as StoredUser
+    // As verify and reset would refuse it: a blocked or unapproved account is not shown either.
+    if (user?.status !== 'a') throw new AccountNotActive()
+    return user
   }
 
   // Mails a recovery code to the approved account with this email, if there is one; answers alike
@@ -83,13 +91,19 @@ export class AccountLifeService {
       const at = new Date()
       const userId = await this.accounts.findActiveIdByEmail(email)
       if (userId === undefined) return
-      if (await this.accounts.codesIssuedSince(userId, 'recover', new Date(at.getTime() - HOUR_MS)) >= RECOVERY_CODES_PER_HOUR) return
       await this.accounts.transaction(async (writer) => {
+        // Counted under the lock of the user's row, so concurrent requests cannot exceed it.
+        if (!await writer.lockUser(userId)) return
+        if (await writer.codesIssuedSince(userId, 'recover', new Date(at.getTime() - HOUR_MS)) >= RECOVERY_CODES_PER_HOUR) return
         const user = await writer.findUser(userId)
         if (user === undefined) return
         const code = await this.issueCode(writer, user, 'recover', at)
         await writer.enqueueMail({ template: 'recover', to: user.email, data: { username: user.username, code } }, at)
       })
+    } catch (error) {
+      // An error only an existing account meets would tell that it exists: logged, and
+      // answered as any other request.
+      this.options.log.error({ err: error }, 'A recovery request failed; it was answered as if no account had the email')
     } finally {
       await sleep(Math.max(0, answerAt - Date.now()))
     }
@@ -104,6 +118,8 @@ export class AccountLifeService {
     const owner = found === undefined ? undefined : await this.accounts.findById(found.userId)
     if (!isUsable(found, ['recover'], owner, new Date()) || owner === undefined) throw invalidCode()
     checkNewPassword(password, owner.username, this.options.refusedPasswords)
+    const credentials = await this.accounts.findCredentialsById(owner.id)
+    if (credentials !== undefined && await verifyPassword(password, credentials.passwordHash)) throw passwordUnchanged('password')
     const passwordHash = await hashPassword(password, this.options.bcryptCost)
     const at = new Date()
     return await this.accounts.transaction(async (writer) => {
@@ -111,11 +127,17 @@ export class AccountLifeService {
       await writer.changePassword(user.id, passwordHash, at)
       // The code reached the account's address: that verifies it as well.
       await writer.markEmailVerified(user.id, at)
-      await writer.recordAudit({ actor: { userId: user.id, clientRowId: null }, action: 'user.password_reset', subject: { userId: user.id }, at })
+      await writer.recordAudit({ actor: { userId: user.id, clientRowId: null }, action: 'user.password_changed', subject: { userId: user.id }, at })
       await writer.enqueueEvent({ type: 'user.password_changed', payload: { id: user.id, changed_at: at.toISOString(), by: 'recovery' }, at })
       await this.mail(writer, { template: 'password_changed', to: user.email, data: { username: user.username } }, at)
       return await this.logIn(writer, stored, at)
     })
+  }
+
+  // An account whose password is generated is reached only by the mail that lets its user choose
+  // one: without mail it is refused, before anything is written.
+  checkNewAccountMail (mails: { passwordGenerated: boolean }): void {
+    if (mails.passwordGenerated && !this.options.mailConfigured) throw new MailNotConfigured()
   }
 
   // The mails of a new account, in the transaction that creates it: the welcome mail when asked
@@ -142,12 +164,13 @@ export class AccountLifeService {
     const credentials = await this.accounts.findCredentialsById(userId)
     if (credentials === undefined) throw new NotFound(`User ${userId} not found`)
     if (!await verifyPassword(current, credentials.passwordHash)) throw new InvalidInput('wrong_password', 'password', 'password is not the current password')
+    if (next === current) throw passwordUnchanged('new_password')
     checkNewPassword(next, credentials.username, this.options.refusedPasswords)
     const passwordHash = await hashPassword(next, this.options.bcryptCost)
     const at = new Date()
     await this.accounts.transaction(async (writer) => {
       if (!await writer.changePassword(userId, passwordHash, at)) throw new NotFound(`User ${userId} not found`)
-      await writer.recordAudit({ actor: { userId, clientRowId: null }, action: 'user.password_change', subject: { userId }, at })
+      await writer.recordAudit({ actor: { userId, clientRowId: null }, action: 'user.password_changed', subject: { userId }, at })
       await writer.enqueueEvent({ type: 'user.password_changed', payload: { id: userId, changed_at: at.toISOString(), by: 'user' }, at })
       await this.mail(writer, { template: 'password_changed', to: credentials.email, data: { username: credentials.username } }, at)
     })
@@ -158,15 +181,17 @@ export class AccountLifeService {
     if (this.options.mailConfigured) await writer.enqueueMail(mail, at)
   }
 
-  // A new code of this purpose for the account's current email, replacing any earlier one; the
-  // caller mails it in the same transaction.
-  async issueCode (writer: AccountWriter, user: StoredUser, purpose: CodePurpose, at: Date): Promise<string> {
+  // A new code of this purpose for the address (the account's current email unless given),
+  // replacing any earlier one: only the newest code of a purpose works. The caller mails it in
+  // the same transaction.
+  async issueCode (writer: AccountWriter, user: StoredUser, purpose: CodePurpose, at: Date, email = user.email): Promise<string> {
     const code = newAccountCode()
+    await writer.spendCodesOf(user.id, purpose, at)
     await writer.issueCode({
       userId: user.id,
       purpose,
       codeHash: opaqueSecretDigest(code),
-      email: user.email,
+      email,
       at,
       expiresAt: new Date(at.getTime() + this.options.codeSeconds * 1000)
     })

@@ -85,6 +85,7 @@ export class AccountService {
     // A generated password is strong by construction, and drawn to avoid the username.
     const password = input.randomPassword === true ? generatePassword(input.username) : input.password
     if (input.randomPassword !== true) this.checkPassword(password, input.username)
+    this.life.checkNewAccountMail({ passwordGenerated: input.randomPassword === true })
     const creator = context.creator
     const createdBy = actorOf(creator)
     // Checked now to fail fast, and again in the transaction against definitions that cannot
@@ -171,7 +172,7 @@ export class AccountService {
     const at = new Date()
     const found = await this.accounts.setPassword(user.id, {
       passwordHash: await hashPassword(newPassword, this.bcryptCost),
-      audit: { actor: SERVICE_ACTOR, action: 'user.password_reset' },
+      audit: { actor: SERVICE_ACTOR, action: 'user.password_changed' },
       event: { type: 'user.updated', payload: { id: user.id, changed: ['password'], updated_by: null, updated_by_client: null, updated_at: at.toISOString() } },
       at
     })
