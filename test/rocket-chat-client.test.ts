@@ -1,55 +1,15 @@
 // Acceptance of the v1 surface by Rocket.Chat's own REST client, over real HTTP: what its
 // tooling sends, and what it gets back, checked against openapi.yaml as well.
-import { RestClient } from '@rocket.chat/api-client'
+import type { RestClient } from '@rocket.chat/api-client'
 import type { UserCreateParamsPOST } from '@rocket.chat/rest-typings'
-import type { Test } from 'tap'
-import { contractViolations } from './contract.js'
-import { ADMIN, build, onEachDatabase, type BuildOptions, type DatabaseKind, type TestApp, withoutRequestId } from './helper.js'
+import { ADMIN, onEachDatabase, type TestApp, withoutRequestId } from './helper.js'
+import { type Served, clientFor, logIn, refusal, rejectionOf, serve } from './rocket-chat-helper.js'
 
 // Rocket.Chat's typings require `fields`, which its server (and this one) treats as optional.
 type CreateParams = Omit<UserCreateParamsPOST, 'fields'> & { fields?: string }
 
 // The seed's example call, with a password that meets our policy.
 const SEED_USER = { name: 'name', email: 'email@example.com', password: 'Any-Pass-You-Want1', username: 'uniqueusername' }
-
-interface Served { api: TestApp, baseUrl: string }
-
-// The app listening on a free local port, for a client that speaks HTTP.
-async function serve (t: Test, kind: DatabaseKind, options?: BuildOptions): Promise<Served> {
-  const api = await build(t, kind, options)
-  return { api, baseUrl: await api.app.listen({ port: 0, host: '127.0.0.1' }) }
-}
-
-// Rocket.Chat's client, refusing any response that breaks openapi.yaml.
-function clientFor ({ baseUrl }: Served): RestClient {
-  const client = new RestClient({ baseUrl })
-  client.use(async ([endpoint, method, options], next) => {
-    let response: Response
-    try {
-      response = await next(endpoint, method, options)
-    } catch (error) {
-      if (!(error instanceof Response)) throw error
-      response = error
-    }
-    const url = new URL(response.url)
-    const violations = contractViolations(method, `${url.pathname}${url.search}`, {
-      statusCode: response.status,
-      headers: Object.fromEntries(response.headers.entries()),
-      body: await response.clone().text()
-    })
-    if (violations.length > 0) throw new Error(`${method} ${url.pathname} → ${response.status} breaks openapi.yaml:\n  ${violations.join('\n  ')}`)
-    if (!response.ok) throw response
-    return response
-  })
-  return client
-}
-
-// Logs the client in as Rocket.Chat's tooling does: POST /v1/login, then the credentials.
-async function logIn (client: RestClient, user: string, password: string): Promise<Record<string, any>> {
-  const result = await client.post('/v1/login', { user, password })
-  client.setCredentials({ 'X-User-Id': result.data.userId, 'X-Auth-Token': result.data.authToken })
-  return result
-}
 
 async function adminClient (served: Served): Promise<RestClient> {
   const client = clientFor(served)
@@ -59,23 +19,6 @@ async function adminClient (served: Served): Promise<RestClient> {
 
 async function createUser (client: RestClient, params: CreateParams): Promise<Record<string, any>> {
   return await client.post('/v1/users.create', params as UserCreateParamsPOST)
-}
-
-// The raw Response the client rejects with on a non-2xx answer, as its callers receive it.
-async function rejectionOf (promise: Promise<unknown>): Promise<Response> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof Response) return error
-    throw error
-  }
-  throw new Error('The client resolved where the service should have refused')
-}
-
-// The status and JSON body of that Response (its request id checked against X-Request-Id).
-async function refusal (promise: Promise<unknown>): Promise<{ status: number, body: unknown }> {
-  const response = await rejectionOf(promise)
-  return { status: response.status, body: withoutRequestId(response.url, response.headers.get('x-request-id'), await response.json()) }
 }
 
 function rocketChatError (errorType: string, reason: string, field?: string): { status: number, body: unknown } {
