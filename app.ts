@@ -23,6 +23,7 @@ import shutdown from './plugins/shutdown.js'
 import validation, { responseSerializerFactory } from './plugins/validation.js'
 import accountCreateRoutes from './routes/api/v2/account/create.js'
 import accountRecoveryRoutes from './routes/api/v2/account/recovery.js'
+import userEmailRoutes from './routes/api/v2/user/email.js'
 import accountSearchRoutes from './routes/api/v2/account/search.js'
 import customFieldRoutes from './routes/api/v2/custom_field/index.js'
 import preferenceRoutes from './routes/api/v2/dynamic_preference/index.js'
@@ -136,6 +137,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(wellKnownRoutes)
   await app.register(accountCreateRoutes)
   await app.register(accountRecoveryRoutes)
+  await app.register(userEmailRoutes)
   await app.register(accountSearchRoutes)
   await app.register(userRoutes)
   await app.register(customFieldRoutes)

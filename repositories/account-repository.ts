@@ -3,7 +3,7 @@ import type { Actor, UserPrincipal } from '../domain/principal.js'
 import type { AccountFlags, CustomFieldValue, Profile } from '../domain/accounts.js'
 import type { OutgoingMail } from '../domain/mail.js'
 import { type CodePurpose, type NewAccountCode, type StoredAccountCode, countAccountCodesSince, insertAccountCode, selectAccountCode, spendAccountCode, spendAccountCodesOf } from './account-codes.js'
-import { lockUserRow } from './account-emails.js'
+import { lockUserRow, selectIdByEmail, updateAccountEmail } from './account-emails.js'
 import { type AuditEntry, insertAuditEntry } from './audit-log.js'
 import { insertMail } from './mail-outbox.js'
 import { type NewRefreshToken, insertRefreshToken } from './token-repository.js'
@@ -334,6 +334,11 @@ export class AccountWriter {
   async lockUser (id: number): Promise<boolean> {
     return await lockUserRow(this.trx, id)
   }
+
+  // A new email for the account; 409 email_taken (on new_email) when another account has it.
+  async changeEmail (userId: number, email: string, verified: boolean, at: Date): Promise<boolean> {
+    return await updateAccountEmail(this.trx, userId, email, verified, at)
+  }
 }
 
 export class AccountRepository {
@@ -482,5 +487,10 @@ export class AccountRepository {
       await writer.enqueueEvent({ ...change.event, at: change.at })
       return true
     })
+  }
+
+  // The account with this email (regardless of case, whatever its status), if there is one.
+  async findIdByEmail (email: string): Promise<number | undefined> {
+    return await selectIdByEmail(this.knex, email)
   }
 }

@@ -9,6 +9,8 @@ import {
   CustomFieldCreateRequest,
   CustomFieldList,
   CustomFieldUpdateRequest,
+  EmailChangeRequest,
+  EmailConfirmRequest,
   Feature,
   FeaturePage,
   FeatureUpdateRequest,
@@ -240,6 +242,54 @@ export const operations = {
       }
     },
     config: { access: { authenticated: true, scope: "write", rateLimit: "login", allowedBeforePasswordChange: true } }
+  },
+  changeEmail: {
+    method: "PATCH",
+    url: "/api/v2/user/:id/change_email/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      body: EmailChangeRequest,
+      response: {
+        204: Type.Null({ description: "The code is on its way to the new address (or, for an admin's direct change, the email is changed)." }),
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        409: ApiError,
+        413: ApiError,
+        415: ApiError,
+        429: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", rateLimit: "codes" } }
+  },
+  confirmEmail: {
+    method: "POST",
+    url: "/api/v2/user/:id/confirm_email/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      body: EmailConfirmRequest,
+      response: {
+        204: Type.Null({ description: "The email is changed and verified." }),
+        400: ApiError,
+        401: ApiError,
+        409: ApiError,
+        413: ApiError,
+        415: ApiError,
+        429: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: false, rateLimit: "codes" } }
   },
   issueToken: {
     method: "POST",

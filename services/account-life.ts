@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { AccountNotActive, Forbidden, InvalidInput, MailNotConfigured, NotFound } from '../domain/errors.js'
+import { AccountNotActive, Conflict, Forbidden, InvalidInput, MailNotConfigured, NotFound } from '../domain/errors.js'
 import { isValidEmail } from '../domain/formats.js'
 import type { OutgoingMail } from '../domain/mail.js'
 import { checkNewPassword } from '../domain/password-policy.js'
-import type { StoredPrincipal } from '../domain/principal.js'
+import { type Actor, type StoredPrincipal, actorOf, firstNotHeld, userIdOf } from '../domain/principal.js'
 import type { CodePurpose, StoredAccountCode } from '../repositories/account-codes.js'
 import type { AccountRepository, AccountWriter, StoredUser } from '../repositories/account-repository.js'
 import { newAccountCode, opaqueSecretDigest } from './opaque-secrets.js'
@@ -32,6 +32,10 @@ const RECOVERY_ANSWER_MS = 250
 
 export type UserTokens = IssuedTokens & { refreshToken: string }
 
+function emailTaken (): Conflict {
+  return new Conflict('email_taken', 'new_email', 'new_email is already the email of another account')
+}
+
 function passwordUnchanged (field: string): InvalidInput {
   return new InvalidInput('password_unchanged', field, `${field} is the current password: choose another one`)
 }
@@ -48,7 +52,7 @@ function isUsable (code: StoredAccountCode | undefined, purposes: readonly CodeP
 }
 
 // The life of an account after its creation: its mails as it is created, verifying its email and
-// recovering it by mailed codes, and changing its password. Each code is random (256 bits),
+// recovering it by mailed codes, and changing its password and its email. Each code is random (256 bits),
 // stored as its SHA-256, works once, expires, and is replaced by a newer one of its purpose; the
 // mail carrying it is queued in the transaction that writes it.
 export class AccountLifeService {
@@ -174,6 +178,73 @@ export class AccountLifeService {
       await writer.enqueueEvent({ type: 'user.password_changed', payload: { id: userId, changed_at: at.toISOString(), by: 'user' }, at })
       await this.mail(writer, { template: 'password_changed', to: credentials.email, data: { username: credentials.username } }, at)
     })
+  }
+
+  // Asks for the account's email to become `newEmail`. The user's own request, and an admin's
+  // with `confirm`, mail a change_email code to the new address (POST confirm_email spends it);
+  // the email stays as it is until then. An admin's request without `confirm` (SelfCommunity's
+  // direct change) changes it at once, unverified, and mails the new address a verification code.
+  async requestEmailChange (caller: StoredPrincipal, userId: number, newEmail: string, confirm: boolean): Promise<void> {
+    const self = userIdOf(caller) === userId
+    if (!self) await this.checkMayChangeOther(caller, userId)
+    const user = await this.accounts.findById(userId)
+    if (user === undefined) throw new NotFound(`User ${userId} not found`)
+    if (!isValidEmail(newEmail)) throw new InvalidInput('invalid_field', 'new_email', 'new_email must be a valid address of at most 254 characters')
+    if (newEmail.toLowerCase() === user.email.toLowerCase()) throw new InvalidInput('email_unchanged', 'new_email', 'new_email is the email the account already has')
+    if (await this.accounts.findIdByEmail(newEmail) !== undefined) throw emailTaken()
+    if (!this.options.mailConfigured) throw new MailNotConfigured()
+    const at = new Date()
+    await this.accounts.transaction(async (writer) => {
+      if (!await writer.lockUser(userId)) throw new NotFound(`User ${userId} not found`)
+      if (self || confirm) {
+        const code = await this.issueCode(writer, user, 'change_email', at, newEmail)
+        await writer.enqueueMail({ template: 'change_email', to: newEmail, data: { username: user.username, email: newEmail, code } }, at)
+        return
+      }
+      await this.writeEmailChange(writer, actorOf(caller), user, newEmail, false, at)
+      const changed = await writer.findUser(userId) as StoredUser
+      if (!await writer.verificationMailOn()) return
+      const code = await this.issueCode(writer, changed, 'verify_email', at)
+      await writer.enqueueMail({ template: 'verify_email', to: newEmail, data: { username: user.username, code } }, at)
+    })
+  }
+
+  // Changes the account's email to the address a change_email code was mailed to, and verifies
+  // it: the code proves the address. Nothing else of the account changes; no token is revoked.
+  async confirmEmailChange (userId: number, newEmail: string, code: string): Promise<void> {
+    const at = new Date()
+    await this.accounts.transaction(async (writer) => {
+      const stored = await writer.lockCode(opaqueSecretDigest(code))
+      const user = stored === undefined ? undefined : await writer.findUser(stored.userId)
+      if (stored === undefined || user === undefined || stored.userId !== userId || stored.purpose !== 'change_email' || stored.spentAt !== null ||
+        Date.parse(stored.expiresAt) <= at.getTime() || stored.email?.toLowerCase() !== newEmail.toLowerCase()) throw invalidCode()
+      if (!await writer.spendCode(stored.id, at)) throw invalidCode()
+      if (user.status !== 'a') throw new AccountNotActive()
+      await this.writeEmailChange(writer, { userId, clientRowId: null }, user, stored.email, true, at)
+    })
+  }
+
+  // Changing another user's email takes edit-other-user-info and every permission they have.
+  private async checkMayChangeOther (caller: StoredPrincipal, userId: number): Promise<void> {
+    if (!caller.permissions.includes('edit-other-user-info')) {
+      throw new Forbidden('Only a user with the edit-other-user-info permission can do this to another user')
+    }
+    const notHeld = firstNotHeld(caller, await this.accounts.permissionsOf(userId))
+    if (notHeld !== undefined) throw new Forbidden(`This user has the ${notHeld} permission, which you do not have`)
+  }
+
+  // The new email with its audit entry and event, and a notice to the old address. The event
+  // carries the new address, which the services that keep a copy need, and not the old one: they
+  // have it already, and an event outlives the address it would keep.
+  private async writeEmailChange (writer: AccountWriter, actor: Actor, user: StoredUser, email: string, verified: boolean, at: Date): Promise<void> {
+    if (!await writer.changeEmail(user.id, email, verified, at)) throw new NotFound(`User ${user.id} not found`)
+    await writer.recordAudit({ actor, action: 'user.email_changed', subject: { userId: user.id }, at })
+    await writer.enqueueEvent({
+      type: 'user.email_changed',
+      payload: { id: user.id, email, email_isvalid: verified, changed_by: actor.userId, changed_by_client: actor.clientRowId, changed_at: at.toISOString() },
+      at
+    })
+    await writer.enqueueMail({ template: 'email_changed', to: user.email, data: { username: user.username, email } }, at)
   }
 
   // A notice that needs no answer is sent when mail can be sent at all, and left out otherwise.
