@@ -34,6 +34,7 @@ import roleRoutes from './routes/api/v2/role/index.js'
 import userRoutes from './routes/api/v2/user/index.js'
 import rocketChatLoginRoutes from './routes/api/v1/login.js'
 import rocketChatUserRoutes from './routes/api/v1/users.js'
+import rocketChatUserMailRoutes from './routes/api/v1/users-mail.js'
 import rocketChatSettingRoutes from './routes/api/v1/settings.js'
 import clientRoutes from './routes/api/v2/oauth/client/index.js'
 import healthRoutes from './routes/health.js'
@@ -149,5 +150,6 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(clientRoutes)
   await app.register(rocketChatLoginRoutes)
   await app.register(rocketChatUserRoutes)
+  await app.register(rocketChatUserMailRoutes)
   await app.register(rocketChatSettingRoutes)
 }

@@ -6,6 +6,7 @@ import * as rocketChat from './0004_rocket_chat.js'
 import * as oauth from './0005_oauth.js'
 import * as passwordChanges from './0006_password_changes.js'
 import * as mailAndCodes from './0007_mail_and_codes.js'
+import * as sendMail from './0011_send_mail.js'
 
 // Migrations are listed here rather than discovered on disk, so that the same list runs from
 // source (TypeScript) and from dist/ (JavaScript). Append only: a released migration never changes.
@@ -16,7 +17,8 @@ const migrations: Record<string, Knex.Migration> = {
   '0004_rocket_chat': rocketChat,
   '0005_oauth': oauth,
   '0006_password_changes': passwordChanges,
-  '0007_mail_and_codes': mailAndCodes
+  '0007_mail_and_codes': mailAndCodes,
+  '0011_send_mail': sendMail
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

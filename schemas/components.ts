@@ -439,6 +439,11 @@ export const RocketChatEmail = Type.Object({
 }, {"additionalProperties":false})
 export type RocketChatEmail = Static<typeof RocketChatEmail>
 
+export const RocketChatEmailRequest = Type.Object({
+  email: Type.String({"description":"The email of the account.","minLength":1,"maxLength":254})
+}, {"additionalProperties":false})
+export type RocketChatEmailRequest = Static<typeof RocketChatEmailRequest>
+
 export const RocketChatError = Type.Object({
   success: Type.Boolean({"description":"Always false."}),
   error: Type.String({"description":"The reason, then the errorType in brackets."}),

@@ -43,6 +43,7 @@ import {
   ResetRequest,
   RevocationRequest,
   RocketChatCustomFieldsSetting,
+  RocketChatEmailRequest,
   RocketChatError,
   RocketChatLoginFailure,
   RocketChatLoginRequest,
@@ -1117,6 +1118,62 @@ export const operations = {
       }
     },
     config: { access: { authenticated: true, scope: "read" } }
+  },
+  rocketChatForgotPassword: {
+    method: "POST",
+    url: "/api/v1/users.forgotPassword",
+    schema: {
+      body: RocketChatEmailRequest,
+      response: {
+        200: RocketChatSuccess,
+        400: RocketChatError,
+        413: RocketChatError,
+        415: RocketChatError,
+        429: RocketChatError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: false, rateLimit: "codes" } }
+  },
+  rocketChatSendConfirmationEmail: {
+    method: "POST",
+    url: "/api/v1/users.sendConfirmationEmail",
+    schema: {
+      body: RocketChatEmailRequest,
+      response: {
+        200: RocketChatSuccess,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        413: RocketChatError,
+        415: RocketChatError,
+        429: RocketChatError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", rateLimit: "codes" } }
+  },
+  rocketChatSendWelcomeEmail: {
+    method: "POST",
+    url: "/api/v1/users.sendWelcomeEmail",
+    schema: {
+      body: RocketChatEmailRequest,
+      response: {
+        200: RocketChatSuccess,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        413: RocketChatError,
+        415: RocketChatError,
+        429: RocketChatError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "send-mail" } }
   },
   rocketChatGetCustomFieldsSetting: {
     method: "GET",

@@ -52,7 +52,8 @@ function isUsable (code: StoredAccountCode | undefined, purposes: readonly CodeP
 }
 
 // The life of an account after its creation: its mails as it is created, verifying its email and
-// recovering it by mailed codes, and changing its password and its email. Each code is random (256 bits),
+// recovering it by mailed codes, changing its password and its email, and the mails Rocket.Chat's
+// clients ask for. Each code is random (256 bits),
 // stored as its SHA-256, works once, expires, and is replaced by a newer one of its purpose; the
 // mail carrying it is queued in the transaction that writes it.
 export class AccountLifeService {
@@ -221,6 +222,35 @@ export class AccountLifeService {
       if (!await writer.spendCode(stored.id, at)) throw invalidCode()
       if (user.status !== 'a') throw new AccountNotActive()
       await this.writeEmailChange(writer, { userId, clientRowId: null }, user, stored.email, true, at)
+    })
+  }
+
+  // Mails a new verification code to the account with this email, unless it is verified: the
+  // caller's own account, or anyone's with send-mail.
+  async resendVerification (caller: StoredPrincipal, email: string): Promise<void> {
+    if (!this.options.mailConfigured) throw new MailNotConfigured()
+    const userId = await this.accounts.findIdByEmail(email)
+    const own = userId !== undefined && userId === userIdOf(caller)
+    if (!own && !caller.permissions.includes('send-mail')) throw new Forbidden('Only a user with the send-mail permission can ask this for another user\'s email')
+    const user = userId === undefined ? undefined : await this.accounts.findById(userId)
+    if (user === undefined) throw new InvalidInput('invalid_user', 'email', 'No account has this email')
+    if (user.emailIsValid) throw new InvalidInput('email_already_verified', 'email', 'This email is verified already')
+    const at = new Date()
+    await this.accounts.transaction(async (writer) => {
+      const code = await this.issueCode(writer, user, 'verify_email', at)
+      await writer.enqueueMail({ template: 'verify_email', to: user.email, data: { username: user.username, code } }, at)
+    })
+  }
+
+  // Mails the welcome mail to the account with this email (the caller holds send-mail).
+  async sendWelcome (email: string): Promise<void> {
+    if (!this.options.mailConfigured) throw new MailNotConfigured()
+    const userId = await this.accounts.findIdByEmail(email)
+    const user = userId === undefined ? undefined : await this.accounts.findById(userId)
+    if (user === undefined) throw new InvalidInput('invalid_user', 'email', 'No account has this email')
+    const at = new Date()
+    await this.accounts.transaction(async (writer) => {
+      await writer.enqueueMail({ template: 'welcome', to: user.email, data: { username: user.username } }, at)
     })
   }
 

@@ -6,7 +6,7 @@ const roleUrl = (name: string): string => `${ROLES}${name}/`
 
 const ALL_PERMISSIONS = [
   'assign-admin-role', 'create-user', 'edit-other-user-info', 'manage-clients', 'manage-custom-fields', 'manage-invite-codes',
-  'manage-preferences', 'manage-promo-codes', 'manage-roles', 'view-full-other-user-info', 'view-user-administration'
+  'manage-preferences', 'manage-promo-codes', 'manage-roles', 'send-mail', 'view-full-other-user-info', 'view-user-administration'
 ]
 
 async function createRole (api: TestApp, payload: Record<string, unknown>) {
