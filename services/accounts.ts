@@ -173,7 +173,7 @@ export class AccountService {
     const found = await this.accounts.setPassword(user.id, {
       passwordHash: await hashPassword(newPassword, this.bcryptCost),
       audit: { actor: SERVICE_ACTOR, action: 'user.password_changed' },
-      event: { type: 'user.updated', payload: { id: user.id, changed: ['password'], updated_by: null, updated_by_client: null, updated_at: at.toISOString() } },
+      event: { type: 'user.password_changed', payload: { id: user.id, changed_at: at.toISOString(), by: 'operator' } },
       at
     })
     if (!found) throw new NotFound(`User ${username} not found`)

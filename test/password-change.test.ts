@@ -54,6 +54,13 @@ onEachDatabase('changing one\'s password', async (t, kind) => {
     t.equal(await rowCount(api, 'outbox_events', { type: 'user.password_changed' }), 0)
   })
 
+  t.test('the operator\'s reset of an admin password is a password change, audited under the name of its event', async (t) => {
+    const { api } = await withMail(t, kind)
+    await api.app.accountService.resetAdminPassword(ADMIN.username, 'An0ther-Adm1n-Passphrase')
+    t.match(await api.app.knex('outbox_events').where({ type: 'user.password_changed' }).select('payload'), [{ payload: /"by":"operator"/ }])
+    t.equal(await rowCount(api, 'audit_log', { action: 'user.password_changed', actor_id: null, subject_id: 1 }), 1)
+  })
+
   t.test('the change is audited under the name of its event', async (t) => {
     const { api } = await withMail(t, kind)
     const { user, token } = await createUserWithToken(api)
