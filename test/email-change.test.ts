@@ -5,8 +5,8 @@ import { createRequire } from 'node:module'
 import type { AxiosError, AxiosResponse } from 'axios'
 import type { Test } from 'tap'
 import { contractViolations } from './contract.js'
-import { ADMIN, PRODUCTION_WITHOUT_MAIL, type TestApp, build, createUserWithToken, giveRole, newAccount, onEachDatabase, rowCount } from './helper.js'
-import { type Mailbox, codeIn, withMail } from './smtp-mailbox.js'
+import { ADMIN, type TestApp, build, createUserWithToken, giveRole, newAccount, onEachDatabase, rowCount } from './helper.js'
+import { type Mailbox, PRODUCTION_WITHOUT_MAIL, codeIn, withMail } from './smtp-mailbox.js'
 
 // The package's ESM build does not load in Node (its imports name no file extension, and its
 // package is not marked as a module): its CommonJS build is the one loaded.

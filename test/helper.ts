@@ -262,7 +262,3 @@ export async function clientToken (api: TestApp, clientId: string, secret: strin
   if (response.statusCode !== 200) throw new Error(`No token for ${clientId}: ${response.text}`)
   return response.body.access_token as string
 }
-
-// Production without SMTP_URL: no mail at all (development and tests have a mailbox of .eml
-// files), and an admin password that is none of the repository's examples.
-export const PRODUCTION_WITHOUT_MAIL = { NODE_ENV: 'production', PUBLIC_URL: 'https://accounts.example.com', ADMIN_PASSWORD: 'Pr0duction-0nly-Passphrase!' }

@@ -1,8 +1,8 @@
 // Passwords mean something: a user changes their own, proving the current one, and a password
 // someone else chose (requirePasswordChange, setRandomPassword) is replaced before anything else.
-import { ADMIN, PRODUCTION_WITHOUT_MAIL, type TestApp, build, createUserWithToken, newAccount, onEachDatabase, rowCount } from './helper.js'
+import { ADMIN, type TestApp, build, createUserWithToken, newAccount, onEachDatabase, rowCount } from './helper.js'
 import { USERS_CREATE, newRocketChatUser, rocketChatHeaders, rocketChatLogin } from './rocket-chat-helper.js'
-import { codeIn, withMail } from './smtp-mailbox.js'
+import { PRODUCTION_WITHOUT_MAIL, codeIn, withMail } from './smtp-mailbox.js'
 
 const JANE = newAccount() as { username: string, email: string, password: string }
 const NEW_PASSWORD = 'N3w-Passw0rd-Jane'

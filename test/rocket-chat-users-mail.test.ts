@@ -3,9 +3,9 @@
 // recipients read them.
 import type { RestClient } from '@rocket.chat/api-client'
 import type { Test } from 'tap'
-import { ADMIN, type DatabaseKind, PRODUCTION_WITHOUT_MAIL, type TestApp, createUserWithToken, newAccount, onEachDatabase, rowCount } from './helper.js'
+import { ADMIN, type DatabaseKind, type TestApp, createUserWithToken, newAccount, onEachDatabase, rowCount } from './helper.js'
 import { type Served, clientFor, logIn, refusal, serve } from './rocket-chat-helper.js'
-import { type Mailbox, codeIn, withMail } from './smtp-mailbox.js'
+import { type Mailbox, PRODUCTION_WITHOUT_MAIL, codeIn, withMail } from './smtp-mailbox.js'
 
 const JANE = newAccount() as { username: string, email: string, password: string }
 
