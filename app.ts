@@ -23,6 +23,7 @@ import shutdown from './plugins/shutdown.js'
 import validation, { responseSerializerFactory } from './plugins/validation.js'
 import accountCreateRoutes from './routes/api/v2/account/create.js'
 import accountRecoveryRoutes from './routes/api/v2/account/recovery.js'
+import userEmailRoutes from './routes/api/v2/user/email.js'
 import accountSearchRoutes from './routes/api/v2/account/search.js'
 import customFieldRoutes from './routes/api/v2/custom_field/index.js'
 import preferenceRoutes from './routes/api/v2/dynamic_preference/index.js'
@@ -40,6 +41,7 @@ import moderationRoutes from './routes/api/v2/moderation.js'
 import rocketChatLoginRoutes from './routes/api/v1/login.js'
 import rocketChatUserStatusRoutes from './routes/api/v1/users-status.js'
 import rocketChatUserRoutes from './routes/api/v1/users.js'
+import rocketChatUserMailRoutes from './routes/api/v1/users-mail.js'
 import rocketChatSettingRoutes from './routes/api/v1/settings.js'
 import rocketChatUserProfileRoutes from './routes/api/v1/users-profile.js'
 import clientRoutes from './routes/api/v2/oauth/client/index.js'
@@ -145,6 +147,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(wellKnownRoutes)
   await app.register(accountCreateRoutes)
   await app.register(accountRecoveryRoutes)
+  await app.register(userEmailRoutes)
   await app.register(accountSearchRoutes)
   await app.register(directory)
   await app.register(userDirectoryRoutes)
@@ -163,6 +166,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(rocketChatLoginRoutes)
   await app.register(rocketChatUserStatusRoutes)
   await app.register(rocketChatUserRoutes)
+  await app.register(rocketChatUserMailRoutes)
   await app.register(rocketChatSettingRoutes)
   await app.register(rocketChatUserProfileRoutes)
 }

@@ -1,5 +1,5 @@
 // The transactional mails the service sends; each has a template of its own (mail-templates/).
-export const MAIL_TEMPLATES = ['verify_email', 'recover', 'set_password', 'change_email', 'welcome', 'password_changed'] as const
+export const MAIL_TEMPLATES = ['verify_email', 'recover', 'set_password', 'change_email', 'welcome', 'password_changed', 'email_changed'] as const
 export type MailTemplate = typeof MAIL_TEMPLATES[number]
 
 // The values each template's placeholders take, beside `public_url` (PUBLIC_URL, the API) and
@@ -10,8 +10,10 @@ export type MailTemplate = typeof MAIL_TEMPLATES[number]
 //   set_password      username, code   (the same link: a recovery code for an account made with a
 //                                       generated password, setRandomPassword)
 //   change_email      username, email (the new address, which the mail goes to), code
+//                     (links to {public_url}/account/change_email?validation_code={code})
 //   welcome           username
 //   password_changed  username
+//   email_changed     username, email (the new address; the notice goes to the old one)
 export interface MailData {
   verify_email: { username: string, code: string }
   recover: { username: string, code: string }
@@ -19,6 +21,7 @@ export interface MailData {
   change_email: { username: string, email: string, code: string }
   welcome: { username: string }
   password_changed: { username: string }
+  email_changed: { username: string, email: string }
 }
 
 // A mail to send: the template, the recipient, and the values its placeholders take.

@@ -9,6 +9,7 @@ import * as mailAndCodes from './0007_mail_and_codes.js'
 import * as profile from './0008_profile.js'
 import * as accountStatus from './0009_account_status.js'
 import * as directoryAndAudit from './0010_directory_and_audit.js'
+import * as sendMail from './0011_send_mail.js'
 
 // Migrations are listed here rather than discovered on disk, so that the same list runs from
 // source (TypeScript) and from dist/ (JavaScript). Append only: a released migration never changes.
@@ -22,7 +23,8 @@ const migrations: Record<string, Knex.Migration> = {
   '0007_mail_and_codes': mailAndCodes,
   '0008_profile': profile,
   '0009_account_status': accountStatus,
-  '0010_directory_and_audit': directoryAndAudit
+  '0010_directory_and_audit': directoryAndAudit,
+  '0011_send_mail': sendMail
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

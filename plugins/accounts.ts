@@ -37,7 +37,8 @@ export default fp<AccountsOptions>(async (fastify, options) => {
     codeSeconds: config.codeSeconds,
     bcryptCost: config.bcryptCost,
     refusedPasswords: config.refusedPasswords,
-    mailConfigured: fastify.mail.configured
+    mailConfigured: fastify.mail.configured,
+    log: fastify.log
   })
   const accountService = new AccountService(repositories.accounts, fastify.customFieldRegistry, userService, accountLife, config.bcryptCost,
     config.reservedUsernames, config.refusedPasswords)

@@ -31,10 +31,8 @@ interface AccountCodeRow {
   spent_at: string | null
 }
 
-// Writes a code, and spends the account's earlier codes of its purpose: only the newest works.
 export async function insertAccountCode (trx: Knex.Transaction, code: NewAccountCode): Promise<void> {
   const at = toDatabaseTime(code.at)
-  await trx('account_codes').where({ user_id: code.userId, purpose: code.purpose }).whereNull('spent_at').update({ spent_at: at })
   await trx('account_codes').insert({
     user_id: code.userId,
     purpose: code.purpose,
@@ -60,6 +58,11 @@ export async function selectAccountCode (knex: Knex, codeHash: string, options: 
     expiresAt: fromDatabaseTime(row.expires_at),
     spentAt: row.spent_at === null ? null : fromDatabaseTime(row.spent_at)
   }
+}
+
+// Spends every unspent code of this purpose the account has.
+export async function spendAccountCodesOf (trx: Knex.Transaction, userId: number, purpose: CodePurpose, at: Date): Promise<void> {
+  await trx('account_codes').where({ user_id: userId, purpose }).whereNull('spent_at').update({ spent_at: toDatabaseTime(at) })
 }
 
 // Spends the code; false (and nothing changed) when it was spent already.

@@ -2,7 +2,8 @@ import type { Knex } from 'knex'
 import type { Actor, UserPrincipal } from '../domain/principal.js'
 import type { AccountFlags, CustomFieldValue, Gender, Profile } from '../domain/accounts.js'
 import type { OutgoingMail } from '../domain/mail.js'
-import { type CodePurpose, type NewAccountCode, type StoredAccountCode, countAccountCodesSince, insertAccountCode, selectAccountCode, spendAccountCode } from './account-codes.js'
+import { type CodePurpose, type NewAccountCode, type StoredAccountCode, countAccountCodesSince, insertAccountCode, selectAccountCode, spendAccountCode, spendAccountCodesOf } from './account-codes.js'
+import { lockUserRow, selectIdByEmail, updateAccountEmail } from './account-emails.js'
 import { type AuditEntry, insertAuditEntry } from './audit-log.js'
 import { insertMail } from './mail-outbox.js'
 import { type NewRefreshToken, insertRefreshToken } from './token-repository.js'
@@ -359,6 +360,25 @@ export class AccountWriter {
   profile (): ProfileWriter {
     return new ProfileWriter(this.trx)
   }
+
+  async spendCodesOf (userId: number, purpose: CodePurpose, at: Date): Promise<void> {
+    await spendAccountCodesOf(this.trx, userId, purpose, at)
+  }
+
+  // How many codes of this purpose the account was given since then, as this transaction sees it.
+  async codesIssuedSince (userId: number, purpose: CodePurpose, since: Date): Promise<number> {
+    return await countAccountCodesSince(this.trx, userId, purpose, since)
+  }
+
+  // The user's row, locked until the transaction ends; false when there is no such user.
+  async lockUser (id: number): Promise<boolean> {
+    return await lockUserRow(this.trx, id)
+  }
+
+  // A new email for the account; 409 email_taken (on new_email) when another account has it.
+  async changeEmail (userId: number, email: string, verified: boolean, at: Date): Promise<boolean> {
+    return await updateAccountEmail(this.trx, userId, email, verified, at)
+  }
 }
 
 export class AccountRepository {
@@ -441,11 +461,6 @@ export class AccountRepository {
     return row?.id
   }
 
-  // How many codes of this purpose the account was given since then.
-  async codesIssuedSince (userId: number, purpose: CodePurpose, since: Date): Promise<number> {
-    return await countAccountCodesSince(this.knex, userId, purpose, since)
-  }
-
   // The code with this hash (spent or not), if there is one.
   async findCode (codeHash: string): Promise<StoredAccountCode | undefined> {
     return await selectAccountCode(this.knex, codeHash)
@@ -494,5 +509,10 @@ export class AccountRepository {
     const ordering = [{ column: sortColumn, order: order.direction }, ...(order.column === 'id' ? [] : [{ column: 'id', order: order.direction }])]
     const { total, rows } = await windowOf<{ id: number }>(matching, window, ordering, ['id'])
     return { count: total, ids: rows.map((row) => row.id) }
+  }
+
+  // The account with this email (regardless of case, whatever its status), if there is one.
+  async findIdByEmail (email: string): Promise<number | undefined> {
+    return await selectIdByEmail(this.knex, email)
   }
 }

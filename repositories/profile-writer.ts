@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import type { CustomFieldValue, ProfileFields } from '../domain/accounts.js'
 import { UsernameTaken } from '../domain/errors.js'
-import { supportsRowLocks, toDatabaseTime, violatedUniqueColumn } from './sql.js'
+import { toDatabaseTime, violatedUniqueColumn } from './sql.js'
 
 // What a change writes to a user: the columns that change, and the custom-field values set
 // (inserted or replaced) and removed.
@@ -27,15 +27,6 @@ const PROFILE_COLUMNS: Record<keyof ProfileFields, string> = {
 // The writes of a change to a user's profile, in the caller's transaction.
 export class ProfileWriter {
   constructor (private readonly trx: Knex.Transaction) {}
-
-  // Locks the user's row until the transaction ends, so changes of one user apply one after
-  // the other; false when there is no such user.
-  async lockUser (id: number): Promise<boolean> {
-    const row = await this.trx('users').where({ id }).whereNot('status', 'd')
-      .modify((query: Knex.QueryBuilder) => { if (supportsRowLocks(this.trx)) void query.forUpdate() })
-      .first('id')
-    return row !== undefined
-  }
 
   // A username taken by another account (regardless of case) is refused by the unique index.
   async write (id: number, change: ProfileWrite, at: Date): Promise<void> {

@@ -129,6 +129,19 @@ export const CustomFieldUpdateRequest = Type.Object({
 }, {"minProperties":1,"additionalProperties":false})
 export type CustomFieldUpdateRequest = Static<typeof CustomFieldUpdateRequest>
 
+export const EmailChangeRequest = Type.Object({
+  new_email: Type.String({"description":"The address the account's email is to become.","minLength":1,"maxLength":254}),
+  confirm: Type.Optional(Type.Boolean({"description":"For an admin changing another user's email: true mails a code to the new address, as\nfor the user's own request; false or absent changes it at once. The user's own\nrequest is always confirmed by a code.\n"})),
+  send_email: Type.Optional(Type.Boolean({"description":"Accepted for SelfCommunity's client, and not used."}))
+}, {"additionalProperties":false})
+export type EmailChangeRequest = Static<typeof EmailChangeRequest>
+
+export const EmailConfirmRequest = Type.Object({
+  new_email: Type.String({"description":"The address the code was mailed to.","minLength":1,"maxLength":254}),
+  validation_code: Type.String({"description":"The code of the mail (also in its link's `validation_code` parameter).","minLength":1,"maxLength":256})
+}, {"additionalProperties":false})
+export type EmailConfirmRequest = Static<typeof EmailConfirmRequest>
+
 export const Feature = Type.Object({
   id: Type.Integer(),
   name: Type.String(),
@@ -493,6 +506,11 @@ export const RocketChatEmail = Type.Object({
   verified: Type.Boolean()
 }, {"additionalProperties":false})
 export type RocketChatEmail = Static<typeof RocketChatEmail>
+
+export const RocketChatEmailRequest = Type.Object({
+  email: Type.String({"description":"The email of the account.","minLength":1,"maxLength":254})
+}, {"additionalProperties":false})
+export type RocketChatEmailRequest = Static<typeof RocketChatEmailRequest>
 
 export const RocketChatError = Type.Object({
   success: Type.Boolean({"description":"Always false."}),

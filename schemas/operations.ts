@@ -10,6 +10,8 @@ import {
   CustomFieldCreateRequest,
   CustomFieldList,
   CustomFieldUpdateRequest,
+  EmailChangeRequest,
+  EmailConfirmRequest,
   Feature,
   FeaturePage,
   FeatureUpdateRequest,
@@ -46,6 +48,7 @@ import {
   RocketChatCustomFieldsSetting,
   RocketChatDeleteOwnAccountRequest,
   RocketChatDeleteUserRequest,
+  RocketChatEmailRequest,
   RocketChatError,
   RocketChatLoginFailure,
   RocketChatLoginRequest,
@@ -129,6 +132,7 @@ export const operations = {
       response: {
         200: User,
         400: ApiError,
+        401: ApiError,
         413: ApiError,
         415: ApiError,
         429: ApiError,
@@ -306,6 +310,54 @@ export const operations = {
       }
     },
     config: { access: { authenticated: true, scope: "write", rateLimit: "login", allowedBeforePasswordChange: true } }
+  },
+  changeEmail: {
+    method: "PATCH",
+    url: "/api/v2/user/:id/change_email/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      body: EmailChangeRequest,
+      response: {
+        204: Type.Null({ description: "The code is on its way to the new address (or, for an admin's direct change, the email is changed)." }),
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        409: ApiError,
+        413: ApiError,
+        415: ApiError,
+        429: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", rateLimit: "codes" } }
+  },
+  confirmEmail: {
+    method: "POST",
+    url: "/api/v2/user/:id/confirm_email/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      body: EmailConfirmRequest,
+      response: {
+        204: Type.Null({ description: "The email is changed and verified." }),
+        400: ApiError,
+        401: ApiError,
+        409: ApiError,
+        413: ApiError,
+        415: ApiError,
+        429: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: false, rateLimit: "codes" } }
   },
   issueToken: {
     method: "POST",
@@ -1384,6 +1436,62 @@ export const operations = {
       }
     },
     config: { access: { authenticated: true, scope: "read" } }
+  },
+  rocketChatForgotPassword: {
+    method: "POST",
+    url: "/api/v1/users.forgotPassword",
+    schema: {
+      body: RocketChatEmailRequest,
+      response: {
+        200: RocketChatSuccess,
+        400: RocketChatError,
+        413: RocketChatError,
+        415: RocketChatError,
+        429: RocketChatError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: false, rateLimit: "codes" } }
+  },
+  rocketChatSendConfirmationEmail: {
+    method: "POST",
+    url: "/api/v1/users.sendConfirmationEmail",
+    schema: {
+      body: RocketChatEmailRequest,
+      response: {
+        200: RocketChatSuccess,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        413: RocketChatError,
+        415: RocketChatError,
+        429: RocketChatError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", rateLimit: "codes" } }
+  },
+  rocketChatSendWelcomeEmail: {
+    method: "POST",
+    url: "/api/v1/users.sendWelcomeEmail",
+    schema: {
+      body: RocketChatEmailRequest,
+      response: {
+        200: RocketChatSuccess,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        413: RocketChatError,
+        415: RocketChatError,
+        429: RocketChatError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "send-mail" } }
   },
   rocketChatGetCustomFieldsSetting: {
     method: "GET",

@@ -1,9 +1,9 @@
 import { setTimeout as sleep } from 'node:timers/promises'
-import { AccountNotActive, Forbidden, InvalidInput, MailNotConfigured, NotFound } from '../domain/errors.js'
+import { AccountNotActive, Conflict, Forbidden, InvalidInput, MailNotConfigured, NotFound } from '../domain/errors.js'
 import { isValidEmail } from '../domain/formats.js'
 import type { OutgoingMail } from '../domain/mail.js'
 import { checkNewPassword } from '../domain/password-policy.js'
-import type { StoredPrincipal } from '../domain/principal.js'
+import { type Actor, type StoredPrincipal, actorOf, firstNotHeld, userIdOf } from '../domain/principal.js'
 import type { CodePurpose, StoredAccountCode } from '../repositories/account-codes.js'
 import type { AccountRepository, AccountWriter, StoredUser } from '../repositories/account-repository.js'
 import { newAccountCode, opaqueSecretDigest } from './opaque-secrets.js'
@@ -18,6 +18,8 @@ export interface AccountLifeOptions {
   refusedPasswords: ReadonlySet<string>
   // Whether mail can be sent at all (SMTP_URL, or the development mailbox).
   mailConfigured: boolean
+  // Where a failure that must not change the answer is logged (a recovery's, say).
+  log: { error: (details: { err: unknown }, message: string) => void }
 }
 
 // More recovery requests for one account within the hour mail nothing: the inbox of the
@@ -29,6 +31,14 @@ const HOUR_MS = 3_600_000
 const RECOVERY_ANSWER_MS = 250
 
 export type UserTokens = IssuedTokens & { refreshToken: string }
+
+function emailTaken (): Conflict {
+  return new Conflict('email_taken', 'new_email', 'new_email is already the email of another account')
+}
+
+function passwordUnchanged (field: string): InvalidInput {
+  return new InvalidInput('password_unchanged', field, `${field} is the current password: choose another one`)
+}
 
 function invalidCode (): InvalidInput {
   return new InvalidInput('validation_code_invalid', 'validation_code', 'The validation code is invalid, expired or already used')
@@ -42,7 +52,8 @@ function isUsable (code: StoredAccountCode | undefined, purposes: readonly CodeP
 }
 
 // The life of an account after its creation: its mails as it is created, verifying its email and
-// recovering it by mailed codes, and changing its password. Each code is random (256 bits),
+// recovering it by mailed codes, changing its password and its email, and the mails Rocket.Chat's
+// clients ask for. Each code is random (256 bits),
 // stored as its SHA-256, works once, expires, and is replaced by a newer one of its purpose; the
 // mail carrying it is queued in the transaction that writes it.
 export class AccountLifeService {
@@ -58,7 +69,7 @@ export class AccountLifeService {
     return await this.accounts.transaction(async (writer) => {
       const { stored, user } = await this.lockUsableCode(writer, code, ['verify_email'], at)
       await writer.markEmailVerified(user.id, at)
-      await writer.recordAudit({ actor: { userId: user.id, clientRowId: null }, action: 'user.email_verify', subject: { userId: user.id }, at })
+      await writer.recordAudit({ actor: { userId: user.id, clientRowId: null }, action: 'user.email_verified', subject: { userId: user.id }, at })
       await writer.enqueueEvent({ type: 'user.email_verified', payload: { id: user.id, email: user.email, verified_at: at.toISOString() }, at })
       return await this.logIn(writer, stored, at)
     })
@@ -70,7 +81,9 @@ export class AccountLifeService {
     const stored = await this.accounts.findCode(opaqueSecretDigest(code))
     const user = stored === undefined ? undefined : await this.accounts.findById(stored.userId)
     if (!isUsable(stored, ['verify_email', 'recover'], user, new Date())) throw invalidCode()
-    return user as StoredUser
+    // As verify and reset would refuse it: a blocked or unapproved account is not shown either.
+    if (user?.status !== 'a') throw new AccountNotActive()
+    return user
   }
 
   // Mails a recovery code to the approved account with this email, if there is one; answers alike
@@ -83,13 +96,19 @@ export class AccountLifeService {
       const at = new Date()
       const userId = await this.accounts.findActiveIdByEmail(email)
       if (userId === undefined) return
-      if (await this.accounts.codesIssuedSince(userId, 'recover', new Date(at.getTime() - HOUR_MS)) >= RECOVERY_CODES_PER_HOUR) return
       await this.accounts.transaction(async (writer) => {
+        // Counted under the lock of the user's row, so concurrent requests cannot exceed it.
+        if (!await writer.lockUser(userId)) return
+        if (await writer.codesIssuedSince(userId, 'recover', new Date(at.getTime() - HOUR_MS)) >= RECOVERY_CODES_PER_HOUR) return
         const user = await writer.findUser(userId)
         if (user === undefined) return
         const code = await this.issueCode(writer, user, 'recover', at)
         await writer.enqueueMail({ template: 'recover', to: user.email, data: { username: user.username, code } }, at)
       })
+    } catch (error) {
+      // An error only an existing account meets would tell that it exists: logged, and
+      // answered as any other request.
+      this.options.log.error({ err: error }, 'A recovery request failed; it was answered as if no account had the email')
     } finally {
       await sleep(Math.max(0, answerAt - Date.now()))
     }
@@ -104,6 +123,8 @@ export class AccountLifeService {
     const owner = found === undefined ? undefined : await this.accounts.findById(found.userId)
     if (!isUsable(found, ['recover'], owner, new Date()) || owner === undefined) throw invalidCode()
     checkNewPassword(password, owner.username, this.options.refusedPasswords)
+    const credentials = await this.accounts.findCredentialsById(owner.id)
+    if (credentials !== undefined && await verifyPassword(password, credentials.passwordHash)) throw passwordUnchanged('password')
     const passwordHash = await hashPassword(password, this.options.bcryptCost)
     const at = new Date()
     return await this.accounts.transaction(async (writer) => {
@@ -111,11 +132,17 @@ export class AccountLifeService {
       await writer.changePassword(user.id, passwordHash, at)
       // The code reached the account's address: that verifies it as well.
       await writer.markEmailVerified(user.id, at)
-      await writer.recordAudit({ actor: { userId: user.id, clientRowId: null }, action: 'user.password_reset', subject: { userId: user.id }, at })
+      await writer.recordAudit({ actor: { userId: user.id, clientRowId: null }, action: 'user.password_changed', subject: { userId: user.id }, at })
       await writer.enqueueEvent({ type: 'user.password_changed', payload: { id: user.id, changed_at: at.toISOString(), by: 'recovery' }, at })
       await this.mail(writer, { template: 'password_changed', to: user.email, data: { username: user.username } }, at)
       return await this.logIn(writer, stored, at)
     })
+  }
+
+  // An account whose password is generated is reached only by the mail that lets its user choose
+  // one: without mail it is refused, before anything is written.
+  checkNewAccountMail (mails: { passwordGenerated: boolean }): void {
+    if (mails.passwordGenerated && !this.options.mailConfigured) throw new MailNotConfigured()
   }
 
   // The mails of a new account, in the transaction that creates it: the welcome mail when asked
@@ -142,15 +169,112 @@ export class AccountLifeService {
     const credentials = await this.accounts.findCredentialsById(userId)
     if (credentials === undefined) throw new NotFound(`User ${userId} not found`)
     if (!await verifyPassword(current, credentials.passwordHash)) throw new InvalidInput('wrong_password', 'password', 'password is not the current password')
+    if (next === current) throw passwordUnchanged('new_password')
     checkNewPassword(next, credentials.username, this.options.refusedPasswords)
     const passwordHash = await hashPassword(next, this.options.bcryptCost)
     const at = new Date()
     await this.accounts.transaction(async (writer) => {
       if (!await writer.changePassword(userId, passwordHash, at)) throw new NotFound(`User ${userId} not found`)
-      await writer.recordAudit({ actor: { userId, clientRowId: null }, action: 'user.password_change', subject: { userId }, at })
+      await writer.recordAudit({ actor: { userId, clientRowId: null }, action: 'user.password_changed', subject: { userId }, at })
       await writer.enqueueEvent({ type: 'user.password_changed', payload: { id: userId, changed_at: at.toISOString(), by: 'user' }, at })
       await this.mail(writer, { template: 'password_changed', to: credentials.email, data: { username: credentials.username } }, at)
     })
+  }
+
+  // Asks for the account's email to become `newEmail`. The user's own request, and an admin's
+  // with `confirm`, mail a change_email code to the new address (POST confirm_email spends it);
+  // the email stays as it is until then. An admin's request without `confirm` (SelfCommunity's
+  // direct change) changes it at once, unverified, and mails the new address a verification code.
+  async requestEmailChange (caller: StoredPrincipal, userId: number, newEmail: string, confirm: boolean): Promise<void> {
+    const self = userIdOf(caller) === userId
+    if (!self) await this.checkMayChangeOther(caller, userId)
+    const user = await this.accounts.findById(userId)
+    if (user === undefined) throw new NotFound(`User ${userId} not found`)
+    if (!isValidEmail(newEmail)) throw new InvalidInput('invalid_field', 'new_email', 'new_email must be a valid address of at most 254 characters')
+    if (newEmail.toLowerCase() === user.email.toLowerCase()) throw new InvalidInput('email_unchanged', 'new_email', 'new_email is the email the account already has')
+    if (await this.accounts.findIdByEmail(newEmail) !== undefined) throw emailTaken()
+    if (!this.options.mailConfigured) throw new MailNotConfigured()
+    const at = new Date()
+    await this.accounts.transaction(async (writer) => {
+      if (!await writer.lockUser(userId)) throw new NotFound(`User ${userId} not found`)
+      if (self || confirm) {
+        const code = await this.issueCode(writer, user, 'change_email', at, newEmail)
+        await writer.enqueueMail({ template: 'change_email', to: newEmail, data: { username: user.username, email: newEmail, code } }, at)
+        return
+      }
+      await this.writeEmailChange(writer, actorOf(caller), user, newEmail, false, at)
+      const changed = await writer.findUser(userId) as StoredUser
+      if (!await writer.verificationMailOn()) return
+      const code = await this.issueCode(writer, changed, 'verify_email', at)
+      await writer.enqueueMail({ template: 'verify_email', to: newEmail, data: { username: user.username, code } }, at)
+    })
+  }
+
+  // Changes the account's email to the address a change_email code was mailed to, and verifies
+  // it: the code proves the address. Nothing else of the account changes; no token is revoked.
+  async confirmEmailChange (userId: number, newEmail: string, code: string): Promise<void> {
+    const at = new Date()
+    await this.accounts.transaction(async (writer) => {
+      const stored = await writer.lockCode(opaqueSecretDigest(code))
+      const user = stored === undefined ? undefined : await writer.findUser(stored.userId)
+      if (stored === undefined || user === undefined || stored.userId !== userId || stored.purpose !== 'change_email' || stored.spentAt !== null ||
+        Date.parse(stored.expiresAt) <= at.getTime() || stored.email?.toLowerCase() !== newEmail.toLowerCase()) throw invalidCode()
+      if (!await writer.spendCode(stored.id, at)) throw invalidCode()
+      if (user.status !== 'a') throw new AccountNotActive()
+      await this.writeEmailChange(writer, { userId, clientRowId: null }, user, stored.email, true, at)
+    })
+  }
+
+  // Mails a new verification code to the account with this email, unless it is verified: the
+  // caller's own account, or anyone's with send-mail.
+  async resendVerification (caller: StoredPrincipal, email: string): Promise<void> {
+    if (!this.options.mailConfigured) throw new MailNotConfigured()
+    const userId = await this.accounts.findIdByEmail(email)
+    const own = userId !== undefined && userId === userIdOf(caller)
+    if (!own && !caller.permissions.includes('send-mail')) throw new Forbidden('Only a user with the send-mail permission can ask this for another user\'s email')
+    const user = userId === undefined ? undefined : await this.accounts.findById(userId)
+    if (user === undefined) throw new InvalidInput('invalid_user', 'email', 'No account has this email')
+    if (user.emailIsValid) throw new InvalidInput('email_already_verified', 'email', 'This email is verified already')
+    const at = new Date()
+    await this.accounts.transaction(async (writer) => {
+      const code = await this.issueCode(writer, user, 'verify_email', at)
+      await writer.enqueueMail({ template: 'verify_email', to: user.email, data: { username: user.username, code } }, at)
+    })
+  }
+
+  // Mails the welcome mail to the account with this email (the caller holds send-mail).
+  async sendWelcome (email: string): Promise<void> {
+    if (!this.options.mailConfigured) throw new MailNotConfigured()
+    const userId = await this.accounts.findIdByEmail(email)
+    const user = userId === undefined ? undefined : await this.accounts.findById(userId)
+    if (user === undefined) throw new InvalidInput('invalid_user', 'email', 'No account has this email')
+    const at = new Date()
+    await this.accounts.transaction(async (writer) => {
+      await writer.enqueueMail({ template: 'welcome', to: user.email, data: { username: user.username } }, at)
+    })
+  }
+
+  // Changing another user's email takes edit-other-user-info and every permission they have.
+  private async checkMayChangeOther (caller: StoredPrincipal, userId: number): Promise<void> {
+    if (!caller.permissions.includes('edit-other-user-info')) {
+      throw new Forbidden('Only a user with the edit-other-user-info permission can do this to another user')
+    }
+    const notHeld = firstNotHeld(caller, await this.accounts.permissionsOf(userId))
+    if (notHeld !== undefined) throw new Forbidden(`This user has the ${notHeld} permission, which you do not have`)
+  }
+
+  // The new email with its audit entry and event, and a notice to the old address. The event
+  // carries the new address, which the services that keep a copy need, and not the old one: they
+  // have it already, and an event outlives the address it would keep.
+  private async writeEmailChange (writer: AccountWriter, actor: Actor, user: StoredUser, email: string, verified: boolean, at: Date): Promise<void> {
+    if (!await writer.changeEmail(user.id, email, verified, at)) throw new NotFound(`User ${user.id} not found`)
+    await writer.recordAudit({ actor, action: 'user.email_changed', subject: { userId: user.id }, at })
+    await writer.enqueueEvent({
+      type: 'user.email_changed',
+      payload: { id: user.id, email, email_isvalid: verified, changed_by: actor.userId, changed_by_client: actor.clientRowId, changed_at: at.toISOString() },
+      at
+    })
+    await writer.enqueueMail({ template: 'email_changed', to: user.email, data: { username: user.username, email } }, at)
   }
 
   // A notice that needs no answer is sent when mail can be sent at all, and left out otherwise.
@@ -158,15 +282,17 @@ export class AccountLifeService {
     if (this.options.mailConfigured) await writer.enqueueMail(mail, at)
   }
 
-  // A new code of this purpose for the account's current email, replacing any earlier one; the
-  // caller mails it in the same transaction.
-  async issueCode (writer: AccountWriter, user: StoredUser, purpose: CodePurpose, at: Date): Promise<string> {
+  // A new code of this purpose for the address (the account's current email unless given),
+  // replacing any earlier one: only the newest code of a purpose works. The caller mails it in
+  // the same transaction.
+  async issueCode (writer: AccountWriter, user: StoredUser, purpose: CodePurpose, at: Date, email = user.email): Promise<string> {
     const code = newAccountCode()
+    await writer.spendCodesOf(user.id, purpose, at)
     await writer.issueCode({
       userId: user.id,
       purpose,
       codeHash: opaqueSecretDigest(code),
-      email: user.email,
+      email,
       at,
       expiresAt: new Date(at.getTime() + this.options.codeSeconds * 1000)
     })

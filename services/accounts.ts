@@ -83,6 +83,7 @@ export class AccountService {
     // A generated password is strong by construction, and drawn to avoid the username.
     const password = input.randomPassword === true ? generatePassword(input.username) : input.password
     if (input.randomPassword !== true) this.checkPassword(password, input.username)
+    this.life.checkNewAccountMail({ passwordGenerated: input.randomPassword === true })
     const creator = context.creator
     const createdBy = actorOf(creator)
     // Checked now to fail fast, and again in the transaction against definitions that cannot
@@ -169,8 +170,8 @@ export class AccountService {
     const at = new Date()
     const found = await this.accounts.setPassword(user.id, {
       passwordHash: await hashPassword(newPassword, this.bcryptCost),
-      audit: { actor: SERVICE_ACTOR, action: 'user.password_reset' },
-      event: { type: 'user.updated', payload: { id: user.id, changed: ['password'], updated_by: null, updated_by_client: null, updated_at: at.toISOString() } },
+      audit: { actor: SERVICE_ACTOR, action: 'user.password_changed' },
+      event: { type: 'user.password_changed', payload: { id: user.id, changed_at: at.toISOString(), by: 'operator' } },
       at
     })
     if (!found) throw new NotFound(`User ${username} not found`)

@@ -77,7 +77,7 @@ export class UserService {
     const updatedBy = actorOf(caller)
     return await this.accounts.transaction(async (writer) => {
       const profile = writer.profile()
-      if (!await profile.lockUser(id)) throw new NotFound(`User ${id} not found`)
+      if (!await writer.lockUser(id)) throw new NotFound(`User ${id} not found`)
       const user = await writer.findUser(id) as StoredUser
       const { write, changed } = this.planWrite(user, checked, mode, await writer.customFieldDefinitions())
       if (changed.length === 0) return user

@@ -59,6 +59,7 @@ onEachDatabase('verifying an email', async (t, kind) => {
 
     t.strictSame((await post(api, '/api/v2/account/verify/', { validation_code: code })).body, INVALID_CODE, 'a spent code')
     t.match(await events(api, 'user.email_verified'), [{ id: jane.id, email: JANE.email, verified_at: String }])
+    t.equal(await rowCount(api, 'audit_log', { action: 'user.email_verified', subject_id: jane.id }), 1, 'audited under the name of its event')
     t.notOk(api.logs.some((line) => line.includes(code)), 'the code is never logged')
   })
 
@@ -85,6 +86,15 @@ onEachDatabase('verifying an email', async (t, kind) => {
     t.match(checked.body, { id: jane.id, username: JANE.username, email_isvalid: false })
     t.equal((await post(api, '/api/v2/account/verify/', { validation_code: code })).statusCode, 200, 'the code still works')
     t.strictSame((await post(api, '/api/v2/account/verify/validation_code/', { validation_code: code })).body, INVALID_CODE, 'until it is spent')
+  })
+
+  t.test('checking the code of a blocked account shows nothing of it', async (t) => {
+    const { api, mailbox } = await withMail(t, kind)
+    const jane = await createJane(api)
+    const code = codeIn(await mailbox.next(JANE.email))
+    await api.app.knex('users').where({ id: jane.id }).update({ status: 'b' })
+    const refused = await post(api, '/api/v2/account/verify/validation_code/', { validation_code: code })
+    t.strictSame(refused.body, { statusCode: 401, code: 'account_not_active', message: 'User is not activated' })
   })
 
   t.test('a blocked account gets no tokens, and its code stays unspent', async (t) => {
@@ -136,8 +146,59 @@ onEachDatabase('recovering an account', async (t, kind) => {
     t.equal(notice.subject, 'Your password was changed')
     t.notMatch(notice.text, /validation_code/)
     t.match(await events(api, 'user.password_changed'), [{ id: jane.id, changed_at: String, by: 'recovery' }])
+    t.equal(await rowCount(api, 'audit_log', { action: 'user.password_changed', subject_id: jane.id }), 1, 'audited under the name of its event')
     t.equal((await api.request({ url: '/api/v2/user/me/', token: reset.body.token.access_token })).body.email_isvalid, true, 'the code reached the address: it is verified')
     t.notOk(api.logs.some((line) => line.includes(code) || line.includes(NEW_PASSWORD)), 'neither the code nor the password is logged')
+  })
+
+  t.test('a reset to the current password is refused, and the code stays usable', async (t) => {
+    const { api, mailbox } = await withMail(t, kind)
+    await createJane(api)
+    await mailbox.next(JANE.email)
+    const code = await recoveryCode(api, mailbox)
+    const same = await post(api, '/api/v2/account/reset/', { validation_code: code, password: JANE.password })
+    t.strictSame(same.body, { statusCode: 400, code: 'password_unchanged', field: 'password', message: 'password is the current password: choose another one' })
+    t.equal((await post(api, '/api/v2/account/reset/', { validation_code: code, password: NEW_PASSWORD })).statusCode, 200)
+  })
+
+  t.test('a database error for an existing account is answered 204 as for any email, and logged without the email', async (t) => {
+    const { api, mailbox } = await withMail(t, kind)
+    await createJane(api)
+    await mailbox.next(JANE.email)
+    await api.app.knex.schema.renameTable('account_codes', 'account_codes_away')
+    t.equal((await post(api, '/api/v2/account/recover/', { email: JANE.email })).statusCode, 204)
+    const logged = api.logs.filter((line) => line.includes('A recovery request failed'))
+    t.equal(logged.length, 1, 'the failure is logged')
+    t.notMatch(logged[0], JANE.email)
+  })
+
+  t.test('an existing and an unknown email are answered in about the same time', async (t) => {
+    const { api, mailbox } = await withMail(t, kind)
+    await createJane(api)
+    await mailbox.next(JANE.email)
+    const answerMs = async (email: string): Promise<number> => {
+      const start = process.hrtime.bigint()
+      const answer = await post(api, '/api/v2/account/recover/', { email })
+      if (answer.statusCode !== 204) throw new Error(answer.text)
+      return Number(process.hrtime.bigint() - start) / 1e6
+    }
+    const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] as number
+    const existing: number[] = []
+    const unknown: number[] = []
+    for (let round = 0; round < 3; round++) {
+      existing.push(await answerMs(JANE.email))
+      unknown.push(await answerMs(`nobody${round}@example.com`))
+    }
+    t.ok(Math.abs(median(existing) - median(unknown)) < 100, `medians ${median(existing).toFixed(0)} ms and ${median(unknown).toFixed(0)} ms`)
+  })
+
+  t.test('concurrent requests for one account mail no more than five codes an hour', async (t) => {
+    const { api, mailbox } = await withMail(t, kind)
+    await createJane(api)
+    await mailbox.next(JANE.email)
+    const answers = await Promise.all(Array.from({ length: 8 }, async () => await post(api, '/api/v2/account/recover/', { email: JANE.email })))
+    t.strictSame(answers.map((answer) => answer.statusCode), Array(8).fill(204))
+    t.equal(await rowCount(api, 'mail_outbox', { template: 'recover' }), 5)
   })
 
   t.test('recover answers 204 for any email, and mails only the account that has it, regardless of case', async (t) => {
@@ -168,13 +229,16 @@ onEachDatabase('recovering an account', async (t, kind) => {
 
   t.test('of two resets racing with one code, one wins', async (t) => {
     const { api, mailbox } = await withMail(t, kind)
-    await createJane(api)
+    const jane = await createJane(api)
     await mailbox.next(JANE.email)
     const code = await recoveryCode(api, mailbox)
     const answers = await Promise.all(['R4ce-Passw0rd-One', 'R4ce-Passw0rd-Two'].map(async (password) =>
       await post(api, '/api/v2/account/reset/', { validation_code: code, password })))
     t.strictSame(answers.map((answer) => answer.statusCode).sort(), [200, 400])
     const winner = answers.findIndex((answer) => answer.statusCode === 200)
+    t.equal((await events(api, 'user.password_changed')).length, 1, 'one password_changed event')
+    t.equal(await rowCount(api, 'mail_outbox', { template: 'password_changed' }), 1, 'one password-changed mail')
+    t.equal(await rowCount(api, 'refresh_tokens', { user_id: jane.id }), 1, 'one refresh token')
     t.equal((await passwordGrant(api, winner === 0 ? 'R4ce-Passw0rd-One' : 'R4ce-Passw0rd-Two')).statusCode, 200, 'the winner\'s password is set')
   })
 })

@@ -331,7 +331,8 @@ t.test('templates', async (t) => {
     set_password: { username: 'jane', code: CODE },
     change_email: { username: 'jane', email: 'new@example.com', code: CODE },
     welcome: { username: 'jane' },
-    password_changed: { username: 'jane' }
+    password_changed: { username: 'jane' },
+    email_changed: { username: 'jane', email: 'new@example.com' }
   }
 
   t.test('every template renders a subject, a text and an HTML part from its documented data', async (t) => {
@@ -345,6 +346,8 @@ t.test('templates', async (t) => {
     }
     t.match(templates.render('recover', { ...data.recover, pages_url: 'https://a.example' }).text, `https://a.example/account/recover/password?validation_code=${CODE}`)
     t.match(templates.render('change_email', { ...data.change_email, public_url: 'https://a.example' }).text, 'new@example.com')
+    t.match(templates.render('change_email', { ...data.change_email, public_url: 'https://a.example' }).text, `https://a.example/account/change_email?validation_code=${CODE}`)
+    t.match(templates.render('email_changed', { ...data.email_changed, public_url: 'https://a.example' }).text, 'changed to new@example.com')
   })
 
   t.test('an unknown placeholder is an error when rendering', async (t) => {

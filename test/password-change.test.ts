@@ -1,8 +1,8 @@
 // Passwords mean something: a user changes their own, proving the current one, and a password
 // someone else chose (requirePasswordChange, setRandomPassword) is replaced before anything else.
-import { ADMIN, type TestApp, createUserWithToken, newAccount, onEachDatabase } from './helper.js'
+import { ADMIN, type TestApp, build, createUserWithToken, newAccount, onEachDatabase, rowCount } from './helper.js'
 import { USERS_CREATE, newRocketChatUser, rocketChatHeaders, rocketChatLogin } from './rocket-chat-helper.js'
-import { codeIn, withMail } from './smtp-mailbox.js'
+import { PRODUCTION_WITHOUT_MAIL, codeIn, withMail } from './smtp-mailbox.js'
 
 const JANE = newAccount() as { username: string, email: string, password: string }
 const NEW_PASSWORD = 'N3w-Passw0rd-Jane'
@@ -44,6 +44,29 @@ onEachDatabase('changing one\'s password', async (t, kind) => {
     t.equal((await api.request({ url: '/api/v2/user/me/', token })).statusCode, 200, 'the token still works')
     t.equal((await passwordGrant(api, ADMIN.username, ADMIN.password)).statusCode, 200, 'the admin\'s password is unchanged')
   })
+
+  t.test('a new password equal to the current one is refused, and the tokens keep working', async (t) => {
+    const { api } = await withMail(t, kind)
+    const { user, token } = await createUserWithToken(api)
+    const same = await changePassword(api, token, user.id, JANE.password, JANE.password)
+    t.strictSame(same.body, { statusCode: 400, code: 'password_unchanged', field: 'new_password', message: 'new_password is the current password: choose another one' })
+    t.equal((await api.request({ url: '/api/v2/user/me/', token })).statusCode, 200)
+    t.equal(await rowCount(api, 'outbox_events', { type: 'user.password_changed' }), 0)
+  })
+
+  t.test('the operator\'s reset of an admin password is a password change, audited under the name of its event', async (t) => {
+    const { api } = await withMail(t, kind)
+    await api.app.accountService.resetAdminPassword(ADMIN.username, 'An0ther-Adm1n-Passphrase')
+    t.match(await api.app.knex('outbox_events').where({ type: 'user.password_changed' }).select('payload'), [{ payload: /"by":"operator"/ }])
+    t.equal(await rowCount(api, 'audit_log', { action: 'user.password_changed', actor_id: null, subject_id: 1 }), 1)
+  })
+
+  t.test('the change is audited under the name of its event', async (t) => {
+    const { api } = await withMail(t, kind)
+    const { user, token } = await createUserWithToken(api)
+    t.equal((await changePassword(api, token, user.id, JANE.password, NEW_PASSWORD)).statusCode, 204)
+    t.equal(await rowCount(api, 'audit_log', { action: 'user.password_changed', actor_id: user.id, subject_id: user.id }), 1)
+  })
 })
 
 onEachDatabase('a password someone else chose', async (t, kind) => {
@@ -84,5 +107,18 @@ onEachDatabase('a password someone else chose', async (t, kind) => {
     const me = await api.request({ url: '/api/v2/user/me/', token: reset.body.token.access_token })
     t.match(me.body, { username: JANE.username, email_isvalid: true })
     t.equal((await api.request({ url: '/api/v2/feature/', token: reset.body.token.access_token })).statusCode, 200, 'the chosen password needs no change')
+  })
+})
+
+onEachDatabase('setRandomPassword without mail', async (t, kind) => {
+  t.test('is refused with 503 mail-not-configured before anything is written: no one could ever log in', async (t) => {
+    const api = await build(t, kind, { env: PRODUCTION_WITHOUT_MAIL })
+    const admin = await rocketChatLogin(api, ADMIN.username, PRODUCTION_WITHOUT_MAIL.ADMIN_PASSWORD)
+    const [users, events] = [await rowCount(api, 'users'), await rowCount(api, 'outbox_events')]
+    const refused = await api.request({ method: 'POST', url: USERS_CREATE, headers: rocketChatHeaders(admin), payload: newRocketChatUser({ setRandomPassword: true }) })
+    t.equal(refused.statusCode, 503)
+    t.equal(refused.body.errorType, 'mail-not-configured')
+    t.equal(await rowCount(api, 'users'), users)
+    t.equal(await rowCount(api, 'outbox_events'), events)
   })
 })

@@ -176,8 +176,8 @@ onEachDatabase('refresh tokens', async (t, kind) => {
     t.equal((await api.request({ url: '/api/v1/users.info?userId=1', headers: v1Headers })).statusCode, 401, 'a token of no grant (Rocket.Chat\'s login) ends too')
     t.equal((await passwordGrant(api)).body.error, 'invalid_grant', 'the old password no longer works')
     t.equal((await passwordGrant(api, { password: 'An0ther-Passw0rd!' })).statusCode, 200)
-    const event = await api.app.knex('outbox_events').where({ type: 'user.updated' }).first('payload')
-    t.match(JSON.parse(event.payload), { id: 1, changed: ['password'] })
+    const event = await api.app.knex('outbox_events').where({ type: 'user.password_changed' }).first('payload')
+    t.match(JSON.parse(event.payload), { id: 1, by: 'operator' })
   })
 
   t.test('never logs a refresh token', async (t) => {

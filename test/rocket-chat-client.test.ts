@@ -1,6 +1,6 @@
 // Acceptance of the v1 surface by Rocket.Chat's own REST client, over real HTTP: what its
 // tooling sends, and what it gets back, checked against openapi.yaml as well.
-import { RestClient } from '@rocket.chat/api-client'
+import type { RestClient } from '@rocket.chat/api-client'
 import type { UserCreateParamsPOST } from '@rocket.chat/rest-typings'
 import { ADMIN, onEachDatabase, type TestApp, withoutRequestId } from './helper.js'
 import { adminClient, clientFor, logIn, refusal, rejectionOf, serve } from './rocket-chat-rest-client.js'

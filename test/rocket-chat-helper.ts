@@ -1,8 +1,8 @@
 // Talking to the Rocket.Chat surface (/api/v1/) the way its clients do: log in, then send
 // X-Auth-Token and X-User-Id on every request.
-import { RestClient } from '@rocket.chat/api-client'
-import { contractViolations } from './contract.js'
+import type { RestClient } from '@rocket.chat/api-client'
 import { ADMIN, type ApiResponse, type TestApp } from './helper.js'
+import { clientFor, logIn } from './rocket-chat-rest-client.js'
 
 export const USERS_CREATE = '/api/v1/users.create'
 
@@ -43,20 +43,7 @@ export async function createdEventOf (api: TestApp, userId: number | string): Pr
 // Rocket.Chat's own REST client for the app listening on a free local port, logged in as the
 // user; a response that breaks openapi.yaml fails the call, a refusal rejects with its Response.
 export async function rocketChatClientFor (api: TestApp, user = ADMIN.username, password = ADMIN.password): Promise<RestClient> {
-  const client = new RestClient({ baseUrl: await api.app.listen({ port: 0, host: '127.0.0.1' }) })
-  client.use(async ([endpoint, method, options], next) => {
-    const response = await next(endpoint, method, options).catch((error: unknown) => {
-      if (error instanceof Response) return error
-      throw error
-    })
-    const url = new URL(response.url)
-    const answer = { statusCode: response.status, headers: Object.fromEntries(response.headers.entries()), body: await response.clone().text() }
-    const violations = contractViolations(method, `${url.pathname}${url.search}`, answer)
-    if (violations.length > 0) throw new Error(`${method} ${url.pathname} → ${response.status} breaks openapi.yaml:\n  ${violations.join('\n  ')}`)
-    if (!response.ok) throw response
-    return response
-  })
-  const login = await client.post('/v1/login', { user, password })
-  client.setCredentials({ 'X-User-Id': login.data.userId, 'X-Auth-Token': login.data.authToken })
+  const client = clientFor({ api, baseUrl: await api.app.listen({ port: 0, host: '127.0.0.1' }) })
+  await logIn(client, user, password)
   return client
 }

@@ -116,3 +116,8 @@ export function codeIn (mail: ParsedMail): string {
   if (code === undefined) throw new Error(`no code in the mail "${mail.subject ?? ''}"`)
   return code
 }
+
+// Production without SMTP_URL: no mail at all (development and tests have a mailbox of .eml
+// files), and an admin password that is none of the repository's examples (kept out of
+// test/helper.ts, whose passwords production refuses).
+export const PRODUCTION_WITHOUT_MAIL = { NODE_ENV: 'production', PUBLIC_URL: 'https://accounts.example.com', ADMIN_PASSWORD: 'Pr0duction-0nly-Passphrase!' }
