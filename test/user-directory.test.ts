@@ -122,10 +122,11 @@ onEachDatabase('the list of users', async (t, kind) => {
     t.equal(created.statusCode, 201)
     await createUsers(api, [['bob', 'Bob']], adminToken)
     const bob = await api.request({ url: '/api/v2/user/?ordering=username', token: await api.tokenFor('bob', PASSWORD) })
+    // Others are shown no profile fields (date of birth and gender are personal); oneself, all of them.
     t.strictSame(bob.body.results.map((user: Record<string, unknown>) => Object.keys(user).sort()), [
       ['date_joined', 'id', 'real_name', 'status', 'username'],
       ['company', 'date_joined', 'id', 'real_name', 'status', 'username'],
-      ['date_joined', 'email', 'email_isvalid', 'id', 'real_name', 'roles', 'status', 'username']
+      ['bio', 'date_joined', 'date_of_birth', 'description', 'email', 'email_isvalid', 'gender', 'id', 'location', 'real_name', 'roles', 'status', 'username', 'website']
     ])
     const admin = await api.request({ url: '/api/v2/user/?username=alice', token: adminToken })
     t.match(admin.body.results, [{ email: 'alice@example.com', company: 'ACME', salary: 10, roles: ['user'] }])
