@@ -9,8 +9,10 @@ export type MailTemplate = typeof MAIL_TEMPLATES[number]
 //   recover           username, code   (links to {pages_url}/account/recover/password?validation_code={code})
 //   set_password      username, code   (the same link: a recovery code for an account made with a
 //                                       generated password, setRandomPassword)
-//   change_email      username, email (the new address, which the mail goes to), code
-//                     (links to {public_url}/account/change_email?validation_code={code})
+//   change_email      username, email (the new address, which the mail goes to), code, and
+//                     what the confirmation takes beside the code: user_id, email_query (the
+//                     new address URL-encoded) (links to {pages_url}/account/change_email?
+//                     user_id={user_id}&new_email={email_query}&validation_code={code})
 //   welcome           username
 //   password_changed  username
 //   email_changed     username, email (the new address; the notice goes to the old one)
@@ -18,7 +20,7 @@ export interface MailData {
   verify_email: { username: string, code: string }
   recover: { username: string, code: string }
   set_password: { username: string, code: string }
-  change_email: { username: string, email: string, code: string }
+  change_email: { username: string, email: string, code: string, user_id: string, email_query: string }
   welcome: { username: string }
   password_changed: { username: string }
   email_changed: { username: string, email: string }

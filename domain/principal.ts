@@ -1,6 +1,7 @@
 // Who is calling: a user (through a token of their own) or a service client (through a
 // client-credentials token). Both hold roles, and so permissions; a token also carries scopes.
 // The two kinds name their ids differently on purpose: a client's row id is never a user's id.
+import { Forbidden } from './errors.js'
 
 export interface UserPrincipal {
   kind: 'user'
@@ -56,6 +57,17 @@ export function userIdOf (principal: StoredPrincipal): number | undefined {
 // The first of the permissions the principal does not hold, or undefined when it holds them all.
 export function firstNotHeld (principal: StoredPrincipal, permissions: readonly string[]): string | undefined {
   return permissions.find((permission) => !principal.permissions.includes(permission))
+}
+
+// Anyone may change themselves. Changing another user takes edit-other-user-info and every
+// permission they have (`permissionsOfUser`): no one changes a user who can do more than they can.
+export function checkMayChangeUser (caller: StoredPrincipal, userId: number, permissionsOfUser: readonly string[]): void {
+  if (userIdOf(caller) === userId) return
+  if (!caller.permissions.includes('edit-other-user-info')) {
+    throw new Forbidden('Only a user with the edit-other-user-info permission can change another user')
+  }
+  const notHeld = firstNotHeld(caller, permissionsOfUser)
+  if (notHeld !== undefined) throw new Forbidden(`This user has the ${notHeld} permission, which you do not have`)
 }
 
 // How a token's `sub` names its principal: a user by its id in canonical decimal, a service

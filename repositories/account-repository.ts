@@ -356,6 +356,11 @@ export class AccountWriter {
     })
   }
 
+  // What the user's roles grant, as this transaction sees it (after lockUser: as committed).
+  async permissionsOf (userId: number): Promise<string[]> {
+    return await selectPermissions(this.trx, userId)
+  }
+
   // The writes of a change to the user's profile, in this transaction.
   profile (): ProfileWriter {
     return new ProfileWriter(this.trx)
@@ -514,5 +519,13 @@ export class AccountRepository {
   // The account with this email (regardless of case, whatever its status), if there is one.
   async findIdByEmail (email: string): Promise<number | undefined> {
     return await selectIdByEmail(this.knex, email)
+  }
+
+  // Which of these usernames an account holds (deleted ones too: they keep theirs reserved),
+  // lower-cased.
+  async takenUsernames (usernames: string[]): Promise<Set<string>> {
+    const rows = await this.knex('users').whereIn('username_normalized', usernames.map((name) => name.toLowerCase()))
+      .select<Array<{ username_normalized: string }>>('username_normalized')
+    return new Set(rows.map((row) => row.username_normalized))
   }
 }

@@ -3,11 +3,11 @@ import { AccountNotActive, Conflict, Forbidden, InvalidInput, MailNotConfigured,
 import { isValidEmail } from '../domain/formats.js'
 import type { OutgoingMail } from '../domain/mail.js'
 import { checkNewPassword } from '../domain/password-policy.js'
-import { type Actor, type StoredPrincipal, actorOf, firstNotHeld, userIdOf } from '../domain/principal.js'
+import { type Actor, type StoredPrincipal, actorOf, checkMayChangeUser, userIdOf } from '../domain/principal.js'
 import type { CodePurpose, StoredAccountCode } from '../repositories/account-codes.js'
 import type { AccountRepository, AccountWriter, StoredUser } from '../repositories/account-repository.js'
 import { newAccountCode, opaqueSecretDigest } from './opaque-secrets.js'
-import { hashPassword, verifyPassword } from './passwords.js'
+import { hashPassword, verifyPassword, verifyPasswordOrDigest } from './passwords.js'
 import type { IssuedTokens, TokenService } from './tokens.js'
 
 export interface AccountLifeOptions {
@@ -162,14 +162,16 @@ export class AccountLifeService {
     await writer.enqueueMail({ template: 'verify_email', to: user.email, data: { username: user.username, code } }, at)
   }
 
-  // The user changes their own password, proving the current one. Every token of the account
-  // stops working, the caller's too.
-  async changePassword (caller: StoredPrincipal, userId: number, current: string, next: string): Promise<void> {
+  // The user changes their own password, proving the current one (`asRocketChat`: also by its
+  // digest, as Rocket.Chat's clients send it). Every token of the account stops working, the
+  // caller's too.
+  async changePassword (caller: StoredPrincipal, userId: number, current: string, next: string, asRocketChat = false): Promise<void> {
     if (caller.kind !== 'user' || caller.userId !== userId) throw new Forbidden('A password is changed by its own user only')
     const credentials = await this.accounts.findCredentialsById(userId)
     if (credentials === undefined) throw new NotFound(`User ${userId} not found`)
-    if (!await verifyPassword(current, credentials.passwordHash)) throw new InvalidInput('wrong_password', 'password', 'password is not the current password')
-    if (next === current) throw passwordUnchanged('new_password')
+    const proven = asRocketChat ? await verifyPasswordOrDigest(current, credentials.passwordHash) : await verifyPassword(current, credentials.passwordHash)
+    if (!proven) throw new InvalidInput('wrong_password', 'password', 'password is not the current password')
+    if (await verifyPassword(next, credentials.passwordHash)) throw passwordUnchanged('new_password')
     checkNewPassword(next, credentials.username, this.options.refusedPasswords)
     const passwordHash = await hashPassword(next, this.options.bcryptCost)
     const at = new Date()
@@ -187,19 +189,26 @@ export class AccountLifeService {
   // direct change) changes it at once, unverified, and mails the new address a verification code.
   async requestEmailChange (caller: StoredPrincipal, userId: number, newEmail: string, confirm: boolean): Promise<void> {
     const self = userIdOf(caller) === userId
-    if (!self) await this.checkMayChangeOther(caller, userId)
+    checkMayChangeUser(caller, userId, await this.accounts.permissionsOf(userId))
     const user = await this.accounts.findById(userId)
     if (user === undefined) throw new NotFound(`User ${userId} not found`)
     if (!isValidEmail(newEmail)) throw new InvalidInput('invalid_field', 'new_email', 'new_email must be a valid address of at most 254 characters')
     if (newEmail.toLowerCase() === user.email.toLowerCase()) throw new InvalidInput('email_unchanged', 'new_email', 'new_email is the email the account already has')
-    if (await this.accounts.findIdByEmail(newEmail) !== undefined) throw emailTaken()
     if (!this.options.mailConfigured) throw new MailNotConfigured()
+    const byCode = self || confirm
+    // Answered only to whoever may change the email directly: to the user, whether another
+    // account has an address would tell who has an account. Their code is not mailed then, and
+    // the unique index refuses the address at the confirmation anyway.
+    const takenBy = await this.accounts.findIdByEmail(newEmail)
+    if (takenBy !== undefined && !byCode) throw emailTaken()
     const at = new Date()
     await this.accounts.transaction(async (writer) => {
       if (!await writer.lockUser(userId)) throw new NotFound(`User ${userId} not found`)
-      if (self || confirm) {
+      checkMayChangeUser(caller, userId, await writer.permissionsOf(userId))
+      if (byCode) {
+        if (takenBy !== undefined) return
         const code = await this.issueCode(writer, user, 'change_email', at, newEmail)
-        await writer.enqueueMail({ template: 'change_email', to: newEmail, data: { username: user.username, email: newEmail, code } }, at)
+        await writer.enqueueMail({ template: 'change_email', to: newEmail, data: { username: user.username, email: newEmail, code, user_id: String(user.id), email_query: encodeURIComponent(newEmail) } }, at)
         return
       }
       await this.writeEmailChange(writer, actorOf(caller), user, newEmail, false, at)
@@ -237,6 +246,7 @@ export class AccountLifeService {
     if (user.emailIsValid) throw new InvalidInput('email_already_verified', 'email', 'This email is verified already')
     const at = new Date()
     await this.accounts.transaction(async (writer) => {
+      if (!await writer.lockUser(user.id)) throw new InvalidInput('invalid_user', 'email', 'No account has this email')
       const code = await this.issueCode(writer, user, 'verify_email', at)
       await writer.enqueueMail({ template: 'verify_email', to: user.email, data: { username: user.username, code } }, at)
     })
@@ -250,17 +260,9 @@ export class AccountLifeService {
     if (user === undefined) throw new InvalidInput('invalid_user', 'email', 'No account has this email')
     const at = new Date()
     await this.accounts.transaction(async (writer) => {
+      if (!await writer.lockUser(user.id)) throw new InvalidInput('invalid_user', 'email', 'No account has this email')
       await writer.enqueueMail({ template: 'welcome', to: user.email, data: { username: user.username } }, at)
     })
-  }
-
-  // Changing another user's email takes edit-other-user-info and every permission they have.
-  private async checkMayChangeOther (caller: StoredPrincipal, userId: number): Promise<void> {
-    if (!caller.permissions.includes('edit-other-user-info')) {
-      throw new Forbidden('Only a user with the edit-other-user-info permission can do this to another user')
-    }
-    const notHeld = firstNotHeld(caller, await this.accounts.permissionsOf(userId))
-    if (notHeld !== undefined) throw new Forbidden(`This user has the ${notHeld} permission, which you do not have`)
   }
 
   // The new email with its audit entry and event, and a notice to the old address. The event

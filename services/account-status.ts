@@ -2,7 +2,7 @@ import { Forbidden, InvalidInput, NotFound } from '../domain/errors.js'
 import { type StoredPrincipal, actorOf, firstNotHeld, userIdOf } from '../domain/principal.js'
 import type { AccountStatusRepository, AccountStatusWriter, StatusTarget } from '../repositories/account-status.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
-import { verifyPassword, verifyPasswordDigest } from './passwords.js'
+import { verifyPasswordOrDigest } from './passwords.js'
 import { checkRoleGrantable } from './roles.js'
 
 // SelfCommunity's moderation statuses: approved, blocked, deleted, and unregistered (a hard
@@ -15,7 +15,6 @@ export interface Deletion {
 }
 
 // Rocket.Chat's clients send the password as its SHA-256, in hex.
-const SHA256_HEX = /^[0-9a-fA-F]{64}$/
 
 function userNotFound (id: number): NotFound {
   return new NotFound(`User ${id} not found`)
@@ -108,9 +107,7 @@ export class AccountStatusService {
     if (id === undefined) throw new Forbidden('This token is a service client\'s, which is no user', undefined, 'not_a_user')
     const credentials = await this.accounts.findCredentialsById(id)
     if (credentials === undefined) throw userNotFound(id)
-    const proven = (SHA256_HEX.test(password) && await verifyPasswordDigest(password, credentials.passwordHash)) ||
-      await verifyPassword(password, credentials.passwordHash)
-    if (!proven) throw new InvalidInput('wrong_password', 'password', 'password is not the current password')
+    if (!await verifyPasswordOrDigest(password, credentials.passwordHash)) throw new InvalidInput('wrong_password', 'password', 'password is not the current password')
     await this.deleteUser(caller, id, { hard: false })
   }
 

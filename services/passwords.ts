@@ -37,7 +37,11 @@ export async function verifyPassword (password: string, hash: string): Promise<b
   return await counted(bcrypt.compare(bcryptInput(password), hash))
 }
 
-// Rocket.Chat's clients send a password as its SHA-256 hex digest, which is what bcrypt is given.
-export async function verifyPasswordDigest (digest: string, hash: string): Promise<boolean> {
-  return await counted(bcrypt.compare(digest.toLowerCase(), hash))
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/
+
+// A password as Rocket.Chat's clients send it where they prove one: its SHA-256 hex digest
+// (which is what bcrypt is given), or the password itself.
+export async function verifyPasswordOrDigest (given: string, hash: string): Promise<boolean> {
+  if (SHA256_HEX.test(given) && await counted(bcrypt.compare(given.toLowerCase(), hash))) return true
+  return await verifyPassword(given, hash)
 }

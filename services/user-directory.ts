@@ -110,8 +110,7 @@ export class UserDirectoryService {
     let next = (await this.accounts.search({ username: `${base}-` }, { limit: 1, offset: 0 })).count + 1
     for (;;) {
       const numbered = Array.from({ length: SUGGESTION_BATCH }, (_, index) => `${base}-${next + index}`)
-      const { ids } = await this.accounts.search({ usernames: numbered }, { limit: SUGGESTION_BATCH, offset: 0 })
-      const taken = new Set((await this.accounts.findByIds(ids)).map((taker) => taker.username.toLowerCase()))
+      const taken = await this.accounts.takenUsernames(numbered)
       const free = numbered.find((name) => !taken.has(name) && !this.reservedUsernames.includes(name))
       if (free !== undefined) return free
       next += SUGGESTION_BATCH

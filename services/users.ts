@@ -1,10 +1,10 @@
-import { type StoredPrincipal, actorOf, firstNotHeld, userIdOf } from '../domain/principal.js'
+import { type StoredPrincipal, actorOf, checkMayChangeUser, userIdOf } from '../domain/principal.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import type { CustomFieldDefinition } from '../repositories/custom-field-repository.js'
 import type { PageWindow } from '../repositories/sql.js'
 import { type ProfileField, REAL_NAME_MAX_LENGTH, SELFCOMMUNITY_PROFILE_FIELDS, checkUsername, profileValue } from '../domain/accounts.js'
 import type { CustomFieldRegistry } from './custom-fields.js'
-import { Forbidden, InvalidInput, NotFound, UsernameTaken } from '../domain/errors.js'
+import { InvalidInput, NotFound, UsernameTaken } from '../domain/errors.js'
 import { USERNAME_PATTERN, characterCount } from '../domain/formats.js'
 import { type ChangeMode, type CheckedChanges, planProfileWrite } from './profile-changes.js'
 import type { ReservedUsernames } from './reserved-usernames.js'
@@ -71,13 +71,15 @@ export class UserService {
   // as they are in that transaction, so none can change in between. A change that changes
   // nothing writes nothing.
   async updateUser (id: number, changes: UserChanges, caller: StoredPrincipal, mode: ChangeMode = 'patch'): Promise<StoredUser> {
-    await this.authorizeChange(id, caller)
+    checkMayChangeUser(caller, id, await this.accounts.permissionsOf(id))
     const at = new Date()
     const checked = this.checkChangeValues(changes, mode, at)
     const updatedBy = actorOf(caller)
     return await this.accounts.transaction(async (writer) => {
       const profile = writer.profile()
       if (!await writer.lockUser(id)) throw new NotFound(`User ${id} not found`)
+      // Again under the lock: the user may have been given more permissions meanwhile.
+      checkMayChangeUser(caller, id, await writer.permissionsOf(id))
       const user = await writer.findUser(id) as StoredUser
       const { write, changed } = this.planWrite(user, checked, mode, await writer.customFieldDefinitions())
       if (changed.length === 0) return user
@@ -96,23 +98,12 @@ export class UserService {
   // username taken, a custom field invalid or missing): for a call that makes another change
   // first (v1's updateOwnBasicInfo changes the password too). updateUser checks it all again.
   async checkUpdate (id: number, changes: UserChanges, caller: StoredPrincipal): Promise<void> {
-    await this.authorizeChange(id, caller)
+    checkMayChangeUser(caller, id, await this.accounts.permissionsOf(id))
     const checked = this.checkChangeValues(changes, 'patch', new Date())
     const user = await this.getUser(id)
     this.planWrite(user, checked, 'patch', await this.customFields.list())
     const holder = checked.username === undefined ? undefined : await this.accounts.findIdByUsername(checked.username)
     if (holder !== undefined && holder !== id) throw new UsernameTaken()
-  }
-
-  // Anyone may change themselves. Changing another user takes edit-other-user-info and every
-  // permission they have: no one changes a user who can do more than they can.
-  private async authorizeChange (id: number, caller: StoredPrincipal): Promise<void> {
-    if (userIdOf(caller) === id) return
-    if (!caller.permissions.includes('edit-other-user-info')) {
-      throw new Forbidden('Only a user with the edit-other-user-info permission can change another user')
-    }
-    const notHeld = firstNotHeld(caller, await this.accounts.permissionsOf(id))
-    if (notHeld !== undefined) throw new Forbidden(`This user has the ${notHeld} permission, which you do not have`)
   }
 
   // The values of the change as they are stored, each checked against its field's rule. A

@@ -111,12 +111,22 @@ onEachDatabase('changing one\'s email', async (t, kind) => {
     t.strictSame(invalid.body, { statusCode: 400, code: 'invalid_field', field: 'new_email', message: 'new_email must be a valid address of at most 254 characters' })
     const same = await changeEmail(api, token, user.id, { new_email: 'JANE@example.com' })
     t.strictSame(same.body, { statusCode: 400, code: 'email_unchanged', field: 'new_email', message: 'new_email is the email the account already has' })
-    const taken = await changeEmail(api, token, user.id, { new_email: ADMIN.email.toUpperCase() })
-    t.strictSame(taken.body, { statusCode: 409, code: 'email_taken', field: 'new_email', message: 'new_email is already the email of another account' })
     t.equal((await changeEmail(api, token, 1, { new_email: NEW_EMAIL })).statusCode, 403, 'the admin\'s email is not jane\'s to change')
     t.equal((await changeEmail(api, token, user.id, { new_email: NEW_EMAIL, extra: 1 })).statusCode, 400, 'an unknown key')
     t.equal(await rowCount(api, 'account_codes', { purpose: 'change_email' }), 0)
     t.equal(await rowCount(api, 'mail_outbox', { template: 'change_email' }), 0)
+  })
+
+  t.test('another account\'s email is answered as any other, so nobody learns who has an account, and mailed nothing', async (t) => {
+    const { api, mailbox } = await withMail(t, kind)
+    const { user, token } = await jane(api, mailbox)
+    const taken = await changeEmail(api, token, user.id, { new_email: ADMIN.email.toUpperCase() })
+    const free = await changeEmail(api, token, user.id, { new_email: NEW_EMAIL })
+    t.equal(taken.statusCode, 204)
+    t.equal(free.statusCode, 204)
+    t.equal((await mailbox.next(NEW_EMAIL)).subject, 'Confirm your new email address')
+    t.equal(await rowCount(api, 'mail_outbox', { template: 'change_email' }), 1, 'the other account\'s owner is mailed nothing')
+    t.strictSame(await emailOf(api, user.id), { email: JANE.email, email_isvalid: false })
   })
 
   t.test('a wrong, expired, replaced or spent code, or one for another address or user, confirms nothing', async (t) => {
@@ -185,6 +195,14 @@ onEachDatabase('changing another user\'s email', async (t, kind) => {
     t.equal((await mailbox.next(JANE.email)).subject, 'Your email address was changed')
     t.match(await events(api, 'user.email_changed'), [{ id: user.id, email: NEW_EMAIL, email_isvalid: false, changed_by: 1 }])
     t.equal(await rowCount(api, 'audit_log', { action: 'user.email_changed', actor_id: 1, subject_id: user.id }), 1)
+  })
+
+  t.test('an admin\'s direct change to another account\'s email is a 409: the admin may see who has one', async (t) => {
+    const { api, mailbox } = await withMail(t, kind)
+    const { user } = await jane(api, mailbox)
+    const taken = await changeEmail(api, await api.adminToken(), user.id, { new_email: ADMIN.email.toUpperCase() })
+    t.strictSame(taken.body, { statusCode: 409, code: 'email_taken', field: 'new_email', message: 'new_email is already the email of another account' })
+    t.strictSame(await emailOf(api, user.id), { email: JANE.email, email_isvalid: false })
   })
 
   t.test('with confirm, an admin\'s change waits for the code, as the user\'s own does', async (t) => {

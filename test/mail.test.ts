@@ -329,7 +329,7 @@ t.test('templates', async (t) => {
     verify_email: { username: 'jane', code: CODE },
     recover: { username: 'jane', code: CODE },
     set_password: { username: 'jane', code: CODE },
-    change_email: { username: 'jane', email: 'new@example.com', code: CODE },
+    change_email: { username: 'jane', email: 'new@example.com', code: CODE, user_id: '7', email_query: 'new%40example.com' },
     welcome: { username: 'jane' },
     password_changed: { username: 'jane' },
     email_changed: { username: 'jane', email: 'new@example.com' }
@@ -345,8 +345,9 @@ t.test('templates', async (t) => {
       if ('code' in data[name]) t.match(mail.text, CODE, `${name} carries the code`)
     }
     t.match(templates.render('recover', { ...data.recover, pages_url: 'https://a.example' }).text, `https://a.example/account/recover/password?validation_code=${CODE}`)
-    t.match(templates.render('change_email', { ...data.change_email, public_url: 'https://a.example' }).text, 'new@example.com')
-    t.match(templates.render('change_email', { ...data.change_email, public_url: 'https://a.example' }).text, `https://a.example/account/change_email?validation_code=${CODE}`)
+    t.match(templates.render('change_email', { ...data.change_email, pages_url: 'https://a.example' }).text, 'new@example.com')
+    t.match(templates.render('change_email', { ...data.change_email, pages_url: 'https://a.example' }).text,
+      `https://a.example/account/change_email?user_id=7&new_email=new%40example.com&validation_code=${CODE}`, 'the link carries all the confirmation takes')
     t.match(templates.render('email_changed', { ...data.email_changed, public_url: 'https://a.example' }).text, 'changed to new@example.com')
   })
 

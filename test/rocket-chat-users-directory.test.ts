@@ -93,6 +93,8 @@ onEachDatabase('users.list with the Rocket.Chat client', async (t, kind) => {
       [{ sort: '{}' }, 'sort'],
       [{ sort: '{"username":1,"name":1}' }, 'sort'],
       [{ sort: '{"username":"asc"}' }, 'sort'],
+      [{ sort: '{"constructor":1}' }, 'sort'],
+      [{ sort: '{"__proto__":1}' }, 'sort'],
       [{ count: 101 }, 'count']
     ] as const) {
       t.match(await refusal(client.get('/v1/users.list', params as never)), { status: 400, body: { success: false, errorType: 'invalid-params', details: { field } } }, JSON.stringify(params))
@@ -120,6 +122,10 @@ onEachDatabase('users.getUsernameSuggestion with the Rocket.Chat client', async 
     t.strictSame(await client.get('/v1/users.getUsernameSuggestion'), { result: 'jane_doe-1', success: true })
     await createUsers(api, [['jane_doe-1', ''], ['jane_doe-2', '']])
     t.equal((await client.get('/v1/users.getUsernameSuggestion')).result, 'jane_doe-3')
+    await createUsers(api, [['jane_doe-3', '']])
+    const deleted = await api.request({ method: 'DELETE', url: `/api/v2/user/${String((await api.app.knex('users').where({ username: 'jane_doe-3' }).first('id')).id)}/`, token: await api.adminToken() })
+    t.equal(deleted.statusCode, 204)
+    t.equal((await client.get('/v1/users.getUsernameSuggestion')).result, 'jane_doe-4', 'a deleted account keeps its name reserved')
     await api.app.knex('users').where({ username: 'jane_doe' }).update({ real_name: 'Élodie  SSmith!' })
     t.equal((await client.get('/v1/users.getUsernameSuggestion')).result, 'elodie_ssmith')
   })

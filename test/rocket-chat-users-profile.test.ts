@@ -1,5 +1,6 @@
 // Rocket.Chat's users.update and users.updateOwnBasicInfo, driven by its own REST client over
 // real HTTP: the same changes, rules and refusals as PATCH /api/v2/user/{id}/.
+import { createHash } from 'node:crypto'
 import type { RestClient } from '@rocket.chat/api-client'
 import { type TestApp, build, createUserWithToken, defineCustomField, makeMandatory, onEachDatabase, rowCount, userSnapshot, withoutRequestId } from './helper.js'
 import { rocketChatClientFor } from './rocket-chat-helper.js'
@@ -154,6 +155,15 @@ onEachDatabase('users.updateOwnBasicInfo', async (t, kind) => {
     const stale = await refusal(jane.get('/v1/users.info', { username: JANE.username }))
     t.equal(stale.status, 401, 'the token of the change stops working too')
     t.equal(await rowCount(api, 'outbox_events', { type: 'user.password_changed' }), 1)
+  })
+
+  t.test('takes the current password as Rocket.Chat\'s clients send it, its SHA-256 in hex', async (t) => {
+    const api = await build(t, kind)
+    await createUserWithToken(api)
+    const jane = await rocketChatClientFor(api, JANE.username, JANE.password)
+    const digest = createHash('sha256').update(JANE.password).digest('hex')
+    t.equal((await updateOwn(jane, { data: { currentPassword: digest, newPassword: NEW_PASSWORD } })).success, true)
+    t.equal(await passwordGrant(api, NEW_PASSWORD), 200)
   })
 
   t.test('refuses a wrong current password, a weak new one, or none, naming the parameter, and changes nothing', async (t) => {

@@ -26,10 +26,12 @@ function orderOf (sort: string | undefined): UserOrder | undefined {
   if (sort === undefined) return undefined
   const entries = Object.entries(jsonObjectOf(sort, 'sort'))
   const [key, direction] = entries[0] ?? []
-  if (entries.length !== 1 || key === undefined || SORT_COLUMNS[key] === undefined || (direction !== 1 && direction !== -1)) {
+  // Own keys only: `constructor` or `__proto__` name no column.
+  const column = key !== undefined && Object.hasOwn(SORT_COLUMNS, key) ? SORT_COLUMNS[key] : undefined
+  if (entries.length !== 1 || column === undefined || (direction !== 1 && direction !== -1)) {
     throw new InvalidInput('invalid_field', 'sort', `sort must be one of ${Object.keys(SORT_COLUMNS).join(', ')} with 1 or -1`)
   }
-  return { column: SORT_COLUMNS[key], direction: direction === 1 ? 'asc' : 'desc' }
+  return { column, direction: direction === 1 ? 'asc' : 'desc' }
 }
 
 // The part of Rocket.Chat's query language served here; anything else is refused, not ignored.

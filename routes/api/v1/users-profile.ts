@@ -75,7 +75,7 @@ const userProfileRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
         }
         // The rest of the change is checked first, so a refusal of it leaves the password as it was.
         await fastify.userService.checkUpdate(userId, changes, caller)
-        await fastify.accountLife.changePassword(caller, userId, data.currentPassword, data.newPassword)
+        await fastify.accountLife.changePassword(caller, userId, data.currentPassword, data.newPassword, true)
           .catch((error: unknown) => { throw renamingPasswordFields(error) })
       }
       return { user: rocketChatUser(await fastify.userService.updateUser(userId, changes, caller)), success: true }
