@@ -32,6 +32,15 @@ const RECOVERY_ANSWER_MS = 250
 
 export type UserTokens = IssuedTokens & { refreshToken: string }
 
+// A password change checked and hashed, not yet written.
+export interface PreparedPasswordChange {
+  userId: number
+  passwordHash: string
+  // Where the notice goes, and whom it greets.
+  email: string
+  username: string
+}
+
 function emailTaken (): Conflict {
   return new Conflict('email_taken', 'new_email', 'new_email is already the email of another account')
 }
@@ -166,6 +175,13 @@ export class AccountLifeService {
   // digest, as Rocket.Chat's clients send it). Every token of the account stops working, the
   // caller's too.
   async changePassword (caller: StoredPrincipal, userId: number, current: string, next: string, asRocketChat = false): Promise<void> {
+    const change = await this.preparePasswordChange(caller, userId, current, next, asRocketChat)
+    await this.accounts.transaction(async (writer) => { await this.writePasswordChange(writer, change, new Date()) })
+  }
+
+  // The checks of changePassword and the new hash, for a caller that writes the change in a
+  // transaction of its own with writePasswordChange (with other changes, all or nothing).
+  async preparePasswordChange (caller: StoredPrincipal, userId: number, current: string, next: string, asRocketChat = false): Promise<PreparedPasswordChange> {
     if (caller.kind !== 'user' || caller.userId !== userId) throw new Forbidden('A password is changed by its own user only')
     const credentials = await this.accounts.findCredentialsById(userId)
     if (credentials === undefined) throw new NotFound(`User ${userId} not found`)
@@ -173,14 +189,16 @@ export class AccountLifeService {
     if (!proven) throw new InvalidInput('wrong_password', 'password', 'password is not the current password')
     if (await verifyPassword(next, credentials.passwordHash)) throw passwordUnchanged('new_password')
     checkNewPassword(next, credentials.username, this.options.refusedPasswords)
-    const passwordHash = await hashPassword(next, this.options.bcryptCost)
-    const at = new Date()
-    await this.accounts.transaction(async (writer) => {
-      if (!await writer.changePassword(userId, passwordHash, at)) throw new NotFound(`User ${userId} not found`)
-      await writer.recordAudit({ actor: { userId, clientRowId: null }, action: 'user.password_changed', subject: { userId }, at })
-      await writer.enqueueEvent({ type: 'user.password_changed', payload: { id: userId, changed_at: at.toISOString(), by: 'user' }, at })
-      await this.mail(writer, { template: 'password_changed', to: credentials.email, data: { username: credentials.username } }, at)
-    })
+    return { userId, passwordHash: await hashPassword(next, this.options.bcryptCost), email: credentials.email, username: credentials.username }
+  }
+
+  // The password change with its audit entry, event and notice, in the caller's transaction.
+  async writePasswordChange (writer: AccountWriter, change: PreparedPasswordChange, at: Date): Promise<void> {
+    const { userId } = change
+    if (!await writer.changePassword(userId, change.passwordHash, at)) throw new NotFound(`User ${userId} not found`)
+    await writer.recordAudit({ actor: { userId, clientRowId: null }, action: 'user.password_changed', subject: { userId }, at })
+    await writer.enqueueEvent({ type: 'user.password_changed', payload: { id: userId, changed_at: at.toISOString(), by: 'user' }, at })
+    await this.mail(writer, { template: 'password_changed', to: change.email, data: { username: change.username } }, at)
   }
 
   // Asks for the account's email to become `newEmail`. The user's own request, and an admin's

@@ -1,5 +1,5 @@
 import { type StoredPrincipal, actorOf, checkMayChangeUser, userIdOf } from '../domain/principal.js'
-import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
+import type { AccountRepository, AccountWriter, StoredUser } from '../repositories/account-repository.js'
 import type { CustomFieldDefinition } from '../repositories/custom-field-repository.js'
 import type { PageWindow } from '../repositories/sql.js'
 import { type ProfileField, REAL_NAME_MAX_LENGTH, SELFCOMMUNITY_PROFILE_FIELDS, checkUsername, profileValue } from '../domain/accounts.js'
@@ -70,7 +70,12 @@ export class UserService {
   // fields changed, all in one transaction. Custom fields are checked against the definitions
   // as they are in that transaction, so none can change in between. A change that changes
   // nothing writes nothing.
-  async updateUser (id: number, changes: UserChanges, caller: StoredPrincipal, mode: ChangeMode = 'patch'): Promise<StoredUser> {
+  // `alongside` writes another change of the user in the same transaction, once this one is
+  // checked: both are made, or neither.
+  async updateUser (
+    id: number, changes: UserChanges, caller: StoredPrincipal, mode: ChangeMode = 'patch',
+    alongside?: (writer: AccountWriter, at: Date) => Promise<void>
+  ): Promise<StoredUser> {
     checkMayChangeUser(caller, id, await this.accounts.permissionsOf(id))
     const at = new Date()
     const checked = this.checkChangeValues(changes, mode, at)
@@ -82,7 +87,8 @@ export class UserService {
       checkMayChangeUser(caller, id, await writer.permissionsOf(id))
       const user = await writer.findUser(id) as StoredUser
       const { write, changed } = this.planWrite(user, checked, mode, await writer.customFieldDefinitions())
-      if (changed.length === 0) return user
+      await alongside?.(writer, at)
+      if (changed.length === 0) return alongside === undefined ? user : await writer.findUser(id) as StoredUser
       await profile.write(id, write, at)
       await writer.recordAudit({ actor: updatedBy, action: 'user.updated', subject: { userId: id }, at })
       await writer.enqueueEvent({
@@ -92,18 +98,6 @@ export class UserService {
       })
       return await writer.findUser(id) as StoredUser
     })
-  }
-
-  // Refuses, without writing anything, a change updateUser would refuse as things are now (a
-  // username taken, a custom field invalid or missing): for a call that makes another change
-  // first (v1's updateOwnBasicInfo changes the password too). updateUser checks it all again.
-  async checkUpdate (id: number, changes: UserChanges, caller: StoredPrincipal): Promise<void> {
-    checkMayChangeUser(caller, id, await this.accounts.permissionsOf(id))
-    const checked = this.checkChangeValues(changes, 'patch', new Date())
-    const user = await this.getUser(id)
-    this.planWrite(user, checked, 'patch', await this.customFields.list())
-    const holder = checked.username === undefined ? undefined : await this.accounts.findIdByUsername(checked.username)
-    if (holder !== undefined && holder !== id) throw new UsernameTaken()
   }
 
   // The values of the change as they are stored, each checked against its field's rule. A

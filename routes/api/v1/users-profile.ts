@@ -3,6 +3,7 @@ import { callerOf } from '../../../plugins/auth.js'
 import { operations } from '../../../schemas/operations.js'
 import { Forbidden, InvalidInput, NotFound } from '../../../domain/errors.js'
 import { userIdOf } from '../../../domain/principal.js'
+import type { PreparedPasswordChange } from '../../../services/account-life.js'
 import type { UserChanges } from '../../../services/users.js'
 import { rocketChatUser } from './representations.js'
 
@@ -69,16 +70,19 @@ const userProfileRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       const { data, customFields } = request.body
       refuseNotChangedHere(data, ['email'])
       const changes = userChangesOf(data, customFields)
+      let passwordChange: PreparedPasswordChange | undefined
       if (data.newPassword !== undefined && data.newPassword !== null) {
         if (data.currentPassword === undefined || data.currentPassword === null) {
           throw new InvalidInput('missing_field', 'currentPassword', 'currentPassword is required to change the password')
         }
-        // The rest of the change is checked first, so a refusal of it leaves the password as it was.
-        await fastify.userService.checkUpdate(userId, changes, caller)
-        await fastify.accountLife.changePassword(caller, userId, data.currentPassword, data.newPassword, true)
+        passwordChange = await fastify.accountLife.preparePasswordChange(caller, userId, data.currentPassword, data.newPassword, true)
           .catch((error: unknown) => { throw renamingPasswordFields(error) })
       }
-      return { user: rocketChatUser(await fastify.userService.updateUser(userId, changes, caller)), success: true }
+      const prepared = passwordChange
+      // The password changes in the transaction of the rest: a refusal of either changes nothing.
+      const user = await fastify.userService.updateUser(userId, changes, caller, 'patch',
+        prepared === undefined ? undefined : async (writer, at) => { await fastify.accountLife.writePasswordChange(writer, prepared, at) })
+      return { user: rocketChatUser(user), success: true }
     }
   })
 }
