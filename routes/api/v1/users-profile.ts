@@ -6,6 +6,7 @@ import { userIdOf } from '../../../domain/principal.js'
 import type { PreparedPasswordChange } from '../../../services/account-life.js'
 import type { UserChanges } from '../../../services/users.js'
 import { rocketChatUser } from './representations.js'
+import { asRocketChatUser } from './unknown-user.js'
 
 // What users.update can say that other flows change (the email by its confirmation, an admin's
 // password, the status, the roles): refused here, naming the parameter, and nothing changes.
@@ -49,15 +50,12 @@ const userProfileRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     handler: async (request) => {
       const { userId, data } = request.body
       refuseNotChangedHere(data, NOT_CHANGED_HERE)
-      try {
-        // Rocket.Chat answers an unknown user with a 400 of its own; an id that is not ours is unknown.
+      return await asRocketChatUser('userId', async () => {
+        // An id that is not ours is unknown.
         if (!USER_ID.test(userId)) throw new NotFound(`User ${userId} not found`)
         const user = await fastify.userService.updateUser(Number(userId), userChangesOf(data, data.customFields), callerOf(request))
         return { user: rocketChatUser(user), success: true }
-      } catch (error) {
-        if (error instanceof NotFound) throw new InvalidInput('invalid_user', 'userId', 'User not found.')
-        throw error
-      }
+      })
     }
   })
 

@@ -1,17 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { callerOf } from '../../../plugins/auth.js'
 import { operations } from '../../../schemas/operations.js'
-import { InvalidInput, NotFound } from '../../../domain/errors.js'
-
-// Rocket.Chat answers an unknown user with a 400 of its own.
-async function asRocketChatUser<T> (field: string, work: () => Promise<T>): Promise<T> {
-  try {
-    return await work()
-  } catch (error) {
-    if (error instanceof NotFound) throw new InvalidInput('invalid_user', field, 'User not found.')
-    throw error
-  }
-}
+import { InvalidInput } from '../../../domain/errors.js'
+import { asRocketChatUser } from './unknown-user.js'
 
 // Rocket.Chat's users.setActiveStatus, users.delete and users.deleteOwnAccount: the same
 // services as v2's moderation and deletion.

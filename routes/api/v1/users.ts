@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { callerOf } from '../../../plugins/auth.js'
-import type { StoredUser } from '../../../repositories/account-repository.js'
 import { operations } from '../../../schemas/operations.js'
-import { InvalidInput, NotFound } from '../../../domain/errors.js'
+import { InvalidInput } from '../../../domain/errors.js'
 import { rocketChatPublicUser, rocketChatUser } from './representations.js'
+import { asRocketChatUser } from './unknown-user.js'
 
 // Rocket.Chat's `null` for an optional parameter means it was not given.
 function given<T extends Record<string, unknown>> (values: T): { [K in keyof T]?: Exclude<T[K], null> } {
@@ -52,14 +52,8 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if ((userId === undefined) === (username === undefined)) {
         throw new InvalidInput('invalid_query', 'userId', 'Give exactly one of userId and username')
       }
-      let user: StoredUser
-      try {
-        user = userId !== undefined ? await fastify.userService.getUser(Number(userId)) : await fastify.userService.getUserByUsername(username as string)
-      } catch (error) {
-        // Rocket.Chat answers an unknown user with a 400 of its own.
-        if (error instanceof NotFound) throw new InvalidInput('invalid_user', userId !== undefined ? 'userId' : 'username', 'User not found.')
-        throw error
-      }
+      const user = await asRocketChatUser(userId !== undefined ? 'userId' : 'username', async () =>
+        userId !== undefined ? await fastify.userService.getUser(Number(userId)) : await fastify.userService.getUserByUsername(username as string))
       const caller = callerOf(request)
       const view = fastify.userService.seesFullProfile(caller, user)
         ? rocketChatUser(user)
