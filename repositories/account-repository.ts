@@ -6,7 +6,7 @@ import { type CodePurpose, type NewAccountCode, type StoredAccountCode, countAcc
 import { lockUserRow, selectIdByEmail, updateAccountEmail } from './account-emails.js'
 import { type AuditEntry, insertAuditEntry } from './audit-log.js'
 import { insertMail } from './mail-outbox.js'
-import { type NewRefreshToken, insertRefreshToken } from './token-repository.js'
+import { type NewRefreshToken, insertRefreshToken, revokeUserRefreshTokens } from './token-repository.js'
 import { EmailTaken, UsernameTaken } from '../domain/errors.js'
 import { type CustomFieldDefinition, selectDefinitions } from './custom-field-repository.js'
 import { type StoredInvite, selectInvite } from './invite-code-repository.js'
@@ -189,7 +189,7 @@ async function updatePassword (trx: Knex.Transaction, id: number, passwordHash: 
   const found = await trx('users').where({ id }).whereNot('status', 'd')
     .update({ password_hash: passwordHash, updated_at: time, password_changed_at: time, require_password_change: false })
   if (found === 0) return false
-  await trx('refresh_tokens').where({ user_id: id }).whereNull('revoked_at').update({ revoked_at: time })
+  await revokeUserRefreshTokens(trx, id, at)
   return true
 }
 
