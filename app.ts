@@ -139,6 +139,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(customFieldRegistry)
   await app.register(accounts, { announceFirstAdmin: options.announceFirstAdmin, ensureFirstAdmin: options.ensureFirstAdmin })
   await app.register(registration)
+  await app.register(directory)
   await app.register(metrics)
 
   await app.register(healthRoutes)
@@ -149,7 +150,6 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(accountRecoveryRoutes)
   await app.register(userEmailRoutes)
   await app.register(accountSearchRoutes)
-  await app.register(directory)
   await app.register(userDirectoryRoutes)
   await app.register(userRoutes)
   await app.register(userStatusRoutes)
