@@ -8,7 +8,7 @@ import { knexConfig } from '../plugins/database.js'
 import type * as SelfCommunity from '@selfcommunity/api-services'
 import { decodeJwt } from 'jose'
 import { contractViolations } from './contract.js'
-import { ADMIN, type ApiResponse, TEST_JWT_PRIVATE_KEY, type TestApp, build, createTestDatabase, createUserWithToken, defineCustomField, giveRole, makeMandatory, onEachDatabase, rowCount, updatedEvents, userSnapshot } from './helper.js'
+import { ADMIN, type ApiResponse, TEST_JWT_PRIVATE_KEY, type TestApp, build, createTestDatabase, createUserWithToken, defineCustomField, giveRole, makeMandatory, onEachDatabase, rowCount, silentLogger, updatedEvents, userSnapshot } from './helper.js'
 
 // The client's ES module build imports directories, which Node refuses: its CommonJS build works.
 const { UserService: SelfCommunityUsers } = createRequire(import.meta.url)('@selfcommunity/api-services') as typeof SelfCommunity
@@ -327,8 +327,7 @@ onEachDatabase('the profile fields as standard fields', async (t, kind) => {
 
   t.test('the migration that adds them renames a custom field defined with one of their names, keeping its values', async (t) => {
     const config = loadConfig({ NODE_ENV: 'test', DATA_DIR: t.testdirName, DATABASE_URL: await createTestDatabase(t, kind), JWT_PRIVATE_KEY: TEST_JWT_PRIVATE_KEY })
-    const silent = { warn: () => {}, error: () => {}, debug: () => {}, info: () => {} } as unknown as Parameters<typeof knexConfig>[1]
-    const db = knex(knexConfig(config.database, silent))
+    const db = knex(knexConfig(config.database, silentLogger))
     t.teardown(async () => { await db.destroy() })
     // Up to 0007, the one before: migrations are append-only, so it is the seventh.
     for (let migration = 1; migration <= 7; migration++) await db.migrate.up()
