@@ -63,9 +63,13 @@ export function firstNotHeld (principal: StoredPrincipal, permissions: readonly 
 // permission they have (`permissionsOfUser`): no one changes a user who can do more than they can.
 export function checkMayChangeUser (caller: StoredPrincipal, userId: number, permissionsOfUser: readonly string[]): void {
   if (userIdOf(caller) === userId) return
-  if (!caller.permissions.includes('edit-other-user-info')) {
-    throw new Forbidden('Only a user with the edit-other-user-info permission can change another user')
-  }
+  checkMayActOnUser(caller, 'edit-other-user-info', permissionsOfUser)
+}
+
+// Acting on a user in a way that takes `permission`: the caller holds it, and every permission
+// the user has (`permissionsOfUser`).
+export function checkMayActOnUser (caller: StoredPrincipal, permission: string, permissionsOfUser: readonly string[]): void {
+  if (!caller.permissions.includes(permission)) throw new Forbidden(`This operation requires the ${permission} permission`)
   const notHeld = firstNotHeld(caller, permissionsOfUser)
   if (notHeld !== undefined) throw new Forbidden(`This user has the ${notHeld} permission, which you do not have`)
 }

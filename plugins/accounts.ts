@@ -2,6 +2,7 @@ import fp from 'fastify-plugin'
 import { AccountStatusRepository } from '../repositories/account-status.js'
 import { AccountLifeService } from '../services/account-life.js'
 import { AccountStatusService } from '../services/account-status.js'
+import { AccountUpdateService } from '../services/account-updates.js'
 import { AccountService } from '../services/accounts.js'
 import { ReservedUsernames } from '../services/reserved-usernames.js'
 import { UserService } from '../services/users.js'
@@ -12,6 +13,7 @@ declare module 'fastify' {
     accountLife: AccountLifeService
     userService: UserService
     accountStatus: AccountStatusService
+    accountUpdates: AccountUpdateService
   }
 }
 
@@ -45,7 +47,10 @@ export default fp<AccountsOptions>(async (fastify, options) => {
   fastify.decorate('accountService', accountService)
   fastify.decorate('accountLife', accountLife)
   fastify.decorate('userService', userService)
-  fastify.decorate('accountStatus', new AccountStatusService(new AccountStatusRepository(fastify.knex), repositories.accounts))
+  const statuses = new AccountStatusRepository(fastify.knex)
+  const accountStatus = new AccountStatusService(statuses, repositories.accounts)
+  fastify.decorate('accountStatus', accountStatus)
+  fastify.decorate('accountUpdates', new AccountUpdateService(repositories.accounts, statuses, userService, accountLife, accountStatus))
 
   if (options.ensureFirstAdmin === false) return
   const firstAdmin = await accountService.ensureFirstAdmin(config.firstAdmin, config.environment === 'development')

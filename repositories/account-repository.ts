@@ -380,6 +380,11 @@ export class AccountWriter {
     return await lockUserRow(this.trx, id)
   }
 
+  // The account with this email (regardless of case, whatever its status), as this transaction sees it.
+  async findIdByEmail (email: string): Promise<number | undefined> {
+    return await selectIdByEmail(this.trx, email)
+  }
+
   // A new email for the account; 409 email_taken (on new_email) when another account has it.
   async changeEmail (userId: number, email: string, verified: boolean, at: Date): Promise<boolean> {
     return await updateAccountEmail(this.trx, userId, email, verified, at)

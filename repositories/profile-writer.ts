@@ -9,9 +9,20 @@ export interface ProfileWrite {
   username?: string
   realName?: string
   profile: Partial<ProfileFields>
+  flags: AccountFlagChanges
   values: Array<{ fieldId: number, value: CustomFieldValue }>
   removedFieldIds: number[]
 }
+
+// The account's flags an admin sets (Rocket.Chat's users.update's verified and
+// requirePasswordChange).
+export interface AccountFlagChanges {
+  emailIsValid?: boolean
+  requirePasswordChange?: boolean
+}
+
+// Their columns, which are also their names in the contract (and in user.updated's `changed`).
+export const ACCOUNT_FLAG_COLUMNS: Record<keyof AccountFlagChanges, string> = { emailIsValid: 'email_isvalid', requirePasswordChange: 'require_password_change' }
 
 const PROFILE_COLUMNS: Record<keyof ProfileFields, string> = {
   bio: 'bio',
@@ -34,6 +45,7 @@ export class ProfileWriter {
     if (change.username !== undefined) Object.assign(columns, { username: change.username, username_normalized: change.username.toLowerCase() })
     if (change.realName !== undefined) columns.real_name = change.realName
     for (const [field, value] of Object.entries(change.profile)) columns[PROFILE_COLUMNS[field as keyof ProfileFields]] = value
+    for (const [flag, value] of Object.entries(change.flags)) columns[ACCOUNT_FLAG_COLUMNS[flag as keyof AccountFlagChanges]] = value
     try {
       await this.trx('users').where({ id }).update(columns)
     } catch (error) {

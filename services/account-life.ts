@@ -3,11 +3,11 @@ import { AccountNotActive, Conflict, Forbidden, InvalidInput, MailNotConfigured,
 import { isValidEmail } from '../domain/formats.js'
 import type { OutgoingMail } from '../domain/mail.js'
 import { checkNewPassword } from '../domain/password-policy.js'
-import { type Actor, type StoredPrincipal, actorOf, checkMayChangeUser, userIdOf } from '../domain/principal.js'
+import { type Actor, type StoredPrincipal, actorOf, checkMayActOnUser, checkMayChangeUser, userIdOf } from '../domain/principal.js'
 import type { CodePurpose, StoredAccountCode } from '../repositories/account-codes.js'
 import type { AccountRepository, AccountWriter, StoredUser } from '../repositories/account-repository.js'
 import { newAccountCode, opaqueSecretDigest } from './opaque-secrets.js'
-import { hashPassword, verifyPassword, verifyPasswordOrDigest } from './passwords.js'
+import { generatePassword, hashPassword, verifyPassword, verifyPasswordOrDigest } from './passwords.js'
 import type { IssuedTokens, TokenService } from './tokens.js'
 
 export interface AccountLifeOptions {
@@ -39,6 +39,13 @@ export interface PreparedPasswordChange {
   // Where the notice goes, and whom it greets.
   email: string
   username: string
+}
+
+// A password an admin gives a user, or one generated that nobody knows (the user chooses their
+// own with the code mailed to them), checked and hashed, not yet written.
+export interface PreparedPasswordReset {
+  passwordHash: string
+  generated: boolean
 }
 
 function emailTaken (): Conflict {
@@ -98,7 +105,7 @@ export class AccountLifeService {
   // Mails a recovery code to the approved account with this email, if there is one; answers alike
   // (and no sooner than RECOVERY_ANSWER_MS) either way.
   async recover (email: string): Promise<void> {
-    if (!this.options.mailConfigured) throw new MailNotConfigured()
+    this.checkMailConfigured()
     if (!isValidEmail(email)) throw new InvalidInput('invalid_field', 'email', 'email must be a valid address of at most 254 characters')
     const answerAt = Date.now() + RECOVERY_ANSWER_MS
     try {
@@ -151,7 +158,7 @@ export class AccountLifeService {
   // An account whose password is generated is reached only by the mail that lets its user choose
   // one: without mail it is refused, before anything is written.
   checkNewAccountMail (mails: { passwordGenerated: boolean }): void {
-    if (mails.passwordGenerated && !this.options.mailConfigured) throw new MailNotConfigured()
+    if (mails.passwordGenerated) this.checkMailConfigured()
   }
 
   // The mails of a new account, in the transaction that creates it: the welcome mail when asked
@@ -160,10 +167,9 @@ export class AccountLifeService {
   // preference verification_mail is off.
   async mailNewAccount (writer: AccountWriter, user: StoredUser, mails: { welcome: boolean, passwordGenerated: boolean }, at: Date): Promise<void> {
     if (!this.options.mailConfigured) return
-    if (mails.welcome) await writer.enqueueMail({ template: 'welcome', to: user.email, data: { username: user.username } }, at)
+    if (mails.welcome) await this.writeWelcomeMail(writer, user, at)
     if (mails.passwordGenerated) {
-      const code = await this.issueCode(writer, user, 'recover', at)
-      await writer.enqueueMail({ template: 'set_password', to: user.email, data: { username: user.username, code } }, at)
+      await this.mailSetPasswordCode(writer, user, at)
       return
     }
     if (user.emailIsValid || !await writer.verificationMailOn()) return
@@ -201,6 +207,27 @@ export class AccountLifeService {
     await this.mail(writer, { template: 'password_changed', to: change.email, data: { username: change.username } }, at)
   }
 
+  // The checks of a password an admin sets for a user (`password` undefined: a generated one,
+  // which takes mail to reach the user), and its hash; writePasswordReset writes it.
+  async preparePasswordReset (password: string | undefined, username: string): Promise<PreparedPasswordReset> {
+    if (password === undefined) this.checkMailConfigured()
+    if (password !== undefined) checkNewPassword(password, username, this.options.refusedPasswords)
+    return { passwordHash: await hashPassword(password ?? generatePassword(username), this.options.bcryptCost), generated: password === undefined }
+  }
+
+  // The admin's new password for the user (edit-other-user-password, and every permission the
+  // user has), in the caller's transaction, which locked the user: every token of the account
+  // stops working. The user is told by mail; of a generated password they get a code to choose
+  // their own, as an account created with one does.
+  async writePasswordReset (writer: AccountWriter, caller: StoredPrincipal, user: StoredUser, reset: PreparedPasswordReset, at: Date): Promise<void> {
+    checkMayActOnUser(caller, 'edit-other-user-password', await writer.permissionsOf(user.id))
+    if (!await writer.changePassword(user.id, reset.passwordHash, at)) throw new NotFound(`User ${user.id} not found`)
+    await writer.recordAudit({ actor: actorOf(caller), action: 'user.password_changed', subject: { userId: user.id }, at })
+    await writer.enqueueEvent({ type: 'user.password_changed', payload: { id: user.id, changed_at: at.toISOString(), by: 'admin' }, at })
+    if (reset.generated) await this.mailSetPasswordCode(writer, user, at)
+    else await this.mail(writer, { template: 'password_changed', to: user.email, data: { username: user.username } }, at)
+  }
+
   // Asks for the account's email to become `newEmail`. The user's own request, and an admin's
   // with `confirm`, mail a change_email code to the new address (POST confirm_email spends it);
   // the email stays as it is until then. An admin's request without `confirm` (SelfCommunity's
@@ -212,29 +239,41 @@ export class AccountLifeService {
     if (user === undefined) throw new NotFound(`User ${userId} not found`)
     if (!isValidEmail(newEmail)) throw new InvalidInput('invalid_field', 'new_email', 'new_email must be a valid address of at most 254 characters')
     if (newEmail.toLowerCase() === user.email.toLowerCase()) throw new InvalidInput('email_unchanged', 'new_email', 'new_email is the email the account already has')
-    if (!this.options.mailConfigured) throw new MailNotConfigured()
+    this.checkMailConfigured()
     const byCode = self || confirm
-    // Answered only to whoever may change the email directly: to the user, whether another
-    // account has an address would tell who has an account. Their code is not mailed then, and
-    // the unique index refuses the address at the confirmation anyway.
-    const takenBy = await this.accounts.findIdByEmail(newEmail)
-    if (takenBy !== undefined && !byCode) throw emailTaken()
+    // Answered only to whoever may change the email directly (writeEmailChangeRequest says why).
+    if (!byCode && await this.accounts.findIdByEmail(newEmail) !== undefined) throw emailTaken()
     const at = new Date()
     await this.accounts.transaction(async (writer) => {
       if (!await writer.lockUser(userId)) throw new NotFound(`User ${userId} not found`)
       checkMayChangeUser(caller, userId, await writer.permissionsOf(userId))
       if (byCode) {
-        if (takenBy !== undefined) return
-        const code = await this.issueCode(writer, user, 'change_email', at, newEmail)
-        await writer.enqueueMail({ template: 'change_email', to: newEmail, data: { username: user.username, email: newEmail, code, user_id: String(user.id), email_query: encodeURIComponent(newEmail) } }, at)
+        await this.writeEmailChangeRequest(writer, user, newEmail, at)
         return
       }
-      await this.writeEmailChange(writer, actorOf(caller), user, newEmail, false, at)
-      const changed = await writer.findUser(userId) as StoredUser
-      if (!await writer.verificationMailOn()) return
-      const code = await this.issueCode(writer, changed, 'verify_email', at)
-      await writer.enqueueMail({ template: 'verify_email', to: newEmail, data: { username: user.username, code } }, at)
+      await this.writeDirectEmailChange(writer, caller, user, newEmail, false, at)
     })
+  }
+
+  // A request for a new address confirmed by code, in the caller's transaction, which locked the
+  // user: the code is mailed to the address, unless another account has it (then nothing is
+  // mailed, and the caller answered alike: a user is not told who has an account; the unique
+  // index would refuse the address at the confirmation anyway).
+  async writeEmailChangeRequest (writer: AccountWriter, user: StoredUser, newEmail: string, at: Date): Promise<void> {
+    if (await writer.findIdByEmail(newEmail) !== undefined) return
+    const code = await this.issueCode(writer, user, 'change_email', at, newEmail)
+    await writer.enqueueMail({ template: 'change_email', to: newEmail, data: { username: user.username, email: newEmail, code, user_id: String(user.id), email_query: encodeURIComponent(newEmail) } }, at)
+  }
+
+  // An admin's change of the user's email, at once, in the caller's transaction, which locked
+  // the user: an address not verified is mailed a verification code (unless the preference
+  // verification_mail is off).
+  async writeDirectEmailChange (writer: AccountWriter, caller: StoredPrincipal, user: StoredUser, email: string, verified: boolean, at: Date): Promise<void> {
+    await this.writeEmailChange(writer, actorOf(caller), user, email, verified, at)
+    if (verified || !this.options.mailConfigured || !await writer.verificationMailOn()) return
+    const changed = await writer.findUser(user.id) as StoredUser
+    const code = await this.issueCode(writer, changed, 'verify_email', at)
+    await writer.enqueueMail({ template: 'verify_email', to: email, data: { username: user.username, code } }, at)
   }
 
   // Changes the account's email to the address a change_email code was mailed to, and verifies
@@ -255,7 +294,7 @@ export class AccountLifeService {
   // Mails a new verification code to the account with this email, unless it is verified: the
   // caller's own account, or anyone's with send-mail.
   async resendVerification (caller: StoredPrincipal, email: string): Promise<void> {
-    if (!this.options.mailConfigured) throw new MailNotConfigured()
+    this.checkMailConfigured()
     const userId = await this.accounts.findIdByEmail(email)
     const own = userId !== undefined && userId === userIdOf(caller)
     if (!own && !caller.permissions.includes('send-mail')) throw new Forbidden('Only a user with the send-mail permission can ask this for another user\'s email')
@@ -272,15 +311,31 @@ export class AccountLifeService {
 
   // Mails the welcome mail to the account with this email (the caller holds send-mail).
   async sendWelcome (email: string): Promise<void> {
-    if (!this.options.mailConfigured) throw new MailNotConfigured()
+    this.checkMailConfigured()
     const userId = await this.accounts.findIdByEmail(email)
     const user = userId === undefined ? undefined : await this.accounts.findById(userId)
     if (user === undefined) throw new InvalidInput('invalid_user', 'email', 'No account has this email')
     const at = new Date()
     await this.accounts.transaction(async (writer) => {
       if (!await writer.lockUser(user.id)) throw new InvalidInput('invalid_user', 'email', 'No account has this email')
-      await writer.enqueueMail({ template: 'welcome', to: user.email, data: { username: user.username } }, at)
+      await this.writeWelcomeMail(writer, user, at)
     })
+  }
+
+  // Whether the mail a change asks for can be sent: a 503 before anything is written, if not.
+  checkMailConfigured (): void {
+    if (!this.options.mailConfigured) throw new MailNotConfigured()
+  }
+
+  // The welcome mail, in the caller's transaction (mail is configured: checkMailConfigured).
+  async writeWelcomeMail (writer: AccountWriter, user: StoredUser, at: Date): Promise<void> {
+    await writer.enqueueMail({ template: 'welcome', to: user.email, data: { username: user.username } }, at)
+  }
+
+  // A recovery code with which the user chooses a password they were not told.
+  private async mailSetPasswordCode (writer: AccountWriter, user: StoredUser, at: Date): Promise<void> {
+    const code = await this.issueCode(writer, user, 'recover', at)
+    await writer.enqueueMail({ template: 'set_password', to: user.email, data: { username: user.username, code } }, at)
   }
 
   // The new email with its audit entry and event, and a notice to the old address. The event

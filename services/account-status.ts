@@ -1,5 +1,5 @@
 import { Forbidden, InvalidInput, NotFound } from '../domain/errors.js'
-import { type StoredPrincipal, actorOf, firstNotHeld, userIdOf } from '../domain/principal.js'
+import { type StoredPrincipal, actorOf, checkMayActOnUser, userIdOf } from '../domain/principal.js'
 import type { AccountStatusRepository, AccountStatusWriter, StatusTarget } from '../repositories/account-status.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import { verifyPasswordOrDigest } from './passwords.js'
@@ -28,13 +28,6 @@ function requirePermission (caller: StoredPrincipal, permission: string): void {
   if (!caller.permissions.includes(permission)) throw new Forbidden(`This operation requires the ${permission} permission`)
 }
 
-// Acting on another user takes every permission they have: no one blocks, deletes or re-roles
-// a user who can do more than they can.
-function requireEveryPermissionOf (caller: StoredPrincipal, target: StatusTarget): void {
-  const notHeld = firstNotHeld(caller, target.permissions)
-  if (notHeld !== undefined) throw new Forbidden(`This user has the ${notHeld} permission, which you do not have`)
-}
-
 // Blocking and unblocking accounts, deleting them (soft or hard), and setting their roles. Each
 // change locks the account, and, as any of them can leave the service without an active admin,
 // the admins first: two admins blocking each other cannot both succeed. The change, its audit
@@ -50,21 +43,24 @@ export class AccountStatusService {
   // account is read on every request. Setting the status it has already changes nothing.
   async setActive (caller: StoredPrincipal, id: number, active: boolean): Promise<void> {
     requirePermission(caller, 'edit-other-user-active-status')
+    await this.statuses.transaction(async (writer) => { await this.writeActive(writer, caller, id, active, new Date()) })
+  }
+
+  // setActive's change in the caller's transaction, which takes the admins' lock before any row
+  // of a user.
+  async writeActive (writer: AccountStatusWriter, caller: StoredPrincipal, id: number, active: boolean, at: Date): Promise<void> {
     if (userIdOf(caller) === id) throw new Forbidden('Nobody blocks or unblocks themselves')
     const status = active ? 'a' : 'b'
-    await this.statuses.transaction(async (writer) => {
-      const target = await this.lockLiving(writer, id)
-      requireEveryPermissionOf(caller, target)
-      if (target.status === status) return
-      if (!active) await this.keepAnAdmin(writer, target)
-      const at = new Date()
-      await writer.setStatus(id, status, at)
-      if (!active) await writer.revokeRefreshTokens(id, at)
-      const type = active ? 'user.unblocked' : 'user.blocked'
-      const actor = actorOf(caller)
-      await writer.account.recordAudit({ actor, action: type, subject: { userId: id }, at })
-      await writer.account.enqueueEvent({ type, payload: { id, by: actor.userId, at: at.toISOString() }, at })
-    })
+    const target = await this.lockLiving(writer, id)
+    checkMayActOnUser(caller, 'edit-other-user-active-status', target.permissions)
+    if (target.status === status) return
+    if (!active) await this.keepAnAdmin(writer, target)
+    await writer.setStatus(id, status, at)
+    if (!active) await writer.revokeRefreshTokens(id, at)
+    const type = active ? 'user.unblocked' : 'user.blocked'
+    const actor = actorOf(caller)
+    await writer.account.recordAudit({ actor, action: type, subject: { userId: id }, at })
+    await writer.account.enqueueEvent({ type, payload: { id, by: actor.userId, at: at.toISOString() }, at })
   }
 
   // SelfCommunity's moderation of a user: a and b unblock and block, d deletes (hard with
@@ -87,7 +83,7 @@ export class AccountStatusService {
       await writer.lockAdmins()
       const target = await writer.lockTarget(id)
       if (target === undefined) throw userNotFound(id)
-      if (!self) requireEveryPermissionOf(caller, target)
+      if (!self) checkMayActOnUser(caller, 'delete-user', target.permissions)
       if (target.status === 'd' && !deletion.hard) throw new InvalidInput('already_deleted', undefined, `User ${id} is already deleted`)
       if (target.status !== 'd') await this.keepAnAdmin(writer, target)
       const at = new Date()
@@ -116,23 +112,26 @@ export class AccountStatusService {
   // active admin keeps the admin role.
   async setRoles (caller: StoredPrincipal, id: number, roles: string[]): Promise<StoredUser> {
     requirePermission(caller, 'assign-roles')
-    const wanted = [...new Set(roles)]
-    await this.statuses.transaction(async (writer) => {
-      const target = await this.lockLiving(writer, id)
-      requireEveryPermissionOf(caller, target)
-      const added = wanted.filter((role) => !target.roles.includes(role))
-      const removed = target.roles.filter((role) => !wanted.includes(role))
-      for (const role of added) checkRoleGrantable(role, await writer.account.rolePermissions(role), caller, `roles[${roles.indexOf(role)}]`)
-      if (removed.includes('admin') && target.status === 'a' && await writer.otherActiveAdmins(id) === 0) throw lastAdmin()
-      if (added.length === 0 && removed.length === 0) return
-      const at = new Date()
-      await writer.replaceRoles(id, wanted, at)
-      await writer.account.recordAudit({ actor: actorOf(caller), action: 'user.roles_changed', subject: { userId: id }, at })
-      await writer.account.enqueueEvent({ type: 'user.roles_changed', payload: { id, added, removed }, at })
-    })
+    await this.statuses.transaction(async (writer) => { await this.writeRoles(writer, caller, id, roles, new Date()) })
     const user = await this.accounts.findById(id)
     if (user === undefined) throw userNotFound(id)
     return user
+  }
+
+  // setRoles' change in the caller's transaction, which takes the admins' lock before any row of
+  // a user.
+  async writeRoles (writer: AccountStatusWriter, caller: StoredPrincipal, id: number, roles: string[], at: Date): Promise<void> {
+    const wanted = [...new Set(roles)]
+    const target = await this.lockLiving(writer, id)
+    checkMayActOnUser(caller, 'assign-roles', target.permissions)
+    const added = wanted.filter((role) => !target.roles.includes(role))
+    const removed = target.roles.filter((role) => !wanted.includes(role))
+    for (const role of added) checkRoleGrantable(role, await writer.account.rolePermissions(role), caller, `roles[${roles.indexOf(role)}]`)
+    if (removed.includes('admin') && target.status === 'a' && await writer.otherActiveAdmins(id) === 0) throw lastAdmin()
+    if (added.length === 0 && removed.length === 0) return
+    await writer.replaceRoles(id, wanted, at)
+    await writer.account.recordAudit({ actor: actorOf(caller), action: 'user.roles_changed', subject: { userId: id }, at })
+    await writer.account.enqueueEvent({ type: 'user.roles_changed', payload: { id, added, removed }, at })
   }
 
   // The account, locked after the admins, unless it is deleted (then it is not found).

@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto'
 import type { FirstAdminCredentials } from '../config.js'
 import { type AccountFlags, type Profile, REAL_NAME_MAX_LENGTH, checkUsernameAndEmail } from '../domain/accounts.js'
 import { Conflict, InvalidInput, NotFound, StartupError } from '../domain/errors.js'
@@ -7,7 +6,7 @@ import { checkNewPassword } from '../domain/password-policy.js'
 import { type StoredPrincipal, SERVICE_ACTOR, actorOf } from '../domain/principal.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import type { CustomFieldRegistry } from './custom-fields.js'
-import { hashPassword } from './passwords.js'
+import { generatePassword, hashPassword } from './passwords.js'
 import { admittingInvite, admittingPromo, inviteRefusal, promoRefusal } from './registration-gates.js'
 import { ReservedUsernames } from './reserved-usernames.js'
 import { checkRoleGrantable } from './roles.js'
@@ -203,27 +202,4 @@ export class AccountService {
         `without the admin role; set another ADMIN_${field.toUpperCase()}`)
     }
   }
-}
-
-const PASSWORD_ALPHABETS = ['abcdefghijkmnopqrstuvwxyz', 'ABCDEFGHJKLMNPQRSTUVWXYZ', '23456789', '!@#$%^&*-_=+']
-
-// 24 characters with every class present, shuffled, and drawn again while it contains the
-// username, which the password policy refuses (likely only for a username of one or two
-// characters, so a few draws are always enough).
-function generatePassword (username: string): string {
-  for (;;) {
-    const password = drawPassword()
-    if (!password.toLowerCase().includes(username.toLowerCase())) return password
-  }
-}
-
-function drawPassword (): string {
-  const all = PASSWORD_ALPHABETS.join('')
-  const pick = (alphabet: string): string => alphabet[randomInt(alphabet.length)] as string
-  const characters = [...PASSWORD_ALPHABETS.map(pick), ...Array.from({ length: 20 }, () => pick(all))]
-  for (let index = characters.length - 1; index > 0; index--) {
-    const other = randomInt(index + 1)
-    ;[characters[index], characters[other]] = [characters[other] as string, characters[index] as string]
-  }
-  return characters.join('')
 }

@@ -2,7 +2,7 @@ import { PROFILE_FIELD_RULES, type CustomFieldValue, type ProfileField, type Pro
 import { InvalidCustomField } from '../domain/errors.js'
 import type { StoredUser } from '../repositories/account-repository.js'
 import type { CustomFieldDefinition } from '../repositories/custom-field-repository.js'
-import type { ProfileWrite } from '../repositories/profile-writer.js'
+import { ACCOUNT_FLAG_COLUMNS, type AccountFlagChanges, type ProfileWrite } from '../repositories/profile-writer.js'
 import type { CustomFieldRegistry } from './custom-fields.js'
 
 // A change of a user, its values checked against the rules of their fields.
@@ -12,7 +12,10 @@ export interface CheckedChanges {
   profile: Partial<ProfileFields>
   // Values of custom fields by name; null removes one.
   customFields: Record<string, unknown>
+  // The account's flags an admin sets (Rocket.Chat's users.update).
+  flags?: AccountFlagChanges
 }
+
 
 // How a change applies: `patch` changes what it names; `replace` (PUT) makes the custom fields
 // what it gives, as on account creation.
@@ -43,7 +46,7 @@ function valuesAfterPatch (user: StoredUser, input: Record<string, unknown>, def
 export function planProfileWrite (
   user: StoredUser, changes: CheckedChanges, mode: ChangeMode, definitions: CustomFieldDefinition[], registry: CustomFieldRegistry
 ): { write: ProfileWrite, changed: string[] } {
-  const write: ProfileWrite = { profile: {}, values: [], removedFieldIds: [] }
+  const write: ProfileWrite = { profile: {}, flags: {}, values: [], removedFieldIds: [] }
   const changed: string[] = []
   if (changes.username !== undefined && changes.username !== user.username) {
     write.username = changes.username
@@ -57,6 +60,11 @@ export function planProfileWrite (
     if (value === user[field]) continue
     Object.assign(write.profile, { [field]: value })
     changed.push(PROFILE_FIELD_RULES[field].name)
+  }
+  for (const [flag, value] of Object.entries(changes.flags ?? {}) as Array<[keyof AccountFlagChanges, boolean | undefined]>) {
+    if (value === undefined || value === user[flag]) continue
+    write.flags[flag] = value
+    changed.push(ACCOUNT_FLAG_COLUMNS[flag])
   }
   const after = mode === 'replace'
     ? new Map(registry.checkValues(changes.customFields, definitions).map(({ fieldId, value }) => [fieldId, value]))

@@ -6,6 +6,7 @@ import { type ProfileField, REAL_NAME_MAX_LENGTH, SELFCOMMUNITY_PROFILE_FIELDS, 
 import type { CustomFieldRegistry } from './custom-fields.js'
 import { InvalidInput, NotFound, UsernameTaken } from '../domain/errors.js'
 import { USERNAME_PATTERN, characterCount } from '../domain/formats.js'
+import type { AccountFlagChanges } from '../repositories/profile-writer.js'
 import { type ChangeMode, type CheckedChanges, planProfileWrite } from './profile-changes.js'
 import type { ReservedUsernames } from './reserved-usernames.js'
 
@@ -30,6 +31,9 @@ export interface UserChanges {
   profile: Partial<Record<ProfileField, string | null>>
   // The other keys given: new values of custom fields, keyed by field name; null removes a value.
   customFields: Record<string, unknown>
+  // The account's flags, which only Rocket.Chat's users.update sets (AccountUpdateService
+  // decides who may).
+  flags?: AccountFlagChanges
 }
 
 // Reading, searching and changing existing accounts.
@@ -70,39 +74,36 @@ export class UserService {
   // fields changed, all in one transaction. Custom fields are checked against the definitions
   // as they are in that transaction, so none can change in between. A change that changes
   // nothing writes nothing.
-  // `alongside` writes another change of the user in the same transaction, once this one is
-  // checked: both are made, or neither.
-  async updateUser (
-    id: number, changes: UserChanges, caller: StoredPrincipal, mode: ChangeMode = 'patch',
-    alongside?: (writer: AccountWriter, at: Date) => Promise<void>
-  ): Promise<StoredUser> {
+  async updateUser (id: number, changes: UserChanges, caller: StoredPrincipal, mode: ChangeMode = 'patch'): Promise<StoredUser> {
     checkMayChangeUser(caller, id, await this.accounts.permissionsOf(id))
     const at = new Date()
-    const checked = this.checkChangeValues(changes, mode, at)
+    const checked = this.checkChanges(changes, mode, at)
+    return await this.accounts.transaction(async (writer) => await this.writeUpdate(writer, id, checked, caller, mode, at))
+  }
+
+  // updateUser's change in the caller's transaction (with other changes of the user, all or
+  // nothing), checked first with checkChanges; the user as it then is.
+  async writeUpdate (writer: AccountWriter, id: number, checked: CheckedChanges, caller: StoredPrincipal, mode: ChangeMode, at: Date): Promise<StoredUser> {
+    if (!await writer.lockUser(id)) throw new NotFound(`User ${id} not found`)
+    // Again under the lock: the user may have been given more permissions meanwhile.
+    checkMayChangeUser(caller, id, await writer.permissionsOf(id))
+    const user = await writer.findUser(id) as StoredUser
+    const { write, changed } = this.planWrite(user, checked, mode, await writer.customFieldDefinitions())
+    if (changed.length === 0) return user
+    await writer.profile().write(id, write, at)
     const updatedBy = actorOf(caller)
-    return await this.accounts.transaction(async (writer) => {
-      const profile = writer.profile()
-      if (!await writer.lockUser(id)) throw new NotFound(`User ${id} not found`)
-      // Again under the lock: the user may have been given more permissions meanwhile.
-      checkMayChangeUser(caller, id, await writer.permissionsOf(id))
-      const user = await writer.findUser(id) as StoredUser
-      const { write, changed } = this.planWrite(user, checked, mode, await writer.customFieldDefinitions())
-      await alongside?.(writer, at)
-      if (changed.length === 0) return alongside === undefined ? user : await writer.findUser(id) as StoredUser
-      await profile.write(id, write, at)
-      await writer.recordAudit({ actor: updatedBy, action: 'user.updated', subject: { userId: id }, at })
-      await writer.enqueueEvent({
-        type: 'user.updated',
-        payload: { id, changed, updated_by: updatedBy.userId, updated_by_client: caller.kind === 'client' ? caller.clientId : null, updated_at: at.toISOString() },
-        at
-      })
-      return await writer.findUser(id) as StoredUser
+    await writer.recordAudit({ actor: updatedBy, action: 'user.updated', subject: { userId: id }, at })
+    await writer.enqueueEvent({
+      type: 'user.updated',
+      payload: { id, changed, updated_by: updatedBy.userId, updated_by_client: caller.kind === 'client' ? caller.clientId : null, updated_at: at.toISOString() },
+      at
     })
+    return await writer.findUser(id) as StoredUser
   }
 
   // The values of the change as they are stored, each checked against its field's rule. A
   // replacement clears what it leaves out: real_name, and SelfCommunity's profile fields.
-  private checkChangeValues (changes: UserChanges, mode: ChangeMode, at: Date): CheckedChanges {
+  checkChanges (changes: UserChanges, mode: ChangeMode, at: Date): CheckedChanges {
     // Every key that is no writable field is a custom field: a standard one is read-only here.
     const readOnly = Object.keys(changes.customFields).find((name) => this.customFields.isStandardField(name))
     if (readOnly !== undefined) throw new InvalidInput('read_only_field', readOnly, `${readOnly} cannot be changed`)
@@ -116,7 +117,7 @@ export class UserService {
       : changes.profile
     const profile = Object.fromEntries(Object.entries(given)
       .map(([field, value]) => [field, profileValue(field as ProfileField, value ?? null, at)]))
-    return { username: changes.username, realName, profile, customFields: changes.customFields }
+    return { username: changes.username, realName, profile, customFields: changes.customFields, flags: changes.flags }
   }
 
   // A reserved username is refused, unless it is the user's own already (the first admin's).

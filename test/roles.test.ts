@@ -5,7 +5,7 @@ const PERMISSIONS = '/api/v2/permission/'
 const roleUrl = (name: string): string => `${ROLES}${name}/`
 
 const ALL_PERMISSIONS = [
-  'assign-admin-role', 'assign-roles', 'create-user', 'delete-user', 'edit-other-user-active-status', 'edit-other-user-info', 'manage-clients', 'manage-custom-fields', 'manage-invite-codes',
+  'assign-admin-role', 'assign-roles', 'create-user', 'delete-user', 'edit-other-user-active-status', 'edit-other-user-info', 'edit-other-user-password', 'manage-clients', 'manage-custom-fields', 'manage-invite-codes',
   'manage-preferences', 'manage-promo-codes', 'manage-roles', 'send-mail', 'view-audit-log', 'view-full-other-user-info', 'view-user-administration'
 ]
 
