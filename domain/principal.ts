@@ -66,10 +66,14 @@ export function checkMayChangeUser (caller: StoredPrincipal, userId: number, per
   checkMayActOnUser(caller, 'edit-other-user-info', permissionsOfUser)
 }
 
+export function requirePermission (caller: StoredPrincipal, permission: string): void {
+  if (!caller.permissions.includes(permission)) throw new Forbidden(`This operation requires the ${permission} permission`)
+}
+
 // Acting on a user in a way that takes `permission`: the caller holds it, and every permission
 // the user has (`permissionsOfUser`).
 export function checkMayActOnUser (caller: StoredPrincipal, permission: string, permissionsOfUser: readonly string[]): void {
-  if (!caller.permissions.includes(permission)) throw new Forbidden(`This operation requires the ${permission} permission`)
+  requirePermission(caller, permission)
   const notHeld = firstNotHeld(caller, permissionsOfUser)
   if (notHeld !== undefined) throw new Forbidden(`This user has the ${notHeld} permission, which you do not have`)
 }

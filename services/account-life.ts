@@ -84,11 +84,18 @@ export class AccountLifeService {
     const at = new Date()
     return await this.accounts.transaction(async (writer) => {
       const { stored, user } = await this.lockUsableCode(writer, code, ['verify_email'], at)
-      await writer.markEmailVerified(user.id, at)
-      await writer.recordAudit({ actor: { userId: user.id, clientRowId: null }, action: 'user.email_verified', subject: { userId: user.id }, at })
-      await writer.enqueueEvent({ type: 'user.email_verified', payload: { id: user.id, email: user.email, verified_at: at.toISOString() }, at })
+      await this.writeEmailVerified(writer, { userId: user.id, clientRowId: null }, user, at)
       return await this.logIn(writer, stored, at)
     })
+  }
+
+  // Marks the user's email verified, by its code or by an admin, in the caller's transaction;
+  // no verification code of theirs works any more.
+  async writeEmailVerified (writer: AccountWriter, actor: Actor, user: StoredUser, at: Date): Promise<void> {
+    await writer.markEmailVerified(user.id, at)
+    await writer.spendCodesOf(user.id, 'verify_email', at)
+    await writer.recordAudit({ actor, action: 'user.email_verified', subject: { userId: user.id }, at })
+    await writer.enqueueEvent({ type: 'user.email_verified', payload: { id: user.id, email: user.email, verified_at: at.toISOString() }, at })
   }
 
   // The account a verification or recovery code belongs to, while the code can be used; nothing
@@ -169,7 +176,7 @@ export class AccountLifeService {
     if (!this.options.mailConfigured) return
     if (mails.welcome) await this.writeWelcomeMail(writer, user, at)
     if (mails.passwordGenerated) {
-      await this.mailSetPasswordCode(writer, user, at)
+      await this.writeSetPasswordMail(writer, user, at)
       return
     }
     if (user.emailIsValid || !await writer.verificationMailOn()) return
@@ -217,15 +224,15 @@ export class AccountLifeService {
 
   // The admin's new password for the user (edit-other-user-password, and every permission the
   // user has), in the caller's transaction, which locked the user: every token of the account
-  // stops working. The user is told by mail; of a generated password they get a code to choose
-  // their own, as an account created with one does.
+  // stops working. The user is told by mail of a password given; of a generated one, the caller
+  // mails the code to choose their own (writeSetPasswordMail) once the rest of its change is
+  // written, to the address the account then has.
   async writePasswordReset (writer: AccountWriter, caller: StoredPrincipal, user: StoredUser, reset: PreparedPasswordReset, at: Date): Promise<void> {
     checkMayActOnUser(caller, 'edit-other-user-password', await writer.permissionsOf(user.id))
     if (!await writer.changePassword(user.id, reset.passwordHash, at)) throw new NotFound(`User ${user.id} not found`)
     await writer.recordAudit({ actor: actorOf(caller), action: 'user.password_changed', subject: { userId: user.id }, at })
     await writer.enqueueEvent({ type: 'user.password_changed', payload: { id: user.id, changed_at: at.toISOString(), by: 'admin' }, at })
-    if (reset.generated) await this.mailSetPasswordCode(writer, user, at)
-    else await this.mail(writer, { template: 'password_changed', to: user.email, data: { username: user.username } }, at)
+    if (!reset.generated) await this.mail(writer, { template: 'password_changed', to: user.email, data: { username: user.username } }, at)
   }
 
   // Asks for the account's email to become `newEmail`. The user's own request, and an admin's
@@ -333,7 +340,7 @@ export class AccountLifeService {
   }
 
   // A recovery code with which the user chooses a password they were not told.
-  private async mailSetPasswordCode (writer: AccountWriter, user: StoredUser, at: Date): Promise<void> {
+  async writeSetPasswordMail (writer: AccountWriter, user: StoredUser, at: Date): Promise<void> {
     const code = await this.issueCode(writer, user, 'recover', at)
     await writer.enqueueMail({ template: 'set_password', to: user.email, data: { username: user.username, code } }, at)
   }
@@ -349,7 +356,7 @@ export class AccountLifeService {
       payload: { id: user.id, email, email_isvalid: verified, changed_by: actor.userId, changed_by_client: actor.clientRowId, changed_at: at.toISOString() },
       at
     })
-    await writer.enqueueMail({ template: 'email_changed', to: user.email, data: { username: user.username, email } }, at)
+    await this.mail(writer, { template: 'email_changed', to: user.email, data: { username: user.username, email } }, at)
   }
 
   // A notice that needs no answer is sent when mail can be sent at all, and left out otherwise.

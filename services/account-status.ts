@@ -1,5 +1,5 @@
 import { Forbidden, InvalidInput, NotFound } from '../domain/errors.js'
-import { type StoredPrincipal, actorOf, checkMayActOnUser, userIdOf } from '../domain/principal.js'
+import { type StoredPrincipal, actorOf, checkMayActOnUser, requirePermission, userIdOf } from '../domain/principal.js'
 import type { AccountStatusRepository, AccountStatusWriter, StatusTarget } from '../repositories/account-status.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import { verifyPasswordOrDigest } from './passwords.js'
@@ -22,10 +22,6 @@ function userNotFound (id: number): NotFound {
 
 function lastAdmin (): Forbidden {
   return new Forbidden('Leaving the service without an active admin is not allowed', undefined, 'last_admin')
-}
-
-function requirePermission (caller: StoredPrincipal, permission: string): void {
-  if (!caller.permissions.includes(permission)) throw new Forbidden(`This operation requires the ${permission} permission`)
 }
 
 // Blocking and unblocking accounts, deleting them (soft or hard), and setting their roles. Each

@@ -1,6 +1,6 @@
 import { Forbidden, InvalidInput, NotFound } from '../domain/errors.js'
 import { isValidEmail } from '../domain/formats.js'
-import { type StoredPrincipal, checkMayActOnUser, checkMayChangeUser, userIdOf } from '../domain/principal.js'
+import { type StoredPrincipal, actorOf, checkMayActOnUser, checkMayChangeUser, userIdOf } from '../domain/principal.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import type { AccountStatusRepository } from '../repositories/account-status.js'
 import type { AccountLifeService, PreparedPasswordChange } from './account-life.js'
@@ -37,7 +37,8 @@ function checkEmail (email: string | undefined): void {
   }
 }
 
-function isNewEmail (email: string | undefined, user: StoredUser): email is string {
+// A user's own new address: one that differs only in case is theirs already.
+function isOwnNewEmail (email: string | undefined, user: StoredUser): email is string {
   return email !== undefined && email.toLowerCase() !== user.email.toLowerCase()
 }
 
@@ -45,7 +46,7 @@ function isNewEmail (email: string | undefined, user: StoredUser): email is stri
 // back (as Rocket.Chat's admin screens do) asks to change only what differs, and needs only the
 // permissions of that.
 function effectOf (update: AccountUpdate, user: StoredUser) {
-  const email = isNewEmail(update.email, user) ? update.email : undefined
+  const email = update.email !== undefined && update.email !== user.email ? update.email : undefined
   const verified = email === undefined && update.verified !== undefined && update.verified !== user.emailIsValid ? update.verified : undefined
   const password = update.password !== undefined || update.randomPassword === true
   // A new password clears the flag: given with one, it is set again. A generated password is
@@ -96,12 +97,13 @@ export class AccountUpdateService {
       throw new InvalidInput('conflicting_fields', 'setRandomPassword', 'Give password or setRandomPassword, not both')
     }
     checkEmail(update.email)
-    const before = await this.accounts.findById(id)
-    if (before === undefined) throw new NotFound(`User ${id} not found`)
-    // Checked before the password is hashed, and again under the lock.
-    const planned = effectOf(update, before)
+    // Checked before the password is hashed, and again under the lock; first whether the caller
+    // may change the user at all, so that one who may not learns nothing of which ids exist.
     const permissionsOfUser = await this.accounts.permissionsOf(id)
     checkMayChangeUser(caller, id, permissionsOfUser)
+    const before = await this.accounts.findById(id)
+    if (before === undefined) throw new NotFound(`User ${id} not found`)
+    const planned = effectOf(update, before)
     checkMayMake(caller, planned, permissionsOfUser)
     if (planned.welcomeMail) this.life.checkMailConfigured()
     const at = new Date()
@@ -117,12 +119,20 @@ export class AccountUpdateService {
       checkMayMake(caller, effect, await account.permissionsOf(id))
       // First, as a new password clears requirePasswordChange, which the profile may set again.
       if (reset !== undefined) await this.life.writePasswordReset(account, caller, current, reset, at)
-      const flags = { emailIsValid: effect.verified, requirePasswordChange: effect.requirePasswordChange }
+      // Verifying is its own change (its event, its codes spent); unverifying is a flag.
+      const flags = { emailIsValid: effect.verified === false ? false : undefined, requirePasswordChange: effect.requirePasswordChange }
       const changed = await this.users.writeUpdate(account, id, { ...checked, flags }, caller, 'patch', at)
-      if (effect.email !== undefined) await this.life.writeDirectEmailChange(account, caller, changed, effect.email, update.verified === true, at)
+      if (effect.verified === true) await this.life.writeEmailVerified(account, actorOf(caller), changed, at)
+      if (effect.email !== undefined) {
+        // An address that differs only in case is the same mailbox: it stays as verified as it was.
+        const sameAddress = effect.email.toLowerCase() === changed.email.toLowerCase()
+        await this.life.writeDirectEmailChange(account, caller, changed, effect.email, update.verified ?? (sameAddress && changed.emailIsValid), at)
+      }
       if (effect.roles !== undefined) await this.status.writeRoles(writer, caller, id, effect.roles, at)
       if (effect.active !== undefined) await this.status.writeActive(writer, caller, id, effect.active, at)
       const updated = await account.findUser(id) as StoredUser
+      // To the address the account has now.
+      if (reset?.generated === true) await this.life.writeSetPasswordMail(account, updated, at)
       if (effect.welcomeMail) await this.life.writeWelcomeMail(account, updated, at)
       return updated
     })
@@ -136,14 +146,14 @@ export class AccountUpdateService {
     const checked = this.users.checkChanges(update.profile, 'patch', at)
     const before = await this.accounts.findById(id)
     if (before === undefined) throw new NotFound(`User ${id} not found`)
-    if (isNewEmail(update.email, before)) this.life.checkMailConfigured()
+    if (isOwnNewEmail(update.email, before)) this.life.checkMailConfigured()
     const { password } = update
     const change: PreparedPasswordChange | undefined = password === undefined
       ? undefined
       : await this.life.preparePasswordChange(caller, id, password.current, password.next, true)
     return await this.accounts.transaction(async (writer) => {
       const changed = await this.users.writeUpdate(writer, id, checked, caller, 'patch', at)
-      if (isNewEmail(update.email, changed)) await this.life.writeEmailChangeRequest(writer, changed, update.email, at)
+      if (isOwnNewEmail(update.email, changed)) await this.life.writeEmailChangeRequest(writer, changed, update.email, at)
       if (change === undefined) return changed
       await this.life.writePasswordChange(writer, change, at)
       return await writer.findUser(id) as StoredUser

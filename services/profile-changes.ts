@@ -16,7 +16,6 @@ export interface CheckedChanges {
   flags?: AccountFlagChanges
 }
 
-
 // How a change applies: `patch` changes what it names; `replace` (PUT) makes the custom fields
 // what it gives, as on account creation.
 export type ChangeMode = 'patch' | 'replace'

@@ -6,7 +6,6 @@ import { type ProfileField, REAL_NAME_MAX_LENGTH, SELFCOMMUNITY_PROFILE_FIELDS, 
 import type { CustomFieldRegistry } from './custom-fields.js'
 import { InvalidInput, NotFound, UsernameTaken } from '../domain/errors.js'
 import { USERNAME_PATTERN, characterCount } from '../domain/formats.js'
-import type { AccountFlagChanges } from '../repositories/profile-writer.js'
 import { type ChangeMode, type CheckedChanges, planProfileWrite } from './profile-changes.js'
 import type { ReservedUsernames } from './reserved-usernames.js'
 
@@ -31,9 +30,6 @@ export interface UserChanges {
   profile: Partial<Record<ProfileField, string | null>>
   // The other keys given: new values of custom fields, keyed by field name; null removes a value.
   customFields: Record<string, unknown>
-  // The account's flags, which only Rocket.Chat's users.update sets (AccountUpdateService
-  // decides who may).
-  flags?: AccountFlagChanges
 }
 
 // Reading, searching and changing existing accounts.
@@ -117,7 +113,7 @@ export class UserService {
       : changes.profile
     const profile = Object.fromEntries(Object.entries(given)
       .map(([field, value]) => [field, profileValue(field as ProfileField, value ?? null, at)]))
-    return { username: changes.username, realName, profile, customFields: changes.customFields, flags: changes.flags }
+    return { username: changes.username, realName, profile, customFields: changes.customFields }
   }
 
   // A reserved username is refused, unless it is the user's own already (the first admin's).

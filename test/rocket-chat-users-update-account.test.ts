@@ -4,7 +4,7 @@
 // call in one transaction, with the mails it causes read from a real SMTP server.
 import type { RestClient } from '@rocket.chat/api-client'
 import type { Test } from 'tap'
-import { ADMIN, type DatabaseKind, type TestApp, createUserWithToken, giveRole, newAccount, onEachDatabase, rowCount, userSnapshot } from './helper.js'
+import { ADMIN, type DatabaseKind, type TestApp, clientToken, createClient, createUserWithToken, giveRole, newAccount, onEachDatabase, rowCount, userSnapshot } from './helper.js'
 import { type Served, adminClient, clientFor, logIn, refusal, serve } from './rocket-chat-rest-client.js'
 import { type Mailbox, PRODUCTION_WITHOUT_MAIL, codeIn, withMail } from './smtp-mailbox.js'
 
@@ -78,6 +78,15 @@ onEachDatabase('users.update: the password', async (t, kind) => {
     t.equal((await served.api.app.knex('users').where({ id: served.jane.id }).first('require_password_change')).require_password_change ? 1 : 0, 0, 'changed')
   })
 
+  t.test('setRandomPassword with a new email mails the code to the new address', async (t) => {
+    const served = await servedWithMail(t, kind)
+    await update(served.admin, served.jane.id, { setRandomPassword: true, email: 'jane.roe@example.com', verified: true })
+    const mail = await served.mailbox.next('jane.roe@example.com')
+    t.equal(mail.subject, 'Choose your password')
+    const reset = await served.api.request({ method: 'POST', url: '/api/v2/account/reset/', payload: { validation_code: codeIn(mail), password: NEW_PASSWORD } })
+    t.equal(reset.statusCode, 200)
+  })
+
   t.test('requirePasswordChange with a password: the user logs in and must change it', async (t) => {
     const served = await servedWithMail(t, kind)
     const answer = await update(served.admin, served.jane.id, { password: NEW_PASSWORD, requirePasswordChange: true })
@@ -122,12 +131,20 @@ onEachDatabase('users.update: the email', async (t, kind) => {
     t.equal(await rowCount(served.api, 'account_codes', { email: 'jane.roe@example.com' }), 0, 'no code for the new address')
   })
 
-  t.test('verified alone marks the current email verified or not, and user.updated names it', async (t) => {
+  t.test('verified alone verifies the current email as its code would, and unverifies it as a change of user.updated', async (t) => {
     const served = await servedWithMail(t, kind)
     t.match((await update(served.admin, served.jane.id, { verified: true })).user.emails, [{ address: JANE.email, verified: true }])
+    t.equal(await rowCount(served.api, 'account_codes', { purpose: 'verify_email', spent_at: null }), 0, 'her verification code is spent')
     t.match((await update(served.admin, served.jane.id, { verified: false })).user.emails, [{ address: JANE.email, verified: false }])
-    const changes = (await eventsOf(served.api)).filter((event) => event.type === 'user.updated').map((event) => event.payload.changed)
-    t.strictSame(changes, [['email_isvalid'], ['email_isvalid']])
+    const events = (await eventsOf(served.api)).filter((event) => event.type !== 'user.created')
+    t.match(events, [{ type: 'user.email_verified', payload: { id: served.jane.id, email: JANE.email } }, { type: 'user.updated', payload: { changed: ['email_isvalid'] } }])
+  })
+
+  t.test('an address that differs only in case is changed and stays as verified as it was', async (t) => {
+    const served = await servedWithMail(t, kind)
+    await update(served.admin, served.jane.id, { verified: true })
+    const answer = await update(served.admin, served.jane.id, { email: JANE.email.toUpperCase() })
+    t.match(answer.user.emails, [{ address: JANE.email.toUpperCase(), verified: true }])
   })
 
   t.test('refuses an address another account has, or no address at all, and changes nothing', async (t) => {
@@ -164,6 +181,18 @@ onEachDatabase('users.update: status, roles and the welcome mail', async (t, kin
     t.match(await refusal(update(served.admin, adminId, { name: 'Changed', active: false })), { status: 400, body: { errorType: 'error-action-not-allowed' } })
     t.match(await refusal(update(served.admin, served.jane.id, { name: 'Changed', roles: ['no_such_role'] })), { status: 400, body: { errorType: 'error-action-not-allowed' } })
     t.strictSame(await userSnapshot(served.api, adminId), before)
+  })
+
+  t.test('a refusal of the last part leaves the password, the email and the profile as they were', async (t) => {
+    const served = await servedWithMail(t, kind)
+    const adminId = (await served.api.app.knex('users').where({ username: ADMIN.username }).first('id')).id
+    const before = await userSnapshot(served.api, adminId)
+    t.match(await refusal(update(served.admin, adminId, { name: 'Changed', password: NEW_PASSWORD, email: 'root@example.com', verified: true, active: false })),
+      { status: 400, body: { errorType: 'error-action-not-allowed', error: 'Nobody blocks or unblocks themselves [error-action-not-allowed]' } })
+    t.strictSame(await userSnapshot(served.api, adminId), before)
+    t.equal(await rowCount(served.api, 'mail_outbox', { recipient: 'root@example.com' }), 0)
+    t.match(await update(served.admin, adminId, { name: 'Still Admin', active: true, roles: ['admin', 'user'] }), { user: { name: 'Still Admin', active: true } },
+      'sending one\'s own status and roles back unchanged is no block')
   })
 
   t.test('a refusal of one part changes none of the others', async (t) => {
@@ -226,7 +255,22 @@ onEachDatabase('users.update: who may', async (t, kind) => {
     for (const data of [{ setRandomPassword: true }, { sendWelcomeEmail: true }]) {
       t.match(await refusal(update(admin, user.id, { name: 'Changed', ...data })), { status: 503, body: { errorType: 'mail-not-configured' } }, JSON.stringify(data))
     }
+    const jane = clientFor(served)
+    await logIn(jane, JANE.username, NEW_PASSWORD)
+    t.match(await refusal(jane.post('/v1/users.updateOwnBasicInfo', { data: { name: 'Changed', email: 'jane.roe@example.com' } } as never)),
+      { status: 503, body: { errorType: 'mail-not-configured' } }, 'updateOwnBasicInfo\'s email')
     t.strictSame(await userSnapshot(served.api, user.id), before)
+    t.match(await update(admin, user.id, { email: 'jane.roe@example.com', password: `${NEW_PASSWORD}-2` }), { user: { emails: [{ address: 'jane.roe@example.com', verified: false }] } },
+      'an email or a password needs no mail')
+    t.equal(await rowCount(served.api, 'mail_outbox'), 0, 'and none is queued')
+  })
+
+  t.test('updateOwnBasicInfo refuses a service client\'s token, which is no user\'s', async (t) => {
+    const served = await servedWithMail(t, kind)
+    const { client, secret } = await createClient(served.api, { roles: ['user'] })
+    const token = await clientToken(served.api, client.client_id, secret)
+    const refused = await served.api.request({ method: 'POST', url: '/api/v1/users.updateOwnBasicInfo', token, payload: { data: { name: 'Changed' } } })
+    t.match(refused, { statusCode: 400, body: { errorType: 'error-action-not-allowed' } })
   })
 })
 
