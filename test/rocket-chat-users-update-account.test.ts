@@ -303,3 +303,38 @@ onEachDatabase('users.updateOwnBasicInfo: the email', async (t, kind) => {
       { status: 400, body: { errorType: 'error-invalid-email', details: { field: 'email' } } })
   })
 })
+
+onEachDatabase('users.update racing other changes', async (t, kind) => {
+  t.test('racing a deletion: never a deleted user with a new password, roles or data, never a 500', async (t) => {
+    const served = await servedWithMail(t, kind)
+    const token = await served.api.adminToken()
+    for (let round = 0; round < 5; round++) {
+      const { user } = await createUserWithToken(served.api, { username: `racer${round}`, email: `racer${round}@example.com` })
+      const [updated, deleted] = await Promise.all([
+        update(served.admin, user.id, { name: 'New Name', password: NEW_PASSWORD, roles: ['moderator'], active: false }).then(() => 200, (error: Response) => error.status),
+        served.api.request({ method: 'DELETE', url: `/api/v2/user/${user.id as number}/`, token })
+      ])
+      t.equal(deleted.statusCode, 204)
+      t.ok([200, 400].includes(updated), `round ${round}: users.update answers ${updated}`)
+      const row = await served.api.app.knex('users').where({ id: user.id }).first('status', 'real_name', 'password_hash')
+      t.strictSame({ ...row }, { status: 'd', real_name: '', password_hash: '!' }, 'the deletion erased whatever came before it')
+      t.equal(await rowCount(served.api, 'refresh_tokens', { user_id: user.id, revoked_at: null }), 0, 'no live refresh token')
+    }
+  })
+
+  t.test('two admins blocking each other: one is left active', async (t) => {
+    const served = await servedWithMail(t, kind)
+    const adminId = (await served.api.app.knex('users').where({ username: ADMIN.username }).first('id')).id
+    const { user: second } = await createUserWithToken(served.api, { username: 'second_admin', email: 'second@example.com' })
+    await giveRole(served.api, second.id, 'admin')
+    const other = clientFor(served)
+    await logIn(other, 'second_admin', JANE.password)
+    const answers = await Promise.all([
+      update(served.admin, second.id, { active: false }).then(() => 200, (error: Response) => error.status),
+      update(other, adminId, { active: false }).then(() => 200, (error: Response) => error.status)
+    ])
+    t.equal(answers.filter((status) => status === 200).length, 1, `one block went through: ${answers.join(', ')}`)
+    const active = await served.api.app.knex('users').whereIn('id', [adminId, second.id]).where({ status: 'a' }).count({ count: '*' })
+    t.equal(Number(active[0]?.count), 1, 'one admin is left active')
+  })
+})
