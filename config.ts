@@ -9,6 +9,7 @@ import { checkUsernameAndEmail } from './domain/accounts.js'
 import { InvalidInput } from './domain/errors.js'
 import { USERNAME_PATTERN } from './domain/formats.js'
 import { checkPasswordPolicy } from './domain/password-policy.js'
+import { parseAllowedHosts } from './domain/webhook-targets.js'
 
 function oneOf<T extends string> (values: T[], defaultValue: T) {
   return Type.Unsafe<T>({ type: 'string', enum: values, default: defaultValue })
@@ -52,6 +53,11 @@ const EnvironmentSchema = Type.Object({
   SMTP_URL: Type.Optional(Type.String()),
   MAIL_FROM: Type.Optional(Type.String({ minLength: 1 })),
   ACCOUNT_PAGES_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  WEBHOOK_TIMEOUT_SECONDS: Type.Integer({ default: 10, minimum: 1, maximum: 120 }),
+  WEBHOOK_MAX_ATTEMPTS: Type.Integer({ default: 12, minimum: 1, maximum: 100 }),
+  WEBHOOK_MAX_AGE_SECONDS: Type.Integer({ default: 259200, minimum: 60, maximum: 86400 * 30 }),
+  WEBHOOK_RETENTION_DAYS: Type.Integer({ default: 30, minimum: 1, maximum: 3650 }),
+  WEBHOOK_ALLOWED_HOSTS: Type.String({ default: '' }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info')
 })
 type Environment = Static<typeof EnvironmentSchema>
@@ -106,7 +112,21 @@ export interface Config {
   // How mails leave: through the SMTP server of SMTP_URL; without it, outside production, as .eml
   // files into a folder (the development mailbox); in production without it, not at all.
   mail?: MailConfig
+  webhooks: WebhookConfig
   logLevel: string
+}
+
+export interface WebhookConfig {
+  // How long a receiver has to answer one delivery.
+  timeoutMs: number
+  // A delivery is given up (failed) after this many attempts, or once its event is this old.
+  maxAttempts: number
+  maxAgeSeconds: number
+  // Delivered events and their attempts are purged after this many days.
+  retentionDays: number
+  // WEBHOOK_ALLOWED_HOSTS: host names, addresses and CIDR ranges a target may reach although
+  // they are private (domain/webhook-targets.ts).
+  allowedHosts: string[]
 }
 
 export interface MailConfig {
@@ -172,6 +192,13 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
     ...(parsed.METRICS_TOKEN === undefined ? {} : { metricsToken: parsed.METRICS_TOKEN }),
     threadPoolSize: threadPoolSize(parsed.UV_THREADPOOL_SIZE),
     ...mailConfig(parsed, dataDir, publicUrl),
+    webhooks: {
+      timeoutMs: parsed.WEBHOOK_TIMEOUT_SECONDS * 1000,
+      maxAttempts: parsed.WEBHOOK_MAX_ATTEMPTS,
+      maxAgeSeconds: parsed.WEBHOOK_MAX_AGE_SECONDS,
+      retentionDays: parsed.WEBHOOK_RETENTION_DAYS,
+      allowedHosts: webhookAllowedHosts(parsed.WEBHOOK_ALLOWED_HOSTS)
+    },
     logLevel: parsed.LOG_LEVEL
   }
 }
@@ -426,4 +453,12 @@ function isProxyAddressOrRange (entry: string): boolean {
   if (version === 0 || rest.length > 0) return false
   if (prefixLength === undefined) return true
   return /^[0-9]{1,3}$/.test(prefixLength) && Number(prefixLength) <= (version === 4 ? 32 : 128)
+}
+
+function webhookAllowedHosts (list: string): string[] {
+  try {
+    return parseAllowedHosts(list)
+  } catch (error) {
+    throw new ConfigError(`Invalid configuration: WEBHOOK_ALLOWED_HOSTS: ${(error as Error).message}`)
+  }
 }

@@ -11,6 +11,7 @@ import * as accountStatus from './0009_account_status.js'
 import * as directoryAndAudit from './0010_directory_and_audit.js'
 import * as sendMail from './0011_send_mail.js'
 import * as editOtherUserPassword from './0012_edit_other_user_password.js'
+import * as webhooks from './0013_webhooks.js'
 
 // Migrations are listed here rather than discovered on disk, so that the same list runs from
 // source (TypeScript) and from dist/ (JavaScript). Append only: a released migration never changes.
@@ -26,7 +27,8 @@ const migrations: Record<string, Knex.Migration> = {
   '0009_account_status': accountStatus,
   '0010_directory_and_audit': directoryAndAudit,
   '0011_send_mail': sendMail,
-  '0012_edit_other_user_password': editOtherUserPassword
+  '0012_edit_other_user_password': editOtherUserPassword,
+  '0013_webhooks': webhooks
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -15,6 +15,7 @@ import { type StoredPromo, selectPromo } from './promo-code-repository.js'
 import { selectRolePermissions } from './role-repository.js'
 import { ProfileWriter } from './profile-writer.js'
 import { type PageWindow, fromDatabaseTime, retryingDeadlocks, startsWith, toDatabaseTime, violatedUniqueColumn, windowOf } from './sql.js'
+import type { EventType } from '../domain/events.js'
 
 export interface StoredUser {
   id: number
@@ -350,7 +351,7 @@ export class AccountWriter {
     await insertMail(this.trx, mail, at)
   }
 
-  async enqueueEvent (event: { type: string, payload: unknown, at: Date }): Promise<void> {
+  async enqueueEvent (event: { type: EventType, payload: unknown, at: Date }): Promise<void> {
     await this.trx('outbox_events').insert({
       type: event.type, payload: JSON.stringify(event.payload), created_at: toDatabaseTime(event.at)
     })
@@ -440,7 +441,7 @@ export class AccountRepository {
   // the event, in one transaction; false (and nothing changed) when there is no such user.
   async setPassword (
     id: number,
-    change: { passwordHash: string, audit: Omit<AuditEntry, 'subject' | 'at'>, event: { type: string, payload: unknown }, at: Date }
+    change: { passwordHash: string, audit: Omit<AuditEntry, 'subject' | 'at'>, event: { type: EventType, payload: unknown }, at: Date }
   ): Promise<boolean> {
     return await retryingDeadlocks(this.knex, async (trx) => {
       if (!await updatePassword(trx, id, change.passwordHash, change.at)) return false

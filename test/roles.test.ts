@@ -6,7 +6,7 @@ const roleUrl = (name: string): string => `${ROLES}${name}/`
 
 const ALL_PERMISSIONS = [
   'assign-admin-role', 'assign-roles', 'create-user', 'delete-user', 'edit-other-user-active-status', 'edit-other-user-info', 'edit-other-user-password', 'manage-clients', 'manage-custom-fields', 'manage-invite-codes',
-  'manage-preferences', 'manage-promo-codes', 'manage-roles', 'send-mail', 'view-audit-log', 'view-full-other-user-info', 'view-user-administration'
+  'manage-preferences', 'manage-promo-codes', 'manage-roles', 'manage-webhooks', 'send-mail', 'view-audit-log', 'view-full-other-user-info', 'view-user-administration'
 ]
 
 async function createRole (api: TestApp, payload: Record<string, unknown>) {
