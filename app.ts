@@ -21,6 +21,7 @@ import requestLogging, { RequestLogController, requestIdGenerator } from './plug
 import routeTable from './plugins/route-table.js'
 import shutdown from './plugins/shutdown.js'
 import validation, { responseSerializerFactory } from './plugins/validation.js'
+import webhookEndpoints from './plugins/webhook-endpoints.js'
 import accountCreateRoutes from './routes/api/v2/account/create.js'
 import accountRecoveryRoutes from './routes/api/v2/account/recovery.js'
 import userEmailRoutes from './routes/api/v2/user/email.js'
@@ -30,6 +31,7 @@ import preferenceRoutes from './routes/api/v2/dynamic_preference/index.js'
 import featureRoutes from './routes/api/v2/feature/index.js'
 import inviteCodeRoutes from './routes/api/v2/invite_code/index.js'
 import promoCodeRoutes from './routes/api/v2/promo_code/index.js'
+import webhookEndpointRoutes from './routes/api/v2/webhook/endpoint/index.js'
 import roleRoutes from './routes/api/v2/role/index.js'
 import userRoutes from './routes/api/v2/user/index.js'
 import userDirectoryRoutes from './routes/api/v2/user/directory.js'
@@ -139,6 +141,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(customFieldRegistry)
   await app.register(accounts, { announceFirstAdmin: options.announceFirstAdmin, ensureFirstAdmin: options.ensureFirstAdmin })
   await app.register(registration)
+  await app.register(webhookEndpoints)
   await app.register(directory)
   await app.register(metrics)
 
@@ -159,6 +162,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(featureRoutes)
   await app.register(inviteCodeRoutes)
   await app.register(promoCodeRoutes)
+  await app.register(webhookEndpointRoutes)
   await app.register(roleRoutes)
   await app.register(auditRoutes)
   await app.register(rocketChatUserDirectoryRoutes)

@@ -848,3 +848,97 @@ export const ValidationCodeRequest = Type.Object({
   validation_code: Type.String({"description":"The code of the mail (also in its link's `validation_code` parameter).","minLength":1,"maxLength":256})
 }, {"additionalProperties":false})
 export type ValidationCodeRequest = Static<typeof ValidationCodeRequest>
+
+export const WebhookAttemptEvent = Type.Object({
+  id: Type.Integer({"description":"The event's id, which `POST .../event/resend/` takes (and the `webhook-id` header carries)."}),
+  type: Type.String(),
+  added_at: Type.String({"description":"When the event happened.","format":"date-time"})
+}, {"description":"The event an attempt carried.","additionalProperties":false})
+export type WebhookAttemptEvent = Static<typeof WebhookAttemptEvent>
+
+export const WebhookAttempt = Type.Object({
+  id: Type.Integer(),
+  created_at: Type.String({"format":"date-time"}),
+  event: WebhookAttemptEvent,
+  sent_at: Type.Union([Type.String({"format":"date-time"}), Type.Null()], {"description":"When the request was sent; null when it could not be (a target not allowed, a refused connection)."}),
+  http_request_body: Type.String(),
+  http_request_signature_header: Type.String({"description":"The `webhook-signature` header sent (signatures, never the secret)."}),
+  http_response_code: Type.Union([Type.Integer(), Type.Null()], {"description":"Null when no answer came."}),
+  http_response_body: Type.String({"description":"The start of the answer's body, or what went wrong when no answer came."}),
+  next_retry: Type.Union([Type.String({"format":"date-time"}), Type.Null()], {"description":"When the delivery is tried again; null when it was delivered or given up."})
+}, {"description":"One request made to an endpoint, as SelfCommunity's Attempt.","additionalProperties":false})
+export type WebhookAttempt = Static<typeof WebhookAttempt>
+
+export const WebhookAttemptPage = Type.Object({
+  count: Type.Integer(),
+  next: PageLink,
+  previous: PageLink,
+  results: Type.Array(WebhookAttempt)
+}, {"additionalProperties":false})
+export type WebhookAttemptPage = Static<typeof WebhookAttemptPage>
+
+export const WebhookBulkResendRequest = Type.Object({
+  event: Type.Array(Type.Integer({"minimum":1}), {"description":"The events' ids.","minItems":1,"maxItems":100}),
+  password: Type.Optional(Type.String({"description":"When given, it must be the caller's password.","maxLength":1024}))
+}, {"additionalProperties":false})
+export type WebhookBulkResendRequest = Static<typeof WebhookBulkResendRequest>
+
+export const WebhookEventSubscription = Type.Object({
+  type: Type.String({"description":"One of `GET /api/v2/webhook/endpoint/event/`."}),
+  added_at: Type.String({"format":"date-time"})
+}, {"description":"An event type an endpoint subscribes to, and since when.","additionalProperties":false})
+export type WebhookEventSubscription = Static<typeof WebhookEventSubscription>
+
+export const WebhookEndpoint = Type.Object({
+  id: Type.Integer(),
+  created_at: Type.String({"format":"date-time"}),
+  updated_at: Type.String({"format":"date-time"}),
+  is_active: Type.Boolean({"description":"Whether events are sent to it."}),
+  target: Type.String({"description":"The URL events are posted to."}),
+  description: Type.String({"description":"Empty when not given."}),
+  events: Type.Array(WebhookEventSubscription, {"description":"The event types it subscribes to, in the order of their names."}),
+  ssl_cert_verification: Type.Boolean({"description":"Whether the target's TLS certificate is verified."})
+}, {"description":"A webhook endpoint, as SelfCommunity's Endpoint (never with its secret).","additionalProperties":false})
+export type WebhookEndpoint = Static<typeof WebhookEndpoint>
+
+export const WebhookEndpointPage = Type.Object({
+  count: Type.Integer(),
+  next: PageLink,
+  previous: PageLink,
+  results: Type.Array(WebhookEndpoint)
+}, {"additionalProperties":false})
+export type WebhookEndpointPage = Static<typeof WebhookEndpointPage>
+
+export const WebhookEventTypeRequest = Type.Object({
+  type: Type.String({"description":"One of `GET /api/v2/webhook/endpoint/event/`.","minLength":1,"maxLength":64})
+}, {"additionalProperties":false})
+export type WebhookEventTypeRequest = Static<typeof WebhookEventTypeRequest>
+
+export const WebhookEndpointPatchRequest = Type.Object({
+  target: Type.Optional(Type.String({"description":"An `http` or `https` URL without credentials, reaching a public address (see creation).","minLength":1,"maxLength":2048})),
+  description: Type.Optional(Type.String({"maxLength":1000})),
+  is_active: Type.Optional(Type.Boolean()),
+  ssl_cert_verification: Type.Optional(Type.Boolean()),
+  events: Type.Optional(Type.Array(WebhookEventTypeRequest, {"maxItems":64}))
+}, {"additionalProperties":false})
+export type WebhookEndpointPatchRequest = Static<typeof WebhookEndpointPatchRequest>
+
+export const WebhookEndpointRequest = Type.Object({
+  target: Type.String({"description":"An `http` or `https` URL without credentials, reaching a public address (see creation).","minLength":1,"maxLength":2048}),
+  description: Type.Optional(Type.String({"maxLength":1000})),
+  is_active: Type.Optional(Type.Boolean({"default":true})),
+  ssl_cert_verification: Type.Optional(Type.Boolean({"default":true})),
+  events: Type.Array(WebhookEventTypeRequest, {"maxItems":64})
+}, {"additionalProperties":false})
+export type WebhookEndpointRequest = Static<typeof WebhookEndpointRequest>
+
+export const WebhookResendRequest = Type.Object({
+  event: Type.Integer({"description":"The event's id.","minimum":1}),
+  password: Type.Optional(Type.String({"description":"When given, it must be the caller's password.","maxLength":1024}))
+}, {"additionalProperties":false})
+export type WebhookResendRequest = Static<typeof WebhookResendRequest>
+
+export const WebhookSigningSecret = Type.Object({
+  signing_secret: Type.String({"description":"`whsec_` and the base64 of 32 random bytes: the key of the Standard Webhooks signatures."})
+}, {"additionalProperties":false})
+export type WebhookSigningSecret = Static<typeof WebhookSigningSecret>

@@ -81,7 +81,15 @@ import {
   UserReplaceRequest,
   UserRolesRequest,
   UserUpdateRequest,
-  ValidationCodeRequest
+  ValidationCodeRequest,
+  WebhookAttemptPage,
+  WebhookBulkResendRequest,
+  WebhookEndpoint,
+  WebhookEndpointPage,
+  WebhookEndpointPatchRequest,
+  WebhookEndpointRequest,
+  WebhookResendRequest,
+  WebhookSigningSecret
 } from './components.js'
 
 export const operations = {
@@ -1013,6 +1021,262 @@ export const operations = {
       }
     },
     config: { access: { authenticated: true, scope: "write", permission: "manage-promo-codes" } }
+  },
+  listWebhookEndpoints: {
+    method: "GET",
+    url: "/api/v2/webhook/endpoint/",
+    schema: {
+      querystring: Type.Object({
+        ordering: Type.Optional(Type.Unsafe<"created_at" | "-created_at" | "updated_at" | "-updated_at" | "is_active" | "-is_active">({"type":"string","enum":["created_at","-created_at","updated_at","-updated_at","is_active","-is_active"],"description":"The order of the results, by `created_at`, `updated_at` or `is_active`; `-` first for descending (`-created_at`, the default).","default":"-created_at"})),
+        limit: Type.Optional(Type.Integer({"description":"The most results on one page.","default":20,"minimum":1,"maximum":100})),
+        offset: Type.Optional(Type.Integer({"description":"How many results to skip.","default":0,"minimum":0,"maximum":4294967295}))
+      }, {"additionalProperties":false}),
+      response: {
+        200: WebhookEndpointPage,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "read", permission: "manage-webhooks" } }
+  },
+  createWebhookEndpoint: {
+    method: "POST",
+    url: "/api/v2/webhook/endpoint/",
+    schema: {
+      body: WebhookEndpointRequest,
+      response: {
+        201: WebhookEndpoint,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        413: ApiError,
+        415: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "manage-webhooks" } }
+  },
+  listWebhookEventTypes: {
+    method: "GET",
+    url: "/api/v2/webhook/endpoint/event/",
+    schema: {
+      response: {
+        200: Type.Array(Type.String()),
+        401: ApiError,
+        403: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "read", permission: "manage-webhooks" } }
+  },
+  getWebhookEndpoint: {
+    method: "GET",
+    url: "/api/v2/webhook/endpoint/:id/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      response: {
+        200: WebhookEndpoint,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "read", permission: "manage-webhooks" } }
+  },
+  replaceWebhookEndpoint: {
+    method: "PUT",
+    url: "/api/v2/webhook/endpoint/:id/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      body: WebhookEndpointRequest,
+      response: {
+        200: WebhookEndpoint,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        413: ApiError,
+        415: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "manage-webhooks" } }
+  },
+  updateWebhookEndpoint: {
+    method: "PATCH",
+    url: "/api/v2/webhook/endpoint/:id/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      body: WebhookEndpointPatchRequest,
+      response: {
+        200: WebhookEndpoint,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        413: ApiError,
+        415: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "manage-webhooks" } }
+  },
+  deleteWebhookEndpoint: {
+    method: "DELETE",
+    url: "/api/v2/webhook/endpoint/:id/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      response: {
+        204: Type.Null({ description: "Deleted." }),
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "manage-webhooks" } }
+  },
+  listWebhookEndpointAttempts: {
+    method: "GET",
+    url: "/api/v2/webhook/endpoint/:id/attempt/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      querystring: Type.Object({
+        ordering: Type.Optional(Type.Unsafe<"created_at" | "-created_at" | "sent_at" | "-sent_at" | "next_retry" | "-next_retry">({"type":"string","enum":["created_at","-created_at","sent_at","-sent_at","next_retry","-next_retry"],"description":"The order of the results, by `created_at`, `sent_at` or `next_retry`; `-` first for descending (`-created_at`, the default).","default":"-created_at"})),
+        limit: Type.Optional(Type.Integer({"description":"The most results on one page.","default":20,"minimum":1,"maximum":100})),
+        offset: Type.Optional(Type.Integer({"description":"How many results to skip.","default":0,"minimum":0,"maximum":4294967295}))
+      }, {"additionalProperties":false}),
+      response: {
+        200: WebhookAttemptPage,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "read", permission: "manage-webhooks" } }
+  },
+  expireWebhookSigningSecret: {
+    method: "POST",
+    url: "/api/v2/webhook/endpoint/:id/secret/expire/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      response: {
+        200: WebhookEndpoint,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        413: ApiError,
+        415: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "manage-webhooks" } }
+  },
+  revealWebhookSigningSecret: {
+    method: "POST",
+    url: "/api/v2/webhook/endpoint/:id/secret/reveal/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      response: {
+        201: WebhookSigningSecret,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        413: ApiError,
+        415: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "manage-webhooks" } }
+  },
+  resendWebhookEndpointEvent: {
+    method: "POST",
+    url: "/api/v2/webhook/endpoint/:id/event/resend/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      body: WebhookResendRequest,
+      response: {
+        204: Type.Null({ description: "The delivery is pending." }),
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        413: ApiError,
+        415: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "manage-webhooks" } }
+  },
+  resendWebhookEndpointEvents: {
+    method: "POST",
+    url: "/api/v2/webhook/endpoint/:id/event/resend/bulk/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      body: WebhookBulkResendRequest,
+      response: {
+        204: Type.Null({ description: "The deliveries are pending." }),
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        413: ApiError,
+        415: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "manage-webhooks" } }
   },
   listRoles: {
     method: "GET",
