@@ -4,6 +4,13 @@ import addFormats from 'ajv-formats'
 import type { FastifySchemaCompiler } from 'fastify'
 import fp from 'fastify-plugin'
 
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    // The contract's `requestBody.required: false`: a missing body is validated as {}.
+    optionalBody?: boolean
+  }
+}
+
 function createAjv (options: Options): Ajv {
   const ajv = new Ajv({ allErrors: false, removeAdditional: false, useDefaults: true, ...options })
   addFormats.default(ajv)
@@ -83,6 +90,12 @@ export default fp(async (fastify) => {
       return
     }
     parseJson(request, body, done)
+  })
+
+  // A body the contract makes optional (`required: false`) is, when missing, the empty object
+  // its schema then validates.
+  fastify.addHook('preValidation', async (request) => {
+    if (request.body === undefined && request.routeOptions.config.optionalBody === true) request.body = {}
   })
 
   fastify.setValidatorCompiler(({ schema, httpPart }) => {

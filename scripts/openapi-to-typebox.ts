@@ -289,8 +289,9 @@ function requestBodySchema (operation: OpenApiOperation, where: string): string 
   const requestBody = operation.requestBody
   if (requestBody === undefined) return undefined
   if (requestBody.$ref !== undefined) throw new Error(`A request body given as $ref (${requestBody.$ref}) is not supported at ${where}: write it inline`)
-  // Fastify validates a missing body against the body schema too, so the body is always required.
-  if (requestBody.required !== true) throw new Error(`A request body must be declared required: true at ${where}`)
+  // Fastify validates a missing body against the body schema too: a body is required unless the
+  // contract says `required: false`, and then the validation plugin validates a missing one as {}.
+  if (typeof requestBody.required !== 'boolean') throw new Error(`A request body must be declared required: true (or false) at ${where}`)
   const media = Object.values(requestBody.content ?? {})
   if (media.length === 0 || media.some((item) => item.schema === undefined)) throw new Error(`Every content type of a request body needs a schema at ${where}`)
   const schemas = media.map((item) => JSON.stringify(item.schema))
@@ -432,7 +433,7 @@ function generateOperations (document: OpenApiDocument): string {
         `    method: ${JSON.stringify(method.toUpperCase())},`,
         `    url: ${JSON.stringify(routeUrl(path))},`,
         `    schema: {\n${schemaParts.join(',\n')}\n    },`,
-        `    config: { access: ${accessRule(document, operation, where)} }`,
+        `    config: { access: ${accessRule(document, operation, where)}${operation.requestBody?.required === false ? ', optionalBody: true' : ''} }`,
         '  }'
       ].join('\n'))
     }
