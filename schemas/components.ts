@@ -932,6 +932,11 @@ export const WebhookEndpointRequest = Type.Object({
 }, {"additionalProperties":false})
 export type WebhookEndpointRequest = Static<typeof WebhookEndpointRequest>
 
+export const WebhookPasswordRequest = Type.Object({
+  password: Type.Optional(Type.String({"description":"When given, it must be the caller's password.","maxLength":1024}))
+}, {"additionalProperties":false})
+export type WebhookPasswordRequest = Static<typeof WebhookPasswordRequest>
+
 export const WebhookResendRequest = Type.Object({
   event: Type.Integer({"description":"The event's id.","minimum":1}),
   password: Type.Optional(Type.String({"description":"When given, it must be the caller's password.","maxLength":1024}))

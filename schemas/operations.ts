@@ -88,6 +88,7 @@ import {
   WebhookEndpointPage,
   WebhookEndpointPatchRequest,
   WebhookEndpointRequest,
+  WebhookPasswordRequest,
   WebhookResendRequest,
   WebhookSigningSecret
 } from './components.js'
@@ -1195,6 +1196,7 @@ export const operations = {
       params: Type.Object({
         id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
       }, {"additionalProperties":false}),
+      body: WebhookPasswordRequest,
       response: {
         200: WebhookEndpoint,
         400: ApiError,
@@ -1208,7 +1210,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, scope: "write", permission: "manage-webhooks" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-webhooks" }, optionalBody: true }
   },
   revealWebhookSigningSecret: {
     method: "POST",
@@ -1217,6 +1219,7 @@ export const operations = {
       params: Type.Object({
         id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
       }, {"additionalProperties":false}),
+      body: WebhookPasswordRequest,
       response: {
         201: WebhookSigningSecret,
         400: ApiError,
@@ -1230,7 +1233,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, scope: "write", permission: "manage-webhooks" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-webhooks" }, optionalBody: true }
   },
   resendWebhookEndpointEvent: {
     method: "POST",

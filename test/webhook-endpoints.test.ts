@@ -1,7 +1,7 @@
 // SelfCommunity's webhook endpoint API (/api/v2/webhook/endpoint/): the registry of the URLs
 // other services are sent events at, their secrets, their attempts and resending.
 import { EVENT_TYPES } from '../domain/events.js'
-import { ADMIN, build, createUserWithToken, giveRole, onEachDatabase, rowCount, selfCommunity, selfCommunityTarget, type TestApp } from './helper.js'
+import { ADMIN, build, clientToken, createClient, createUserWithToken, giveRole, onEachDatabase, rowCount, selfCommunity, selfCommunityTarget, type TestApp } from './helper.js'
 
 const ENDPOINTS = '/api/v2/webhook/endpoint/'
 const DAY = 24 * 60 * 60 * 1000
@@ -364,8 +364,26 @@ onEachDatabase('webhook endpoint refusals', async (t, kind) => {
       const payload = { event: url.endsWith('bulk/') ? [event] : event, password: 'not-the-password' }
       t.match(await api.request({ method: 'POST', url, token, payload }), { statusCode: 400, body: { code: 'wrong_password', field: 'password' } })
     }
+    for (const action of ['expire', 'reveal']) {
+      const url = `${ENDPOINTS}${endpoint.id}/secret/${action}/`
+      t.match(await api.request({ method: 'POST', url, token, payload: { password: 'not-the-password' } }), { statusCode: 400, body: { code: 'wrong_password', field: 'password' } }, action)
+    }
     t.equal(await rowCount(api, 'webhook_deliveries'), 0)
+    t.equal(await rowCount(api, 'webhook_secrets'), 1, 'the secret did not change')
+    t.equal(await rowCount(api, 'audit_log', {}), await rowCount(api, 'audit_log', { action: 'account.create' }) + 1, 'only the creation is recorded')
     t.equal((await api.request({ method: 'POST', url: `${ENDPOINTS}${endpoint.id}/event/resend/`, token, payload: { event, password: ADMIN.password } })).statusCode, 204)
+    t.equal((await api.request({ method: 'POST', url: `${ENDPOINTS}${endpoint.id}/secret/expire/`, token, payload: { password: ADMIN.password } })).statusCode, 200)
+    t.equal((await api.request({ method: 'POST', url: `${ENDPOINTS}${endpoint.id}/secret/reveal/`, token, payload: { password: ADMIN.password } })).statusCode, 201)
+  })
+
+  t.test('a service client, which has no password, is refused any password', async (t) => {
+    const api = await build(t, kind, LOOPBACK_OPEN)
+    const endpoint = await givenEndpoint(api)
+    const { client, secret } = await createClient(api)
+    const token = await clientToken(api, client.client_id, secret)
+    const url = `${ENDPOINTS}${endpoint.id}/secret/reveal/`
+    t.match(await api.request({ method: 'POST', url, token, payload: { password: ADMIN.password } }), { statusCode: 400, body: { code: 'wrong_password' } })
+    t.equal((await api.request({ method: 'POST', url, token })).statusCode, 201, 'without one it may')
   })
 
   t.test('no secret reaches a log line or any answer but reveal\'s', async (t) => {

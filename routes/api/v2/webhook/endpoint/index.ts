@@ -73,13 +73,13 @@ const webhookEndpointRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.route({
     ...operations.expireWebhookSigningSecret,
-    handler: async (request) => webhookEndpointRepresentation(await endpoints.expireSecret(request.params.id, callerOf(request)))
+    handler: async (request) => webhookEndpointRepresentation(await endpoints.expireSecret(request.params.id, callerOf(request), request.body.password))
   })
 
   fastify.route({
     ...operations.revealWebhookSigningSecret,
     handler: async (request, reply) => {
-      const secret = await endpoints.revealSecret(request.params.id, callerOf(request))
+      const secret = await endpoints.revealSecret(request.params.id, callerOf(request), request.body.password)
       return await reply.code(201).header('cache-control', 'no-store').send({ signing_secret: secret })
     }
   })
