@@ -66,7 +66,7 @@ export interface AppOptions extends AccountsOptions {
 // paths, not keys found anywhere, so each secret is listed at every depth our log objects reach.
 const SECRET_KEYS = ['password', 'new_password', 'newPassword', 'currentPassword', 'password_hash', 'passwordHash', 'access_token',
   'accessToken', 'authToken', 'refresh_token', 'refreshToken', 'token', 'client_secret', 'clientSecret', 'secret', 'secret_hash',
-  'secretHash', 'signingKey', 'validation_code', 'code_hash', 'codeHash']
+  'secretHash', 'signingKey', 'signing_secret', 'validation_code', 'code_hash', 'codeHash']
 const SECRET_HEADERS = ['authorization', 'x-auth-token', 'cookie']
 const LOGGED_DEPTHS = ['', '*.', '*.*.']
 export const REDACTED_LOG_PATHS = [

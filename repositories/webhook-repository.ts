@@ -180,18 +180,16 @@ export class WebhookEndpointWriter {
   }
 
   // Each event's delivery to the endpoint is due now, counted from its first attempt again;
-  // made when the relay had not made it.
+  // made when the relay had not made it. One statement, so a relay making it meanwhile is no
+  // conflict. A lease is left as it is: a relay sending it now is not joined by another.
   async makeDeliveriesPending (endpointId: number, eventIds: readonly number[], at: Date): Promise<void> {
     const time = toDatabaseTime(at)
-    const existing = (await this.trx('webhook_deliveries').where({ endpoint_id: endpointId }).whereIn('event_id', eventIds)
-      .pluck<Array<number | string>>('event_id')).map(Number)
-    await this.trx('webhook_deliveries').where({ endpoint_id: endpointId }).whereIn('event_id', eventIds)
-      .update({ status: 'pending', attempts: 0, next_attempt_at: time, lease_until: null, delivered_at: null })
-    const missing = eventIds.filter((id) => !existing.includes(id))
-    if (missing.length === 0) return
-    await this.trx('webhook_deliveries').insert(missing.map((eventId) => ({
-      endpoint_id: endpointId, event_id: eventId, status: 'pending', attempts: 0, next_attempt_at: time, created_at: time
-    })))
+    await this.trx('webhook_deliveries')
+      .insert(eventIds.map((eventId) => ({
+        endpoint_id: endpointId, event_id: eventId, status: 'pending', attempts: 0, next_attempt_at: time, created_at: time, delivered_at: null
+      })))
+      .onConflict(['endpoint_id', 'event_id'])
+      .merge(['status', 'attempts', 'next_attempt_at', 'delivered_at'])
   }
 
   async recordAudit (entry: AuditEntry): Promise<void> {

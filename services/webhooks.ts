@@ -78,7 +78,8 @@ export class WebhookEndpointService {
   }
 
   async create (input: WebhookEndpointChanges & { target: string, events: Array<{ type: string }> }, caller: StoredPrincipal): Promise<StoredWebhookEndpoint> {
-    const settings = await this.checkedSettings(input, { target: '', description: '', isActive: true, sslCertVerification: true })
+    await this.checkTarget(input.target)
+    const settings = settingsAfter(input, { target: input.target, description: '', isActive: true, sslCertVerification: true })
     const types = checkedTypes(input.events)
     const secret = newSigningSecret()
     return await this.repository.transaction(async (writer) => {
@@ -93,11 +94,11 @@ export class WebhookEndpointService {
 
   // Changes what is given; `events`, when given, is the whole new list.
   async update (id: number, changes: WebhookEndpointChanges, caller: StoredPrincipal): Promise<StoredWebhookEndpoint> {
-    const current = await this.get(id)
-    const settings = await this.checkedSettings(changes, current)
     const types = changes.events === undefined ? undefined : checkedTypes(changes.events)
-    return await this.change(id, caller, 'webhook.endpoint_updated', async (writer, _endpoint, at) => {
-      await writer.updateEndpoint(id, settings, at)
+    // Resolved before the transaction, which holds the endpoint's row no longer than it must.
+    if (changes.target !== undefined) await this.checkTarget(changes.target)
+    return await this.change(id, caller, 'webhook.endpoint_updated', async (writer, endpoint, at) => {
+      await writer.updateEndpoint(id, settingsAfter(changes, endpoint), at)
       if (types !== undefined) await writer.setSubscriptions(id, types, at)
     })
   }
@@ -180,17 +181,6 @@ export class WebhookEndpointService {
     }
   }
 
-  private async checkedSettings (changes: WebhookEndpointChanges, current: WebhookEndpointSettings): Promise<WebhookEndpointSettings> {
-    const target = changes.target ?? current.target
-    if (changes.target !== undefined) await this.checkTarget(changes.target)
-    return {
-      target,
-      description: changes.description ?? current.description,
-      isActive: changes.isActive ?? current.isActive,
-      sslCertVerification: changes.sslCertVerification ?? current.sslCertVerification
-    }
-  }
-
   // The target is an allowed URL, and every address its host name resolves to now is one a
   // connection may be made to (the relay checks each connection again: names change).
   private async checkTarget (target: string): Promise<void> {
@@ -209,6 +199,16 @@ export class WebhookEndpointService {
     if (refused !== undefined) {
       throw new InvalidInput('invalid_field', 'target', `target's host ${host} resolves to ${refused}, which is not allowed (a private, loopback or link-local address)`)
     }
+  }
+}
+
+// The settings with the changes given applied.
+function settingsAfter (changes: WebhookEndpointChanges, current: WebhookEndpointSettings): WebhookEndpointSettings {
+  return {
+    target: changes.target ?? current.target,
+    description: changes.description ?? current.description,
+    isActive: changes.isActive ?? current.isActive,
+    sslCertVerification: changes.sslCertVerification ?? current.sslCertVerification
   }
 }
 

@@ -223,7 +223,7 @@ onEachDatabase('webhook endpoints', async (t, kind) => {
     const [jane, john] = (await api.app.knex('outbox_events').where({ type: 'user.created' }).orderBy('id').pluck('id')).map(Number) as [number, number]
     const longAgo = databaseTime(new Date(Date.now() - DAY))
     await api.app.knex('webhook_deliveries').insert({
-      endpoint_id: endpoint.id, event_id: jane, status: 'failed', attempts: 7, next_attempt_at: longAgo, lease_until: longAgo, created_at: longAgo, delivered_at: null
+      endpoint_id: endpoint.id, event_id: jane, status: 'delivered', attempts: 7, next_attempt_at: longAgo, lease_until: longAgo, created_at: longAgo, delivered_at: longAgo
     })
     const before = Date.now()
     const url = `${ENDPOINTS}${endpoint.id}/event/resend/bulk/`
@@ -235,6 +235,7 @@ onEachDatabase('webhook endpoints', async (t, kind) => {
       t.ok(Date.parse(`${String(row.next_attempt_at).replace(' ', 'T')}Z`) >= before - 1, 'due now')
     }
     t.equal(await rowCount(api, 'webhook_deliveries'), 2, 'one delivery per event')
+    t.equal(await rowCount(api, 'webhook_deliveries', { event_id: jane, delivered_at: null }), 1, 'delivered no more')
     t.equal(await rowCount(api, 'audit_log', { action: 'webhook.event_resent' }), 1)
   })
 
