@@ -144,6 +144,8 @@ onEachDatabase('webhook endpoints', async (t, kind) => {
       ['webhook.endpoint_created', admin.id], ['webhook.endpoint_created', admin.id], ['webhook.endpoint_updated', admin.id], ['webhook.endpoint_deleted', admin.id]
     ])
     t.equal(await rowCount(api, 'outbox_events', { type: 'webhook.endpoint_created' }), 0, 'no outbox event')
+    const audit = await api.request({ url: '/api/v2/audit/?action=webhook.endpoint_deleted', token: await api.adminToken() })
+    t.match(audit.body, { count: 1, results: [{ action: 'webhook.endpoint_deleted', actor: { user_id: admin.id }, subject: { user_id: null, client_id: null } }] }, 'read through the audit log')
   })
 
   t.test('PUT gives what it leaves out its default; PATCH keeps it', async (t) => {
