@@ -9,6 +9,7 @@ import { PreferenceRepository } from '../repositories/preference-repository.js'
 import { PromoCodeRepository } from '../repositories/promo-code-repository.js'
 import { RoleRepository } from '../repositories/role-repository.js'
 import { TokenRepository } from '../repositories/token-repository.js'
+import { WebhookDeliveryRepository } from '../repositories/webhook-deliveries.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -23,6 +24,7 @@ declare module 'fastify' {
       promoCodes: PromoCodeRepository
       roles: RoleRepository
       tokens: TokenRepository
+      webhookDeliveries: WebhookDeliveryRepository
     }
   }
 }
@@ -39,6 +41,7 @@ export default fp(async (fastify) => {
     preferences: new PreferenceRepository(fastify.knex),
     promoCodes: new PromoCodeRepository(fastify.knex),
     roles: new RoleRepository(fastify.knex),
-    tokens: new TokenRepository(fastify.knex)
+    tokens: new TokenRepository(fastify.knex),
+    webhookDeliveries: new WebhookDeliveryRepository(fastify.knex)
   })
 }, { name: 'repositories', dependencies: ['database'] })
