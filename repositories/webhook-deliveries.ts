@@ -60,6 +60,9 @@ export class WebhookDeliveryRepository {
   // event and the user it is about (its payload's id) as they are now. An event nobody subscribes
   // to is published as it is dispatched. Answers how many events it dispatched.
   async dispatchBatch (limit: number, at: Date, bodyOf: (event: UndispatchedEvent, user: StoredUser | undefined) => string): Promise<number> {
+    // Read committed, so that the locks taken are the events' own, and no gap lock holds up the
+    // inserts of the events being written meanwhile.
+    const config: Knex.TransactionConfig | undefined = supportsRowLocks(this.db) ? { isolationLevel: 'read committed' } : undefined
     return await retryingDeadlocks(this.db, async (trx) => {
       let query = trx('outbox_events').whereNull('dispatched_at').orderBy('id').limit(limit).select('id', 'type', 'payload', 'created_at')
       if (supportsRowLocks(trx)) query = query.forUpdate().skipLocked()
@@ -85,7 +88,7 @@ export class WebhookDeliveryRepository {
       if (published.length > 0) await trx('outbox_events').whereIn('id', published).update({ dispatched_at: time, published_at: time })
       if (delivering.length > 0) await trx('outbox_events').whereIn('id', delivering).update({ dispatched_at: time })
       return events.length
-    })
+    }, config)
   }
 
   // The active endpoints subscribed to each of the types.

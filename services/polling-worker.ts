@@ -35,7 +35,7 @@ export abstract class PollingWorker {
   constructor (
     protected readonly logger: RelayLogger,
     private readonly messages: PollingWorkerMessages,
-    private readonly pollIntervalMs: number,
+    protected readonly pollIntervalMs: number,
     private readonly stopGraceMs: number
   ) {}
 

@@ -61,6 +61,7 @@ export class WebhookRelay extends PollingWorker {
   private readonly leaseMs: number
   private readonly purgeIntervalMs: number
   private nextPurgeAt = 0
+  private nextDispatchAt = 0
   private readonly inFlight = new Map<number, Promise<void>>()
   private abort = new AbortController()
 
@@ -85,7 +86,12 @@ export class WebhookRelay extends PollingWorker {
   protected async step (): Promise<boolean> {
     const { deliveries } = this.options
     const now = this.now()
-    const dispatched = await deliveries.dispatchBatch(DISPATCH_BATCH, now, webhookBody)
+    // Events are looked for every poll, not at each wake-up a finished send makes.
+    let dispatched = 0
+    if (now.getTime() >= this.nextDispatchAt) {
+      dispatched = await deliveries.dispatchBatch(DISPATCH_BATCH, now, webhookBody)
+      this.nextDispatchAt = dispatched === DISPATCH_BATCH ? 0 : now.getTime() + this.pollIntervalMs
+    }
     this.tableAnswered()
     while (!this.stopping && this.inFlight.size < this.concurrency) {
       const delivery = await deliveries.claimNext(now, new Date(now.getTime() + this.leaseMs), [...this.inFlight.keys()])
