@@ -456,6 +456,14 @@ export const PublicUser = Type.Object({
 }, {"description":"A user as callers who may not see all of them see them: no email, no roles, and only\nthe custom fields marked public, each as a top-level key.\n","additionalProperties":true})
 export type PublicUser = Static<typeof PublicUser>
 
+export const Readiness = Type.Object({
+  status: Type.Unsafe<"ok">({"type":"string","enum":["ok"]}),
+  details: Type.Optional(Type.Object({
+    oldest_undelivered_event_seconds: Type.Number({"description":"How long the oldest event not yet published (not yet delivered to every endpoint subscribed to it, failed deliveries included) has waited, in seconds; 0 when none waits.","minimum":0})
+  }, {"description":"How the background work keeps up; left out when it cannot be read.","additionalProperties":false}))
+}, {"additionalProperties":false})
+export type Readiness = Static<typeof Readiness>
+
 export const RecoverRequest = Type.Object({
   email: Type.String({"description":"The email of the account to recover.","minLength":1,"maxLength":254})
 }, {"additionalProperties":false})
