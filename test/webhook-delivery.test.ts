@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Webhook } from 'standardwebhooks'
 import type { Test } from 'tap'
 import t from 'tap'
-import { webhookBody, webhookRetryDelayMs } from '../services/webhook-relay.js'
+import { WebhookTargetPolicy } from '../domain/webhook-targets.js'
+import { WebhookRelay, webhookBody, webhookRetryDelayMs } from '../services/webhook-relay.js'
 import { signatureHeader } from '../services/webhook-requests.js'
 import { build, createTestDatabase, newAccount, onEachDatabase, type BuildOptions, type DatabaseKind, type TestApp } from './helper.js'
 import { until } from './smtp-mailbox.js'
@@ -268,11 +269,35 @@ onEachDatabase('a receiver that never answers does not hold the shutdown up for 
   t.ok(Date.now() - closing < 5_000, 'closed within the relay\'s grace')
 })
 
-onEachDatabase('events nobody subscribes to are published as they are dispatched, and purged after the retention', async (t, kind) => {
+onEachDatabase('an event nobody subscribes to is published as it is dispatched', async (t, kind) => {
   const api = await buildWithHooks(t, kind)
   const eventId = await createAccount(api, await api.adminToken(), 'jane_doe')
   await until(async () => await publishedAt(api, eventId) !== null, 'the event to be published')
   t.equal(await api.app.knex('webhook_deliveries').where({ event_id: eventId }).first(), undefined)
+})
+
+onEachDatabase('events published longer ago than WEBHOOK_RETENTION_DAYS go with their deliveries and attempts; one whose endpoint went is published', async (t, kind) => {
+  const api = await build(t, kind, { backgroundWorkers: false })
+  const { id: endpointId } = await addEndpoint(api, 'http://127.0.0.1:9/hooks')
+  const at = (daysAgo: number): string => new Date(Date.now() - daysAgo * 86_400_000).toISOString().replace('T', ' ').replace('Z', '')
+  const event = async (daysAgo: number, published: boolean): Promise<number> => {
+    const [id] = await api.app.knex('outbox_events').insert({ type: 'user.updated', payload: '{"id":1}', created_at: at(daysAgo), dispatched_at: at(daysAgo), published_at: published ? at(daysAgo) : null })
+    return Number(id)
+  }
+  const [old, recent, orphaned] = [await event(31, true), await event(29, true), await event(1, false)]
+  const [deliveryId] = await api.app.knex('webhook_deliveries').insert({ endpoint_id: endpointId, event_id: old, status: 'delivered', attempts: 1, next_attempt_at: at(31), created_at: at(31), body: '{}' })
+  await api.app.knex('webhook_attempts').insert({ delivery_id: deliveryId, created_at: at(31), http_request_body: '{}', http_request_signature_header: '', http_response_code: 200, http_response_body: '' })
+  const relay = new WebhookRelay({
+    deliveries: api.app.repositories.webhookDeliveries, policy: new WebhookTargetPolicy([]), logger: { info: () => {}, warn: () => {}, error: () => {} },
+    timeoutMs: 1000, maxAttempts: 3, maxAgeSeconds: 3600, retentionDays: 30, pollIntervalMs: 20
+  })
+  relay.start()
+  t.teardown(async () => { await relay.stop() })
+  await until(async () => (await api.app.knex('outbox_events').where({ id: old }).first()) === undefined, 'the old event to be purged')
+  t.equal((await api.app.knex('webhook_deliveries').where({ event_id: old })).length, 0)
+  t.equal((await api.app.knex('webhook_attempts').where({ delivery_id: deliveryId })).length, 0)
+  t.not(await api.app.knex('outbox_events').where({ id: recent }).first(), undefined, 'a recent one stays')
+  t.not(await publishedAt(api, orphaned), null, 'an event with no delivery left is published')
 })
 
 onEachDatabase('four instances on one database', async (t, kind) => {
