@@ -9,10 +9,12 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Webhook } from 'standardwebhooks'
 import type { Test } from 'tap'
 import t from 'tap'
+import { EVENT_TYPES } from '../domain/events.js'
 import { WebhookTargetPolicy } from '../domain/webhook-targets.js'
 import { WebhookRelay, webhookBody, webhookRetryDelayMs } from '../services/webhook-relay.js'
 import { signatureHeader } from '../services/webhook-requests.js'
 import { build, createTestDatabase, newAccount, onEachDatabase, type BuildOptions, type DatabaseKind, type TestApp } from './helper.js'
+import { webhookViolations } from './contract.js'
 import { until } from './smtp-mailbox.js'
 
 interface Received {
@@ -132,6 +134,34 @@ onEachDatabase('a user.created event reaches its endpoint, signed so that standa
   t.notMatch(request.body, /[_"](password|hash|token|secret|code)":|\$2[aby]\$/i, 'no password, hash, token or code in the body')
   await until(async () => await publishedAt(api, eventId) !== null, 'the event to be published')
   t.match(await attemptsOf(api, eventId), [{ http_response_code: 204, next_retry: null, http_request_body: request.body, http_request_signature_header: request.headers['webhook-signature'] }])
+})
+
+onEachDatabase('the bodies of user.created, user.updated, user.blocked, user.unblocked and a hard user.deleted match openapi.yaml\'s webhooks', async (t, kind) => {
+  const receiver = await startReceiver(t)
+  const api = await buildWithHooks(t, kind)
+  await addEndpoint(api, receiver.url, { types: [...EVENT_TYPES] })
+  const token = await api.adminToken()
+  const createdId = await createAccount(api, token, 'jane_doe')
+  const userId = Number(JSON.parse((await api.app.knex('outbox_events').where({ id: createdId }).first('payload')).payload).id)
+  const steps = [
+    { method: 'PATCH' as const, url: `/api/v2/user/${userId}/`, payload: { bio: 'Climbs things.' } },
+    { method: 'PATCH' as const, url: `/api/v2/moderation/user/${userId}/`, payload: { status: 'b' } },
+    { method: 'PATCH' as const, url: `/api/v2/moderation/user/${userId}/`, payload: { status: 'a' } },
+    { method: 'DELETE' as const, url: `/api/v2/user/${userId}/?hard=1` }
+  ]
+  for (const step of steps) {
+    const response = await api.request({ ...step, token })
+    t.ok(response.statusCode < 300, `${step.method} ${step.url} → ${response.statusCode}`)
+  }
+  const types = ['user.created', 'user.updated', 'user.blocked', 'user.unblocked', 'user.deleted']
+  await until(() => types.every((type) => receiver.received.some((request) => JSON.parse(request.body).type === type)), 'an event of each type')
+  for (const request of receiver.received) {
+    const body = JSON.parse(request.body)
+    t.strictSame(webhookViolations(body.type, body), [], body.type)
+    t.notMatch(request.body, /[_"](password|hash|token|secret|code)":|\$2[aby]\$/i, `no secret in ${String(body.type)}`)
+  }
+  const deleted = receiver.received.map((request) => JSON.parse(request.body)).find((body) => body.type === 'user.deleted')
+  t.equal(deleted.data.user, null, 'the user erased by then is null')
 })
 
 t.test('the envelope leaves out every password, hash, token and code a payload might carry', async (t) => {
