@@ -88,6 +88,22 @@ async function addEndpoint (api: TestApp, target: string, options: { types?: str
   return { id: endpointId, secret }
 }
 
+// A relay of the test's own on the app's database (built without background workers), started.
+function startRelay (t: Test, api: TestApp, allowedHosts: string[]): void {
+  const relay = new WebhookRelay({
+    deliveries: api.app.repositories.webhookDeliveries,
+    policy: new WebhookTargetPolicy(allowedHosts),
+    logger: { info: () => {}, warn: () => {}, error: () => {} },
+    timeoutMs: 1000,
+    maxAttempts: 3,
+    maxAgeSeconds: 3600,
+    retentionDays: 30,
+    pollIntervalMs: 20
+  })
+  relay.start()
+  t.teardown(async () => { await relay.stop() })
+}
+
 const FAST: BuildOptions = { webhookPollIntervalMs: 20, webhookFirstRetryMs: 50 }
 
 async function buildWithHooks (t: Test, kind: DatabaseKind, env: Record<string, string> = {}, options: BuildOptions = {}): Promise<TestApp> {
@@ -162,6 +178,18 @@ onEachDatabase('the bodies of user.created, user.updated, user.blocked, user.unb
   }
   const deleted = receiver.received.map((request) => JSON.parse(request.body)).find((body) => body.type === 'user.deleted')
   t.equal(deleted.data.user, null, 'the user erased by then is null')
+})
+
+onEachDatabase('an endpoint gets its events in the order of their ids', async (t, kind) => {
+  const receiver = await startReceiver(t)
+  const api = await buildWithHooks(t, kind, {}, { backgroundWorkers: false })
+  await addEndpoint(api, receiver.url)
+  const token = await api.adminToken()
+  const ids: number[] = []
+  for (let index = 0; index < 8; index++) ids.push(await createAccount(api, token, `user${index}`))
+  startRelay(t, api, ['127.0.0.1'])
+  await until(() => ids.every((id) => forEvent(receiver, id).length === 1), 'the eight deliveries')
+  t.strictSame(receiver.received.map((request) => Number(request.headers['webhook-id'])).filter((id) => ids.includes(id)), ids)
 })
 
 t.test('the envelope leaves out every password, hash, token and code a payload might carry', async (t) => {
@@ -317,12 +345,7 @@ onEachDatabase('events published longer ago than WEBHOOK_RETENTION_DAYS go with 
   const [old, recent, orphaned] = [await event(31, true), await event(29, true), await event(1, false)]
   const [deliveryId] = await api.app.knex('webhook_deliveries').insert({ endpoint_id: endpointId, event_id: old, status: 'delivered', attempts: 1, next_attempt_at: at(31), created_at: at(31), body: '{}' })
   await api.app.knex('webhook_attempts').insert({ delivery_id: deliveryId, created_at: at(31), http_request_body: '{}', http_request_signature_header: '', http_response_code: 200, http_response_body: '' })
-  const relay = new WebhookRelay({
-    deliveries: api.app.repositories.webhookDeliveries, policy: new WebhookTargetPolicy([]), logger: { info: () => {}, warn: () => {}, error: () => {} },
-    timeoutMs: 1000, maxAttempts: 3, maxAgeSeconds: 3600, retentionDays: 30, pollIntervalMs: 20
-  })
-  relay.start()
-  t.teardown(async () => { await relay.stop() })
+  startRelay(t, api, [])
   await until(async () => (await api.app.knex('outbox_events').where({ id: old }).first()) === undefined, 'the old event to be purged')
   t.equal((await api.app.knex('webhook_deliveries').where({ event_id: old })).length, 0)
   t.equal((await api.app.knex('webhook_attempts').where({ delivery_id: deliveryId })).length, 0)
