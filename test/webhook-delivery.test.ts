@@ -2,10 +2,15 @@
 // delivery, signatures the receivers' own library (standardwebhooks) verifies, retries, timeouts,
 // endpoints going away, secret rollover, targets refused when connecting, redirects, and four
 // instances sharing one MariaDB. Endpoints are made with rows here: their API is another branch's.
+import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http'
+import { createServer as createHttpsServer } from 'node:https'
 import type { AddressInfo } from 'node:net'
+import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { promisify } from 'node:util'
 import { Webhook } from 'standardwebhooks'
 import type { Test } from 'tap'
 import t from 'tap'
@@ -190,6 +195,34 @@ onEachDatabase('an endpoint gets its events in the order of their ids', async (t
   startRelay(t, api, ['127.0.0.1'])
   await until(() => ids.every((id) => forEvent(receiver, id).length === 1), 'the eight deliveries')
   t.strictSame(receiver.received.map((request) => Number(request.headers['webhook-id'])).filter((id) => ids.includes(id)), ids)
+})
+
+// A self-signed certificate for 127.0.0.1, made by openssl for this run.
+async function selfSignedCertificate (t: Test): Promise<{ key: string, cert: string }> {
+  const folder = t.testdir()
+  await promisify(execFile)('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(folder, 'key.pem'), '-out', join(folder, 'cert.pem')])
+  return { key: await readFile(join(folder, 'key.pem'), 'utf8'), cert: await readFile(join(folder, 'cert.pem'), 'utf8') }
+}
+
+onEachDatabase('ssl_cert_verification false accepts a self-signed certificate for that endpoint only', async (t, kind) => {
+  const server = createHttpsServer(await selfSignedCertificate(t), (request, response) => {
+    request.resume()
+    request.on('end', () => { response.writeHead(200).end() })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.teardown(async () => { server.closeAllConnections(); await new Promise((resolve) => server.close(resolve)) })
+  const target = `https://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`
+  const api = await buildWithHooks(t, kind, { WEBHOOK_MAX_ATTEMPTS: '1' })
+  const unchecked = await addEndpoint(api, target)
+  await api.app.knex('webhook_endpoints').where({ id: unchecked.id }).update({ ssl_cert_verification: false })
+  const checked = await addEndpoint(api, target)
+  const eventId = await createAccount(api, await api.adminToken(), 'jane_doe')
+  const statusOf = async (endpointId: number): Promise<string | undefined> =>
+    (await api.app.knex('webhook_deliveries').where({ event_id: eventId, endpoint_id: endpointId }).first('status'))?.status
+  await until(async () => await statusOf(unchecked.id) === 'delivered' && await statusOf(checked.id) === 'failed', 'one delivered, one refused')
+  const refused = await api.app.knex('webhook_attempts as a').join('webhook_deliveries as d', 'd.id', 'a.delivery_id').where('d.endpoint_id', checked.id).first('a.*')
+  t.match(refused, { http_response_code: null, http_response_body: /self[- ]signed/i })
 })
 
 t.test('the envelope leaves out every password, hash, token and code a payload might carry', async (t) => {
