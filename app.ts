@@ -20,6 +20,7 @@ import repositories from './plugins/repositories.js'
 import requestLogging, { RequestLogController, requestIdGenerator } from './plugins/request-logging.js'
 import routeTable from './plugins/route-table.js'
 import shutdown from './plugins/shutdown.js'
+import webhooks, { type WebhooksOptions } from './plugins/webhooks.js'
 import validation, { responseSerializerFactory } from './plugins/validation.js'
 import webhookEndpoints from './plugins/webhook-endpoints.js'
 import accountCreateRoutes from './routes/api/v2/account/create.js'
@@ -56,10 +57,13 @@ export interface AppOptions extends AccountsOptions {
   config: Config
   // Where log lines go; stdout by default.
   logStream?: DestinationStream
-  // Whether the app runs the background workers (the mail relay); the CLI's does not.
+  // Whether the app runs the background workers (the mail and webhook relays); the CLI's does not.
   backgroundWorkers?: boolean
   // The mail relay's rest between polls when idle, in ms (tests shorten it).
   mailPollIntervalMs?: MailOptions['pollIntervalMs']
+  // The webhook relay's rest between polls, and its wait after a first failed attempt (tests shorten both).
+  webhookPollIntervalMs?: WebhooksOptions['pollIntervalMs']
+  webhookFirstRetryMs?: WebhooksOptions['firstRetryMs']
 }
 
 // Secrets never reach a log line, whatever a future log statement includes. pino redacts
@@ -135,6 +139,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(database)
   await app.register(repositories)
   await app.register(mail, { relay: options.backgroundWorkers, pollIntervalMs: options.mailPollIntervalMs })
+  await app.register(webhooks, { relay: options.backgroundWorkers, pollIntervalMs: options.webhookPollIntervalMs, firstRetryMs: options.webhookFirstRetryMs })
   await app.register(rateLimit)
   await app.register(auth)
   await app.register(permissions)

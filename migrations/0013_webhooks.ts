@@ -30,6 +30,8 @@ export async function up (knex: Knex): Promise<void> {
     table.string('type', 64).notNullable()
     table.datetime('added_at', { precision: 3 }).notNullable()
     table.primary(['endpoint_id', 'type'])
+    // The relay looks endpoints up by the type of each event.
+    table.index(['type'])
   })
 
   await knex.schema.createTable('webhook_secrets', (table) => {
@@ -55,6 +57,8 @@ export async function up (knex: Knex): Promise<void> {
     table.datetime('lease_until', { precision: 3 }).nullable()
     table.datetime('created_at', { precision: 3 }).notNullable()
     table.datetime('delivered_at', { precision: 3 }).nullable()
+    // The request body, made once when the event is dispatched: every retry sends the same bytes.
+    table.text('body', 'mediumtext').notNullable()
     table.unique(['endpoint_id', 'event_id'])
     table.index(['status', 'next_attempt_at'])
     table.index(['event_id'])

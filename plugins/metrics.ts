@@ -61,7 +61,7 @@ function digest (text: string): Buffer {
 
 // Prometheus metrics, in a registry of this app's own (the tests build many apps in one process):
 // requests by route template, method and status; account creations by outcome; the bcrypt work
-// waiting for the thread pool; the database pool; the mail outbox; Node's process metrics. The gauges are read
+// waiting for the thread pool; the database pool; the mail outbox; the webhook relay's lag; Node's process metrics. The gauges are read
 // when scraped. Only with METRICS_TOKEN: a scrape must show it (routes/metrics.ts).
 export default fp(async (fastify) => {
   const { metricsToken, threadPoolSize } = fastify.config
@@ -147,6 +147,19 @@ export default fp(async (fastify) => {
       }
     })
   }
+
+  // The webhook relay's lag, read when scraped like the outbox's gauges.
+  new Gauge({
+    name: 'account_service_webhook_oldest_undelivered_event_seconds',
+    help: 'How long the oldest event not yet delivered to every endpoint subscribed to it has waited (0 when none waits).',
+    registers: [registry],
+    async collect () {
+      if (poolIsTaken()) return
+      const seconds = await fastify.repositories.webhookDeliveries.oldestUnpublishedSeconds(new Date())
+        .catch((error: unknown) => { fastify.log.warn({ err: error }, 'metrics: the event outbox cannot be read'); return Number.NaN })
+      this.set(seconds)
+    }
+  })
 
   const expected = digest(metricsToken)
   fastify.decorate('metrics', {

@@ -10,6 +10,7 @@ import { PromoCodeRepository } from '../repositories/promo-code-repository.js'
 import { RoleRepository } from '../repositories/role-repository.js'
 import { TokenRepository } from '../repositories/token-repository.js'
 import { WebhookEndpointRepository } from '../repositories/webhook-repository.js'
+import { WebhookDeliveryRepository } from '../repositories/webhook-deliveries.js'
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -25,6 +26,7 @@ declare module 'fastify' {
       roles: RoleRepository
       tokens: TokenRepository
       webhookEndpoints: WebhookEndpointRepository
+      webhookDeliveries: WebhookDeliveryRepository
     }
   }
 }
@@ -42,6 +44,7 @@ export default fp(async (fastify) => {
     promoCodes: new PromoCodeRepository(fastify.knex),
     roles: new RoleRepository(fastify.knex),
     tokens: new TokenRepository(fastify.knex),
-    webhookEndpoints: new WebhookEndpointRepository(fastify.knex)
+    webhookEndpoints: new WebhookEndpointRepository(fastify.knex),
+    webhookDeliveries: new WebhookDeliveryRepository(fastify.knex)
   })
 }, { name: 'repositories', dependencies: ['database'] })

@@ -22,7 +22,7 @@ export function supportsRowLocks (db: Knex): boolean {
 // the gap left by a third's rolled-back duplicate); run again, it goes through.
 const DEADLOCK_ATTEMPTS = 3
 
-export async function retryingDeadlocks<T> (db: Knex, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+export async function retryingDeadlocks<T> (db: Knex, work: (trx: Knex.Transaction) => Promise<T>, config?: Knex.TransactionConfig): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     let committing = false
     try {
@@ -30,7 +30,7 @@ export async function retryingDeadlocks<T> (db: Knex, work: (trx: Knex.Transacti
         const result = await work(trx)
         committing = true
         return result
-      })
+      }, config)
     } catch (error) {
       if (committing && lostInFlight(error)) throw new CommitOutcomeUnknown(error)
       if ((error as { code?: string }).code !== 'ER_LOCK_DEADLOCK' || attempt === DEADLOCK_ATTEMPTS) throw error

@@ -10,9 +10,16 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
 
   fastify.route({
     ...operations.checkReadiness,
-    handler: async () => {
-      if (await fastify.repositories.health.ping()) return { status: 'ok' as const }
-      throw new DatabaseUnavailable()
+    handler: async (request) => {
+      if (!await fastify.repositories.health.ping()) throw new DatabaseUnavailable()
+      // A relay that falls behind shows here; the answer does not depend on it.
+      try {
+        const seconds = await fastify.repositories.webhookDeliveries.oldestUnpublishedSeconds(new Date())
+        return { status: 'ok' as const, details: { oldest_undelivered_event_seconds: seconds } }
+      } catch (error) {
+        request.log.warn({ err: error }, 'readiness: the outbox cannot be read')
+        return { status: 'ok' as const }
+      }
     }
   })
 }

@@ -456,6 +456,14 @@ export const PublicUser = Type.Object({
 }, {"description":"A user as callers who may not see all of them see them: no email, no roles, and only\nthe custom fields marked public, each as a top-level key.\n","additionalProperties":true})
 export type PublicUser = Static<typeof PublicUser>
 
+export const Readiness = Type.Object({
+  status: Type.Unsafe<"ok">({"type":"string","enum":["ok"]}),
+  details: Type.Optional(Type.Object({
+    oldest_undelivered_event_seconds: Type.Number({"description":"How long the oldest event not yet published (not yet delivered to every endpoint subscribed to it, failed deliveries included) has waited, in seconds; 0 when none waits.","minimum":0})
+  }, {"description":"How the background work keeps up; left out when it cannot be read.","additionalProperties":false}))
+}, {"additionalProperties":false})
+export type Readiness = Static<typeof Readiness>
+
 export const RecoverRequest = Type.Object({
   email: Type.String({"description":"The email of the account to recover.","minLength":1,"maxLength":254})
 }, {"additionalProperties":false})
@@ -774,6 +782,78 @@ export const UserAutocompletePage = Type.Object({
 }, {"additionalProperties":false})
 export type UserAutocompletePage = Static<typeof UserAutocompletePage>
 
+export const UserBlockedEvent = Type.Object({
+  type: Type.Unsafe<"user.blocked">({"type":"string","enum":["user.blocked"]}),
+  created: Type.String({"description":"When the event happened.","format":"date-time"}),
+  data: Type.Object({
+    id: Type.Integer(),
+    by: Type.Optional(Type.Union([Type.Integer(), Type.Null()], {"description":"The admin who blocked them."})),
+    at: Type.Optional(Type.String({"description":"When.","format":"date-time"})),
+    user: Type.Union([User, Type.Null()], {"description":"The v2 User when the event was dispatched; null when the user no longer exists."})
+  }, {"description":"The event's payload, and the user it is about."})
+}, {"description":"A user was blocked. SelfCommunity's webhook envelope.","additionalProperties":false})
+export type UserBlockedEvent = Static<typeof UserBlockedEvent>
+
+export const UserCreatedEvent = Type.Object({
+  type: Type.Unsafe<"user.created">({"type":"string","enum":["user.created"]}),
+  created: Type.String({"description":"When the event happened.","format":"date-time"}),
+  data: Type.Object({
+    id: Type.Integer({"description":"The user."}),
+    username: Type.Optional(Type.String()),
+    email: Type.Optional(Type.String({"format":"email"})),
+    roles: Type.Optional(Type.Array(Type.String(), {"description":"The roles given at creation."})),
+    created_by: Type.Optional(Type.Union([Type.Integer(), Type.Null()], {"description":"The user who created it; null for a self-registration or a service client."})),
+    created_by_client: Type.Optional(Type.Union([Type.String(), Type.Null()], {"description":"The service client that created it, if one did."})),
+    date_joined: Type.Optional(Type.String({"description":"When it was created.","format":"date-time"})),
+    active: Type.Optional(Type.Boolean()),
+    email_verified: Type.Optional(Type.Boolean()),
+    require_password_change: Type.Optional(Type.Boolean()),
+    send_welcome_email: Type.Optional(Type.Boolean({"description":"Whether the receiver should send a welcome (carried for the services that act on it)."})),
+    join_default_channels: Type.Optional(Type.Boolean({"description":"Whether a chat server should put the user in its default channels."})),
+    user: Type.Union([User, Type.Null()], {"description":"The v2 User when the event was dispatched; null when the user no longer exists."})
+  }, {"description":"The event's payload, and the user it is about."})
+}, {"description":"An account was created (by either door). SelfCommunity's webhook envelope.","additionalProperties":false})
+export type UserCreatedEvent = Static<typeof UserCreatedEvent>
+
+export const UserDeletedEvent = Type.Object({
+  type: Type.Unsafe<"user.deleted">({"type":"string","enum":["user.deleted"]}),
+  created: Type.String({"description":"When the event happened.","format":"date-time"}),
+  data: Type.Object({
+    id: Type.Integer(),
+    hard: Type.Optional(Type.Boolean({"description":"Whether the account was erased, not only marked deleted."})),
+    at: Type.Optional(Type.String({"description":"When.","format":"date-time"})),
+    user: Type.Union([User, Type.Null()], {"description":"The v2 User when the event was dispatched; null when the user no longer exists."})
+  }, {"description":"The event's payload, and the user it is about."})
+}, {"description":"A user was deleted; `data.user` is null after a hard deletion. SelfCommunity's webhook envelope.","additionalProperties":false})
+export type UserDeletedEvent = Static<typeof UserDeletedEvent>
+
+export const UserEmailChangedEvent = Type.Object({
+  type: Type.Unsafe<"user.email_changed">({"type":"string","enum":["user.email_changed"]}),
+  created: Type.String({"description":"When the event happened.","format":"date-time"}),
+  data: Type.Object({
+    id: Type.Integer(),
+    email: Type.Optional(Type.String({"description":"The new address.","format":"email"})),
+    email_isvalid: Type.Optional(Type.Boolean({"description":"Whether the new address is verified."})),
+    changed_by: Type.Optional(Type.Union([Type.Integer(), Type.Null()], {"description":"The user who changed it."})),
+    changed_by_client: Type.Optional(Type.Union([Type.Integer(), Type.Null()], {"description":"The service client that changed it, if one did."})),
+    changed_at: Type.Optional(Type.String({"description":"When.","format":"date-time"})),
+    user: Type.Union([User, Type.Null()], {"description":"The v2 User when the event was dispatched; null when the user no longer exists."})
+  }, {"description":"The event's payload, and the user it is about."})
+}, {"description":"A user's email address changed. SelfCommunity's webhook envelope.","additionalProperties":false})
+export type UserEmailChangedEvent = Static<typeof UserEmailChangedEvent>
+
+export const UserEmailVerifiedEvent = Type.Object({
+  type: Type.Unsafe<"user.email_verified">({"type":"string","enum":["user.email_verified"]}),
+  created: Type.String({"description":"When the event happened.","format":"date-time"}),
+  data: Type.Object({
+    id: Type.Integer(),
+    email: Type.Optional(Type.String({"format":"email"})),
+    verified_at: Type.Optional(Type.String({"description":"When.","format":"date-time"})),
+    user: Type.Union([User, Type.Null()], {"description":"The v2 User when the event was dispatched; null when the user no longer exists."})
+  }, {"description":"The event's payload, and the user it is about."})
+}, {"description":"A user verified their email address. SelfCommunity's webhook envelope.","additionalProperties":false})
+export type UserEmailVerifiedEvent = Static<typeof UserEmailVerifiedEvent>
+
 export const UserListPage = Type.Object({
   count: Type.Integer({"description":"How many results there are in all pages."}),
   next: PageLink,
@@ -792,6 +872,18 @@ export const UserPage = Type.Object({
   results: Type.Array(User)
 }, {"additionalProperties":false})
 export type UserPage = Static<typeof UserPage>
+
+export const UserPasswordChangedEvent = Type.Object({
+  type: Type.Unsafe<"user.password_changed">({"type":"string","enum":["user.password_changed"]}),
+  created: Type.String({"description":"When the event happened.","format":"date-time"}),
+  data: Type.Object({
+    id: Type.Integer(),
+    changed_at: Type.Optional(Type.String({"description":"When.","format":"date-time"})),
+    by: Type.Optional(Type.Unsafe<"user" | "admin" | "recovery" | "operator">({"type":"string","enum":["user","admin","recovery","operator"],"description":"Who changed it: the user, an admin, a recovery by mail, or the operator's CLI."})),
+    user: Type.Union([User, Type.Null()], {"description":"The v2 User when the event was dispatched; null when the user no longer exists."})
+  }, {"description":"The event's payload, and the user it is about."})
+}, {"description":"A user's password changed (never the password itself). SelfCommunity's webhook envelope.","additionalProperties":false})
+export type UserPasswordChangedEvent = Static<typeof UserPasswordChangedEvent>
 
 export const UserPermission = Type.Object({
   create_contribute: Type.Boolean(),
@@ -827,10 +919,34 @@ export const UserReplaceRequest = Type.Object({
 }, {"description":"The whole writable part of a user, as `UserUpdateRequest` describes each field: what is\nleft out is cleared (`username` is kept), and custom fields are replaced as on account\ncreation.\n","additionalProperties":true})
 export type UserReplaceRequest = Static<typeof UserReplaceRequest>
 
+export const UserRolesChangedEvent = Type.Object({
+  type: Type.Unsafe<"user.roles_changed">({"type":"string","enum":["user.roles_changed"]}),
+  created: Type.String({"description":"When the event happened.","format":"date-time"}),
+  data: Type.Object({
+    id: Type.Integer(),
+    added: Type.Optional(Type.Array(Type.String())),
+    removed: Type.Optional(Type.Array(Type.String())),
+    user: Type.Union([User, Type.Null()], {"description":"The v2 User when the event was dispatched; null when the user no longer exists."})
+  }, {"description":"The event's payload, and the user it is about."})
+}, {"description":"A user's roles changed. SelfCommunity's webhook envelope.","additionalProperties":false})
+export type UserRolesChangedEvent = Static<typeof UserRolesChangedEvent>
+
 export const UserRolesRequest = Type.Object({
   roles: Type.Array(Type.String({"minLength":1,"maxLength":64}), {"description":"The names of the roles the user is to have, and no other.","maxItems":100})
 }, {"additionalProperties":false})
 export type UserRolesRequest = Static<typeof UserRolesRequest>
+
+export const UserUnblockedEvent = Type.Object({
+  type: Type.Unsafe<"user.unblocked">({"type":"string","enum":["user.unblocked"]}),
+  created: Type.String({"description":"When the event happened.","format":"date-time"}),
+  data: Type.Object({
+    id: Type.Integer(),
+    by: Type.Optional(Type.Union([Type.Integer(), Type.Null()], {"description":"The admin who unblocked them."})),
+    at: Type.Optional(Type.String({"description":"When.","format":"date-time"})),
+    user: Type.Union([User, Type.Null()], {"description":"The v2 User when the event was dispatched; null when the user no longer exists."})
+  }, {"description":"The event's payload, and the user it is about."})
+}, {"description":"A user was unblocked. SelfCommunity's webhook envelope.","additionalProperties":false})
+export type UserUnblockedEvent = Static<typeof UserUnblockedEvent>
 
 export const UserUpdateRequest = Type.Object({
   username: Type.Optional(Username),
@@ -843,6 +959,20 @@ export const UserUpdateRequest = Type.Object({
   website: Type.Optional(Type.Union([Type.String({"maxLength":200}), Type.Null()], {"description":"An http or https URL."}))
 }, {"description":"The fields to change, and one top-level key for each custom field to change, validated\nas on account creation; `null` removes a custom field's value (unless the field is\nmandatory) and clears a profile field. Fields not given keep their values. No other\nfield of an account can change here (`400 read_only_field`); any other key is refused\n(`400 unknown_field`).\n","minProperties":1,"additionalProperties":true})
 export type UserUpdateRequest = Static<typeof UserUpdateRequest>
+
+export const UserUpdatedEvent = Type.Object({
+  type: Type.Unsafe<"user.updated">({"type":"string","enum":["user.updated"]}),
+  created: Type.String({"description":"When the event happened.","format":"date-time"}),
+  data: Type.Object({
+    id: Type.Integer(),
+    changed: Type.Optional(Type.Array(Type.String(), {"description":"The fields that changed."})),
+    updated_by: Type.Optional(Type.Union([Type.Integer(), Type.Null()], {"description":"The user who changed it."})),
+    updated_by_client: Type.Optional(Type.Union([Type.String(), Type.Null()], {"description":"The service client that changed it, if one did."})),
+    updated_at: Type.Optional(Type.String({"description":"When.","format":"date-time"})),
+    user: Type.Union([User, Type.Null()], {"description":"The v2 User when the event was dispatched; null when the user no longer exists."})
+  }, {"description":"The event's payload, and the user it is about."})
+}, {"description":"A user's profile changed. SelfCommunity's webhook envelope.","additionalProperties":false})
+export type UserUpdatedEvent = Static<typeof UserUpdatedEvent>
 
 export const ValidationCodeRequest = Type.Object({
   validation_code: Type.String({"description":"The code of the mail (also in its link's `validation_code` parameter).","minLength":1,"maxLength":256})

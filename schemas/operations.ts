@@ -41,6 +41,7 @@ import {
   PromoCreateRequest,
   PromoPage,
   PromoRedemptionPage,
+  Readiness,
   RecoverRequest,
   ResetRequest,
   RevocationRequest,
@@ -568,7 +569,7 @@ export const operations = {
     url: "/health/ready",
     schema: {
       response: {
-        200: Health,
+        200: Readiness,
         400: ApiError,
         431: ApiError,
         500: ApiError,

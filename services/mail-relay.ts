@@ -7,13 +7,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import type { ClaimedMail, MailOutboxRepository } from '../repositories/mail-outbox.js'
 import { MailRenderError, type MailTemplates } from './mail-templates.js'
 import type { MailTransport } from './mail-transports.js'
+import { PollingWorker, exponentialDelayMs, type RelayLogger } from './polling-worker.js'
 
-// The slice of pino the relay logs through.
-export interface RelayLogger {
-  info: (details: object, message: string) => void
-  warn: (details: object, message: string) => void
-  error: (details: object, message: string) => void
-}
+export type { RelayLogger }
 
 export interface MailRelayOptions {
   outbox: MailOutboxRepository
@@ -47,7 +43,7 @@ const MARK_SENT_RETRIES_MS = [100, 500, 2_000]
 
 // The wait after the failed attempt number `attempts` (1 for the first): 5 s, doubled each time, up to an hour.
 export function retryDelayMs (attempts: number): number {
-  return Math.min(LONGEST_RETRY_MS, FIRST_RETRY_MS * 2 ** (attempts - 1))
+  return exponentialDelayMs(attempts, FIRST_RETRY_MS, LONGEST_RETRY_MS)
 }
 
 // A recipient is logged by its domain only: enough to tell which provider refuses, no one's address.
@@ -55,42 +51,18 @@ function domainOf (address: string): string {
   return address.slice(address.lastIndexOf('@') + 1)
 }
 
-export class MailRelay {
+export class MailRelay extends PollingWorker {
   private readonly now: () => Date
-  private readonly pollIntervalMs: number
   private readonly leaseMs: number
-  private readonly stopGraceMs: number
-  private running: Promise<void> | undefined
-  private stopping = false
-  private wakeUp: (() => void) | undefined
-  // Whether the outbox could not be read last time: an outage is logged once, not every poll.
-  private outboxFailing = false
 
   constructor (private readonly options: MailRelayOptions) {
+    super(options.logger, {
+      failing: 'mail relay: the outbox cannot be used; trying again every poll',
+      recovered: 'mail relay: the outbox answers again',
+      stoppedInHand: 'mail relay stopped with a mail in hand: it is sent again once its lease runs out'
+    }, options.pollIntervalMs ?? 1000, options.stopGraceMs ?? 3_000)
     this.now = options.now ?? (() => new Date())
-    this.pollIntervalMs = options.pollIntervalMs ?? 1000
     this.leaseMs = options.leaseMs ?? 120_000
-    this.stopGraceMs = options.stopGraceMs ?? 3_000
-  }
-
-  // Relays until stopped: without pause while mails are due, then every poll interval.
-  start (): void {
-    if (this.running !== undefined) return
-    this.stopping = false
-    this.running = this.run()
-  }
-
-  // Finishes the mail in hand, if any, and stops; a mail in hand after stopGraceMs is left to the
-  // relay that takes it once its lease runs out.
-  async stop (): Promise<void> {
-    this.stopping = true
-    this.wakeUp?.()
-    let timer: NodeJS.Timeout | undefined
-    const graceOver = new Promise<'grace over'>((resolve) => { timer = setTimeout(() => { resolve('grace over') }, this.stopGraceMs) })
-    const outcome = await Promise.race([this.running, graceOver])
-    clearTimeout(timer)
-    if (outcome === 'grace over') this.options.logger.warn({ graceMs: this.stopGraceMs }, 'mail relay stopped with a mail in hand: it is sent again once its lease runs out')
-    this.running = undefined
   }
 
   // Sends every mail due now, one after another; answers how many it tried.
@@ -100,39 +72,15 @@ export class MailRelay {
     return tried
   }
 
-  private async run (): Promise<void> {
-    while (!this.stopping) {
-      let worked = false
-      try {
-        worked = await this.relayOne()
-      } catch (error) {
-        if (!this.outboxFailing) this.options.logger.warn({ err: error }, 'mail relay: the outbox cannot be used; trying again every poll')
-        this.outboxFailing = true
-      }
-      if (!worked) await this.rest()
-    }
-  }
-
-  private async rest (): Promise<void> {
-    if (this.stopping) return
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        clearTimeout(timer)
-        this.wakeUp = undefined
-        resolve()
-      }
-      const timer = setTimeout(done, this.pollIntervalMs)
-      timer.unref()
-      this.wakeUp = done
-    })
+  protected async step (): Promise<boolean> {
+    return await this.relayOne()
   }
 
   // Takes one due mail and tries it; false when none was due.
   private async relayOne (): Promise<boolean> {
     const now = this.now()
     const mail = await this.options.outbox.claimNext(now, new Date(now.getTime() + this.leaseMs))
-    if (this.outboxFailing) this.options.logger.info({}, 'mail relay: the outbox answers again')
-    this.outboxFailing = false
+    this.tableAnswered()
     if (mail === undefined) return false
     await this.attempt(mail)
     return true

@@ -90,6 +90,30 @@ t.test('defaults', async (t) => {
   })
 })
 
+t.test('webhooks', async (t) => {
+  t.test('wait 10 s for an answer, try 12 times over at most 3 days, keep delivered events 30 days, open no private address', async (t) => {
+    t.strictSame(loadConfig(baseEnv(t)).webhooks, { timeoutMs: 10_000, maxAttempts: 12, maxAgeSeconds: 259_200, retentionDays: 30, allowedHosts: [] })
+  })
+
+  t.test('read WEBHOOK_TIMEOUT_SECONDS, WEBHOOK_MAX_ATTEMPTS, WEBHOOK_MAX_AGE_SECONDS and WEBHOOK_RETENTION_DAYS', async (t) => {
+    const config = loadConfig(baseEnv(t, { WEBHOOK_TIMEOUT_SECONDS: '3', WEBHOOK_MAX_ATTEMPTS: '5', WEBHOOK_MAX_AGE_SECONDS: '3600', WEBHOOK_RETENTION_DAYS: '7' }))
+    t.match(config.webhooks, { timeoutMs: 3_000, maxAttempts: 5, maxAgeSeconds: 3_600, retentionDays: 7 })
+  })
+
+  t.test('open the names, addresses and ranges of WEBHOOK_ALLOWED_HOSTS, names in lower case', async (t) => {
+    t.strictSame(loadConfig(baseEnv(t, { WEBHOOK_ALLOWED_HOSTS: ' Hooks.Internal, 127.0.0.1,10.0.0.0/8 ,fd00::/8' })).webhooks.allowedHosts,
+      ['hooks.internal', '127.0.0.1', '10.0.0.0/8', 'fd00::/8'])
+  })
+
+  t.test('refuse settings out of their ranges and an entry that is no host, naming it', async (t) => {
+    for (const overrides of [{ WEBHOOK_TIMEOUT_SECONDS: '0' }, { WEBHOOK_MAX_ATTEMPTS: '101' }, { WEBHOOK_MAX_AGE_SECONDS: '59' }, { WEBHOOK_RETENTION_DAYS: 'never' }]) {
+      t.match(configError(t, baseEnv(t, overrides))?.message, /^Invalid configuration: /, JSON.stringify(overrides))
+    }
+    t.equal(configError(t, baseEnv(t, { WEBHOOK_ALLOWED_HOSTS: 'hooks.internal,10.0.0.0/33' }))?.message,
+      'Invalid configuration: WEBHOOK_ALLOWED_HOSTS: 10.0.0.0/33 is neither a host name, an address nor a CIDR range')
+  })
+})
+
 t.test('DATABASE_URL', async (t) => {
   t.test('uses an in-memory SQLite database for sqlite::memory:', async (t) => {
     t.strictSame(loadConfig(baseEnv(t, { DATABASE_URL: 'sqlite::memory:' })).database, { client: 'sqlite', filename: ':memory:' })

@@ -14,6 +14,7 @@ type PathItem = Record<string, Operation>
 export interface OpenApiDocument {
   paths: Record<string, PathItem>
   components: { responses: Record<string, ResponseObject>, schemas: Record<string, unknown> }
+  webhooks?: Record<string, unknown>
 }
 
 export const contract = parse(readFileSync(join(projectRoot, 'openapi.yaml'), 'utf8')) as OpenApiDocument
@@ -96,6 +97,14 @@ export function contractViolations (method: string, url: string, response: Contr
     }
   }
   const validate = validatorFor(schemaRef as string)
+  if (validate(body)) return []
+  return (validate.errors ?? []).map((error) => `${error.instancePath || '(body)'} ${error.message ?? ''}`)
+}
+
+// What a webhook's body breaks of the contract's `webhooks` entry for its type ([] when nothing).
+export function webhookViolations (type: string, body: unknown): string[] {
+  if (contract.webhooks?.[type] === undefined) return [`${type} is not in the contract's webhooks`]
+  const validate = validatorFor(`openapi#/${pointer(['webhooks', type, 'post', 'requestBody', 'content', 'application/json', 'schema'])}`)
   if (validate(body)) return []
   return (validate.errors ?? []).map((error) => `${error.instancePath || '(body)'} ${error.message ?? ''}`)
 }

@@ -172,6 +172,8 @@ export interface BuildOptions {
   // Whether the app runs its mail relay (it does by default, as the server's does).
   backgroundWorkers?: boolean
   mailPollIntervalMs?: number
+  webhookPollIntervalMs?: number
+  webhookFirstRetryMs?: number
 }
 
 export async function build (t: Test, kind: DatabaseKind, options: BuildOptions = {}): Promise<TestApp> {
@@ -202,7 +204,13 @@ export async function build (t: Test, kind: DatabaseKind, options: BuildOptions 
     write (chunk: Buffer, _encoding, done) { logs.push(chunk.toString()); done() }
   })
   const app = await buildApp({
-    config, logStream, announceFirstAdmin: options.announceFirstAdmin, backgroundWorkers: options.backgroundWorkers, mailPollIntervalMs: options.mailPollIntervalMs
+    config,
+    logStream,
+    announceFirstAdmin: options.announceFirstAdmin,
+    backgroundWorkers: options.backgroundWorkers,
+    mailPollIntervalMs: options.mailPollIntervalMs,
+    webhookPollIntervalMs: options.webhookPollIntervalMs,
+    webhookFirstRetryMs: options.webhookFirstRetryMs
   })
   t.teardown(async () => { await app.close() })
   await app.ready()

@@ -245,3 +245,13 @@ t.test('scrapes are not shed when the service is overloaded', async (t) => {
   t.equal((await api.request({ url: '/api/v2/feature/' })).statusCode, 503, 'other requests are shed')
   t.type(valueOf(await scrape(api), 'http_requests_total', { route: '/api/v2/feature/', status_code: '503' }), 'number')
 })
+
+t.test('the webhook gauge shows how long the oldest undelivered event has waited', async (t) => {
+  const api = await withMetrics(t, 'sqlite')
+  await api.app.knex('outbox_events').update({ published_at: '2026-01-01 00:00:00.000' })
+  t.equal(valueOf(await scrape(api), 'account_service_webhook_oldest_undelivered_event_seconds'), 0)
+  const created = new Date(Date.now() - 90_000).toISOString().replace('T', ' ').replace('Z', '')
+  await api.app.knex('outbox_events').insert({ type: 'user.updated', payload: '{}', created_at: created })
+  const seconds = valueOf(await scrape(api), 'account_service_webhook_oldest_undelivered_event_seconds') ?? 0
+  t.ok(seconds >= 90 && seconds < 100, `${seconds} s`)
+})

@@ -1,30 +1,9 @@
 import type { CustomFieldDefinition } from '../../../repositories/custom-field-repository.js'
-import type { StoredUser } from '../../../repositories/account-repository.js'
-import type { CustomField, User } from '../../../schemas/components.js'
+import type { CustomField } from '../../../schemas/components.js'
 import { customFieldSettingsBody } from '../../../services/custom-fields.js'
 
-// A user as the v2 contract shows it: SelfCommunity's field names and defaults (an empty text,
-// gender Unspecified), custom fields as top-level keys (first, so a standard field always wins
-// over a custom one of the same name).
-export function userRepresentation (user: StoredUser): User {
-  return {
-    ...user.customFields,
-    id: user.id,
-    username: user.username,
-    real_name: user.realName,
-    bio: user.bio ?? '',
-    location: user.location ?? '',
-    date_of_birth: user.dateOfBirth,
-    description: user.description ?? '',
-    gender: user.gender ?? 'Unspecified',
-    website: user.website ?? '',
-    email: user.email,
-    email_isvalid: user.emailIsValid,
-    date_joined: user.dateJoined,
-    status: user.status,
-    roles: user.roles
-  }
-}
+// The v2 User is built below the routes, as the webhook relay sends it too.
+export { userRepresentation } from '../../../services/user-representation.js'
 
 export function customFieldRepresentation (definition: CustomFieldDefinition): CustomField {
   return {
