@@ -51,6 +51,23 @@ interface DeliveryRow {
 // Candidates looked at per claim: another relay may take some between the read and the update.
 const CLAIM_CANDIDATES = 10
 
+export type EventRow = { id: number | string, type: string, payload: string, created_at: string }
+
+export function eventOf (row: EventRow): UndispatchedEvent {
+  return { id: Number(row.id), type: row.type, payload: parsePayload(row.payload), createdAt: new Date(fromDatabaseTime(row.created_at)) }
+}
+
+// The users the events are about (their payload's id), as the transaction sees them.
+export async function subjectsOf (trx: Knex.Transaction, events: UndispatchedEvent[]): Promise<Map<number, StoredUser>> {
+  const ids = events.map((event) => event.payload.id).filter((id): id is number => typeof id === 'number')
+  return new Map((await new AccountRepository(trx).findByIds([...new Set(ids)])).map((user) => [user.id, user]))
+}
+
+export function subjectOf (event: UndispatchedEvent, users: Map<number, StoredUser>): StoredUser | undefined {
+  const id = event.payload.id
+  return typeof id === 'number' ? users.get(id) : undefined
+}
+
 export class WebhookDeliveryRepository {
   constructor (private readonly db: Knex) {}
 
@@ -66,18 +83,16 @@ export class WebhookDeliveryRepository {
     return await retryingDeadlocks(this.db, async (trx) => {
       let query = trx('outbox_events').whereNull('dispatched_at').orderBy('id').limit(limit).select('id', 'type', 'payload', 'created_at')
       if (supportsRowLocks(trx)) query = query.forUpdate().skipLocked()
-      const rows: Array<{ id: number | string, type: string, payload: string, created_at: string }> = await query
+      const rows: EventRow[] = await query
       if (rows.length === 0) return 0
-      const events = rows.map((row) => ({ id: Number(row.id), type: row.type, payload: parsePayload(row.payload), createdAt: new Date(fromDatabaseTime(row.created_at)) }))
+      const events = rows.map(eventOf)
       const subscribers = await this.subscribers(trx, [...new Set(events.map((event) => event.type))])
-      const subjects = events.filter((event) => subscribers.has(event.type)).map((event) => event.payload.id).filter((id): id is number => typeof id === 'number')
-      const users = new Map((await new AccountRepository(trx).findByIds([...new Set(subjects)])).map((user) => [user.id, user]))
+      const users = await subjectsOf(trx, events.filter((event) => subscribers.has(event.type)))
       const time = toDatabaseTime(at)
       for (const event of events) {
         const endpointIds = subscribers.get(event.type) ?? []
         if (endpointIds.length > 0) {
-          const subject = event.payload.id
-          const body = bodyOf(event, typeof subject === 'number' ? users.get(subject) : undefined)
+          const body = bodyOf(event, subjectOf(event, users))
           await trx('webhook_deliveries').insert(endpointIds.map((endpointId) => ({
             endpoint_id: endpointId, event_id: event.id, status: 'pending', attempts: 0, next_attempt_at: time, created_at: time, body
           })))

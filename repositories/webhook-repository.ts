@@ -1,5 +1,7 @@
 import type { Knex } from 'knex'
+import type { StoredUser } from './account-repository.js'
 import { type AuditEntry, insertAuditEntry } from './audit-log.js'
+import { type EventRow, type UndispatchedEvent, eventOf, subjectOf, subjectsOf } from './webhook-deliveries.js'
 import { type PageWindow, fromDatabaseTime, retryingDeadlocks, supportsRowLocks, toDatabaseTime, windowOf } from './sql.js'
 
 export interface StoredSubscription {
@@ -173,23 +175,28 @@ export class WebhookEndpointWriter {
     await this.trx('webhook_secrets').where({ endpoint_id: endpointId }).whereNull('expires_at').update({ expires_at: toDatabaseTime(expiresAt) })
   }
 
-  // The type of each of these outbox events that exists, by id.
-  async eventTypes (ids: readonly number[]): Promise<Map<number, string>> {
-    const rows = await this.trx('outbox_events').whereIn('id', ids).select<Array<{ id: number | string, type: string }>>('id', 'type')
-    return new Map(rows.map((row) => [Number(row.id), row.type]))
+  // Each of these outbox events that exists, by id, with the user it is about as it is now.
+  async events (ids: readonly number[]): Promise<Map<number, { event: UndispatchedEvent, user: StoredUser | undefined }>> {
+    const rows: EventRow[] = await this.trx('outbox_events').whereIn('id', ids).select('id', 'type', 'payload', 'created_at')
+    const events = rows.map(eventOf)
+    const users = await subjectsOf(this.trx, events)
+    return new Map(events.map((event) => [event.id, { event, user: subjectOf(event, users) }]))
   }
 
-  // Each event's delivery to the endpoint is due now, counted from its first attempt again;
-  // made when the relay had not made it. One statement, so a relay making it meanwhile is no
-  // conflict. A lease is left as it is: a relay sending it now is not joined by another.
-  async makeDeliveriesPending (endpointId: number, eventIds: readonly number[], at: Date): Promise<void> {
+  // Each event's delivery to the endpoint is due now, counted from its first attempt again, and
+  // the event waits to be published again; made, with this body, when the relay had not made it
+  // (one made before keeps its body: every attempt sends the same bytes). One statement, so a
+  // relay making it meanwhile is no conflict. A lease is left as it is: a relay sending it now is
+  // not joined by another.
+  async makeDeliveriesPending (endpointId: number, deliveries: ReadonlyArray<{ eventId: number, body: string }>, at: Date): Promise<void> {
     const time = toDatabaseTime(at)
     await this.trx('webhook_deliveries')
-      .insert(eventIds.map((eventId) => ({
-        endpoint_id: endpointId, event_id: eventId, status: 'pending', attempts: 0, next_attempt_at: time, created_at: time, delivered_at: null
+      .insert(deliveries.map(({ eventId, body }) => ({
+        endpoint_id: endpointId, event_id: eventId, status: 'pending', attempts: 0, next_attempt_at: time, created_at: time, delivered_at: null, body
       })))
       .onConflict(['endpoint_id', 'event_id'])
       .merge(['status', 'attempts', 'next_attempt_at', 'delivered_at'])
+    await this.trx('outbox_events').whereIn('id', deliveries.map(({ eventId }) => eventId)).update({ published_at: null })
   }
 
   async recordAudit (entry: AuditEntry): Promise<void> {

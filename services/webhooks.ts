@@ -11,6 +11,7 @@ import type {
   WebhookEndpointWriter
 } from '../repositories/webhook-repository.js'
 import { verifyPassword } from './passwords.js'
+import { webhookBody } from './webhook-relay.js'
 
 export type { StoredWebhookAttempt, StoredWebhookEndpoint }
 
@@ -144,14 +145,15 @@ export class WebhookEndpointService {
   async resend (id: number, events: Array<{ id: number, field: string }>, caller: StoredPrincipal, password?: string): Promise<void> {
     await this.checkPassword(caller, password)
     await this.change(id, caller, 'webhook.event_resent', async (writer, endpoint, at) => {
-      const types = await writer.eventTypes(events.map((event) => event.id))
+      const found = await writer.events(events.map((event) => event.id))
       const subscribed = new Set(endpoint.events.map((event) => event.type))
       for (const event of events) {
-        const type = types.get(event.id)
+        const type = found.get(event.id)?.event.type
         if (type === undefined) throw new InvalidInput('invalid_field', event.field, `${event.field}: there is no event ${event.id}`)
         if (!subscribed.has(type)) throw new InvalidInput('invalid_field', event.field, `${event.field}: event ${event.id} is a ${type}, which the endpoint does not subscribe to`)
       }
-      await writer.makeDeliveriesPending(id, [...new Set(events.map((event) => event.id))], at)
+      const deliveries = [...found.values()].map(({ event, user }) => ({ eventId: event.id, body: webhookBody(event, user) }))
+      await writer.makeDeliveriesPending(id, deliveries, at)
     })
   }
 

@@ -1,7 +1,8 @@
 // The webhook relay against a real receiver on loopback (node:http), on SQLite and MariaDB:
 // delivery, signatures the receivers' own library (standardwebhooks) verifies, retries, timeouts,
 // endpoints going away, secret rollover, targets refused when connecting, redirects, and four
-// instances sharing one MariaDB. Endpoints are made with rows here: their API is another branch's.
+// instances sharing one MariaDB. Most endpoints are made with rows here, each test setting just the
+// state it needs; the first test goes through SelfCommunity's WebhookService from end to end.
 import { execFile } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
@@ -18,7 +19,7 @@ import { EVENT_TYPES } from '../domain/events.js'
 import { WebhookTargetPolicy } from '../domain/webhook-targets.js'
 import { WebhookRelay, webhookBody, webhookRetryDelayMs } from '../services/webhook-relay.js'
 import { signatureHeader } from '../services/webhook-requests.js'
-import { build, createTestDatabase, newAccount, onEachDatabase, type BuildOptions, type DatabaseKind, type TestApp } from './helper.js'
+import { build, createTestDatabase, newAccount, onEachDatabase, selfCommunity, selfCommunityTarget, type BuildOptions, type DatabaseKind, type TestApp } from './helper.js'
 import { webhookViolations } from './contract.js'
 import { until } from './smtp-mailbox.js'
 
@@ -136,6 +137,27 @@ async function attemptsOf (api: TestApp, eventId: number): Promise<any[]> {
 async function publishedAt (api: TestApp, eventId: number): Promise<unknown> {
   return (await api.app.knex('outbox_events').where({ id: eventId }).first('published_at')).published_at
 }
+
+onEachDatabase('an endpoint registered with SelfCommunity\'s WebhookService gets each account created after, signed; its attempts are listed, and a resend sends it again', async (t, kind) => {
+  const receiver = await startReceiver(t)
+  const api = await buildWithHooks(t, kind)
+  const { WebhookService } = selfCommunity
+  const target = await selfCommunityTarget(api, await api.adminToken())
+  const endpoint = await WebhookService.createWebhookEndpoint({ target: receiver.url, events: [{ type: 'user.created' }] }, target)
+  const { signing_secret: secret } = await WebhookService.revealWebhookSigningSecret(endpoint.id, target)
+  const eventId = await createAccount(api, await api.adminToken(), 'jane_doe')
+  await until(() => forEvent(receiver, eventId).length === 1, 'the delivery')
+  const [request] = forEvent(receiver, eventId) as [Received]
+  t.match(new Webhook(secret).verify(request.body, request.headers as Record<string, string>), { type: 'user.created', data: { user: { username: 'jane_doe' } } })
+  await until(async () => await publishedAt(api, eventId) !== null, 'the event to be published')
+  const attempts = await WebhookService.getAllWebhookEndpointAttempts(endpoint.id, target)
+  t.match(attempts, { count: 1, results: [{ http_response_code: 204, http_request_body: request.body, next_retry: null }] })
+  await WebhookService.resendWebhookEndpointEvent(endpoint.id, eventId, target)
+  await until(() => forEvent(receiver, eventId).length === 2, 'the resent delivery')
+  t.equal(forEvent(receiver, eventId)[1]?.body, request.body, 'the same body, under the same webhook-id')
+  await until(async () => await publishedAt(api, eventId) !== null, 'the event to be published again')
+  t.equal((await WebhookService.getAllWebhookEndpointAttempts(endpoint.id, target)).count, 2)
+})
 
 onEachDatabase('a user.created event reaches its endpoint, signed so that standardwebhooks verifies it', async (t, kind) => {
   const receiver = await startReceiver(t)
@@ -345,7 +367,7 @@ onEachDatabase('a redirect is not followed: it is a failed attempt', async (t, k
   const eventId = await createAccount(api, await api.adminToken(), 'jane_doe')
   await until(async () => (await api.app.knex('webhook_deliveries').where({ event_id: eventId, status: 'failed' })).length === 1, 'the delivery to fail')
   t.match(await attemptsOf(api, eventId), [{ http_response_code: 302, next_retry: null }])
-  t.strictSame(receiver.received.map((request) => request.url), ['/hooks'], 'nothing asked for /elsewhere')
+  t.strictSame(forEvent(receiver, eventId).map((request) => request.url), ['/hooks'], 'nothing asked for /elsewhere')
   t.equal(await publishedAt(api, eventId), null, 'a failed event is not published')
 })
 

@@ -32,7 +32,7 @@ async function latestEvent (api: TestApp, type: string): Promise<number> {
 }
 
 async function delivery (api: TestApp, endpointId: number, eventId: number): Promise<any> {
-  return await api.app.knex('webhook_deliveries').where({ endpoint_id: endpointId, event_id: eventId }).first('id', 'status', 'attempts', 'next_attempt_at')
+  return await api.app.knex('webhook_deliveries').where({ endpoint_id: endpointId, event_id: eventId }).first('id', 'status', 'attempts', 'next_attempt_at', 'body')
 }
 
 // A delivery and an attempt at it, as the relay records them.
@@ -40,7 +40,7 @@ async function recordAttempt (api: TestApp, endpointId: number, eventId: number,
   let row = await delivery(api, endpointId, eventId)
   if (row === undefined) {
     await api.app.knex('webhook_deliveries').insert({
-      endpoint_id: endpointId, event_id: eventId, status: 'pending', attempts: 0, next_attempt_at: databaseTime(attempt.at), created_at: databaseTime(attempt.at)
+      endpoint_id: endpointId, event_id: eventId, status: 'pending', attempts: 0, next_attempt_at: databaseTime(attempt.at), created_at: databaseTime(attempt.at), body: '{}'
     })
     row = await delivery(api, endpointId, eventId)
   }
@@ -225,7 +225,7 @@ onEachDatabase('webhook endpoints', async (t, kind) => {
     const [jane, john] = (await api.app.knex('outbox_events').where({ type: 'user.created' }).orderBy('id').pluck('id')).map(Number) as [number, number]
     const longAgo = databaseTime(new Date(Date.now() - DAY))
     await api.app.knex('webhook_deliveries').insert({
-      endpoint_id: endpoint.id, event_id: jane, status: 'delivered', attempts: 7, next_attempt_at: longAgo, lease_until: longAgo, created_at: longAgo, delivered_at: longAgo
+      endpoint_id: endpoint.id, event_id: jane, status: 'delivered', attempts: 7, next_attempt_at: longAgo, lease_until: longAgo, created_at: longAgo, delivered_at: longAgo, body: '{}'
     })
     const before = Date.now()
     const url = `${ENDPOINTS}${endpoint.id}/event/resend/bulk/`
@@ -237,6 +237,8 @@ onEachDatabase('webhook endpoints', async (t, kind) => {
       t.ok(Date.parse(`${String(row.next_attempt_at).replace(' ', 'T')}Z`) >= before - 1, 'due now')
     }
     t.equal(await rowCount(api, 'webhook_deliveries'), 2, 'one delivery per event')
+    t.equal((await delivery(api, endpoint.id, jane)).body, '{}', 'a delivery made before keeps its body')
+    t.match(JSON.parse((await delivery(api, endpoint.id, john)).body), { type: 'user.created', data: { id: Number, user: { username: String } } }, 'one made now gets the envelope')
     t.equal(await rowCount(api, 'webhook_deliveries', { event_id: jane, delivered_at: null }), 1, 'delivered no more')
     t.equal(await rowCount(api, 'audit_log', { action: 'webhook.event_resent' }), 1)
   })
