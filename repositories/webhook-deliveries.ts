@@ -16,7 +16,8 @@ export interface ClaimedDelivery {
   id: number
   endpointId: number
   eventId: number
-  eventCreatedAt: Date
+  // When the delivery started: when it was made, or last resent (its maximum age counts from then).
+  startedAt: Date
   target: string
   sslCertVerification: boolean
   body: string
@@ -41,7 +42,7 @@ interface DeliveryRow {
   id: number | string
   endpoint_id: number | string
   event_id: number | string
-  event_created_at: string
+  created_at: string
   target: string
   ssl_cert_verification: number | boolean
   body: string
@@ -86,34 +87,38 @@ export class WebhookDeliveryRepository {
       const rows: EventRow[] = await query
       if (rows.length === 0) return 0
       const events = rows.map(eventOf)
-      const subscribers = await this.subscribers(trx, [...new Set(events.map((event) => event.type))])
-      const users = await subjectsOf(trx, events.filter((event) => subscribers.has(event.type)))
+      const subscriptions = await this.subscribers(trx, [...new Set(events.map((event) => event.type))])
+      // An endpoint gets the events written since it subscribed to their type, none from before.
+      const subscribers = new Map(events.map((event) => [event.id, (subscriptions.get(event.type) ?? [])
+        .filter(({ since }) => since <= event.createdAt.getTime()).map(({ endpointId }) => endpointId)]))
+      const users = await subjectsOf(trx, events.filter((event) => (subscribers.get(event.id) ?? []).length > 0))
       const time = toDatabaseTime(at)
       for (const event of events) {
-        const endpointIds = subscribers.get(event.type) ?? []
+        const endpointIds = subscribers.get(event.id) ?? []
         if (endpointIds.length > 0) {
           const body = bodyOf(event, subjectOf(event, users))
+          // One a resend made before the event was dispatched stands.
           await trx('webhook_deliveries').insert(endpointIds.map((endpointId) => ({
             endpoint_id: endpointId, event_id: event.id, status: 'pending', attempts: 0, next_attempt_at: time, created_at: time, body
-          })))
+          }))).onConflict(['endpoint_id', 'event_id']).ignore()
         }
       }
-      const published = events.filter((event) => !subscribers.has(event.type)).map((event) => event.id)
-      const delivering = events.filter((event) => subscribers.has(event.type)).map((event) => event.id)
+      const published = events.filter((event) => (subscribers.get(event.id) ?? []).length === 0).map((event) => event.id)
+      const delivering = events.filter((event) => (subscribers.get(event.id) ?? []).length > 0).map((event) => event.id)
       if (published.length > 0) await trx('outbox_events').whereIn('id', published).update({ dispatched_at: time, published_at: time })
       if (delivering.length > 0) await trx('outbox_events').whereIn('id', delivering).update({ dispatched_at: time })
       return events.length
     }, config)
   }
 
-  // The active endpoints subscribed to each of the types.
-  private async subscribers (trx: Knex.Transaction, types: string[]): Promise<Map<string, number[]>> {
-    const rows: Array<{ type: string, endpoint_id: number | string }> = await trx('webhook_endpoint_events as s')
+  // The active endpoints subscribed to each of the types, and since when.
+  private async subscribers (trx: Knex.Transaction, types: string[]): Promise<Map<string, Array<{ endpointId: number, since: number }>>> {
+    const rows: Array<{ type: string, endpoint_id: number | string, added_at: string }> = await trx('webhook_endpoint_events as s')
       .join('webhook_endpoints as e', 'e.id', 's.endpoint_id')
       .whereIn('s.type', types).where('e.is_active', true)
-      .orderBy('s.endpoint_id').select('s.type', 's.endpoint_id')
-    const byType = new Map<string, number[]>()
-    for (const row of rows) byType.set(row.type, [...byType.get(row.type) ?? [], Number(row.endpoint_id)])
+      .orderBy('s.endpoint_id').select('s.type', 's.endpoint_id', 's.added_at')
+    const byType = new Map<string, Array<{ endpointId: number, since: number }>>()
+    for (const row of rows) byType.set(row.type, [...byType.get(row.type) ?? [], { endpointId: Number(row.endpoint_id), since: Date.parse(fromDatabaseTime(row.added_at)) }])
     return byType
   }
 
@@ -133,7 +138,7 @@ export class WebhookDeliveryRepository {
       .whereNotIn('d.endpoint_id', busyEndpoints)
       .orderBy([{ column: 'd.event_id' }, { column: 'd.id' }])
       .limit(CLAIM_CANDIDATES)
-      .select('d.id', 'd.endpoint_id', 'd.event_id', 'o.created_at as event_created_at', 'e.target', 'e.ssl_cert_verification', 'd.body', 'd.attempts')
+      .select('d.id', 'd.endpoint_id', 'd.event_id', 'd.created_at', 'e.target', 'e.ssl_cert_verification', 'd.body', 'd.attempts')
     for (const row of candidates) {
       const taken = await free(this.db('webhook_deliveries').where({ id: row.id, attempts: row.attempts }))
         .update({ lease_until: toDatabaseTime(leaseUntil) })
@@ -142,7 +147,7 @@ export class WebhookDeliveryRepository {
           id: Number(row.id),
           endpointId: Number(row.endpoint_id),
           eventId: Number(row.event_id),
-          eventCreatedAt: new Date(fromDatabaseTime(row.event_created_at)),
+          startedAt: new Date(fromDatabaseTime(row.created_at)),
           target: row.target,
           sslCertVerification: Boolean(row.ssl_cert_verification),
           body: row.body,
@@ -167,7 +172,8 @@ export class WebhookDeliveryRepository {
   async recordAttempt (delivery: ClaimedDelivery, attempt: RecordedAttempt, outcome: 'delivered' | 'retry' | 'failed'): Promise<boolean> {
     return await this.db.transaction(async (trx) => {
       const changed = await trx('webhook_deliveries')
-        .where({ id: delivery.id, status: 'pending', lease_until: toDatabaseTime(delivery.leaseUntil) })
+        // The attempts as claimed: a resend meanwhile (which counts from 0 again) is not written over.
+        .where({ id: delivery.id, status: 'pending', lease_until: toDatabaseTime(delivery.leaseUntil), attempts: delivery.attempts })
         .update({
           attempts: delivery.attempts + 1,
           lease_until: null,

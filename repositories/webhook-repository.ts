@@ -170,8 +170,10 @@ export class WebhookEndpointWriter {
     await this.trx('webhook_secrets').insert({ endpoint_id: endpointId, secret, created_at: toDatabaseTime(at), expires_at: null })
   }
 
-  // The current secret stops being current and still signs until `expiresAt`.
-  async expireCurrentSecret (endpointId: number, expiresAt: Date): Promise<void> {
+  // The current secret stops being current and still signs until `expiresAt`; one that expired
+  // before stops signing now, so that two secrets at most sign (the header stays short).
+  async expireCurrentSecret (endpointId: number, at: Date, expiresAt: Date): Promise<void> {
+    await this.trx('webhook_secrets').where({ endpoint_id: endpointId }).where('expires_at', '>', toDatabaseTime(at)).update({ expires_at: toDatabaseTime(at) })
     await this.trx('webhook_secrets').where({ endpoint_id: endpointId }).whereNull('expires_at').update({ expires_at: toDatabaseTime(expiresAt) })
   }
 
@@ -183,11 +185,13 @@ export class WebhookEndpointWriter {
     return new Map(events.map((event) => [event.id, { event, user: subjectOf(event, users) }]))
   }
 
-  // Each event's delivery to the endpoint is due now, counted from its first attempt again, and
+  // Each event's delivery to the endpoint is due now, counted from its first attempt again (its
+  // maximum age too), and
   // the event waits to be published again; made, with this body, when the relay had not made it
   // (one made before keeps its body: every attempt sends the same bytes). One statement, so a
   // relay making it meanwhile is no conflict. A lease is left as it is: a relay sending it now is
-  // not joined by another.
+  // not joined by another, and does not record over the resend (its attempts no longer match);
+  // the resend goes out once that lease runs out.
   async makeDeliveriesPending (endpointId: number, deliveries: ReadonlyArray<{ eventId: number, body: string }>, at: Date): Promise<void> {
     const time = toDatabaseTime(at)
     await this.trx('webhook_deliveries')
@@ -195,7 +199,7 @@ export class WebhookEndpointWriter {
         endpoint_id: endpointId, event_id: eventId, status: 'pending', attempts: 0, next_attempt_at: time, created_at: time, delivered_at: null, body
       })))
       .onConflict(['endpoint_id', 'event_id'])
-      .merge(['status', 'attempts', 'next_attempt_at', 'delivered_at'])
+      .merge(['status', 'attempts', 'next_attempt_at', 'created_at', 'delivered_at'])
     await this.trx('outbox_events').whereIn('id', deliveries.map(({ eventId }) => eventId)).update({ published_at: null })
   }
 

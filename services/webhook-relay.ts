@@ -145,7 +145,7 @@ export class WebhookRelay extends PollingWorker {
     const attempts = delivery.attempts + 1
     const delivered = outcome.answered && outcome.statusCode >= 200 && outcome.statusCode < 300
     const finishedAt = this.now()
-    const tooOld = finishedAt.getTime() - delivery.eventCreatedAt.getTime() >= maxAgeSeconds * 1000
+    const tooOld = finishedAt.getTime() - delivery.startedAt.getTime() >= maxAgeSeconds * 1000
     const result = delivered ? 'delivered' : attempts >= maxAttempts || tooOld ? 'failed' : 'retry'
     const nextRetry = result === 'retry' ? new Date(finishedAt.getTime() + webhookRetryDelayMs(attempts, this.options.firstRetryMs)) : undefined
     const recorded = await deliveries.recordAttempt(delivery, {
@@ -159,7 +159,7 @@ export class WebhookRelay extends PollingWorker {
     }, result)
     const context = { deliveryId: delivery.id, endpointId: delivery.endpointId, eventId: delivery.eventId, attempts }
     const answer = outcome.answered ? { statusCode: outcome.statusCode } : { reason: outcome.reason }
-    if (!recorded) logger.warn(context, 'webhook attempt made after its lease ran out or its endpoint went: not recorded')
+    if (!recorded) logger.warn(context, 'webhook attempt made after its lease ran out, its endpoint went or a resend restarted it: not recorded')
     else if (result === 'delivered') logger.info(context, 'webhook delivered')
     else if (result === 'failed') logger.error({ ...context, ...answer }, `webhook given up after ${attempts} attempts`)
     else logger.warn({ ...context, ...answer, nextRetry }, 'webhook not delivered: it will be tried again')

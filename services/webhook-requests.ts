@@ -113,6 +113,8 @@ export async function postWebhook (request: WebhookRequest): Promise<WebhookOutc
       outgoing.destroy()
     }
     request.signal?.addEventListener('abort', abort)
+    // A relay that stopped before this request began sends nothing.
+    if (request.signal?.aborted === true) abort()
     outgoing.on('socket', (socket) => { socket.once('connect', () => { sentAt = new Date() }) })
     outgoing.on('error', (error) => { settle({ answered: false, sentAt, reason: error.message }) })
     outgoing.end(request.body)

@@ -123,7 +123,7 @@ export class WebhookEndpointService {
     await this.checkPassword(caller, password)
     const secret = newSigningSecret()
     return await this.change(id, caller, 'webhook.secret_expired', async (writer, _endpoint, at) => {
-      await writer.expireCurrentSecret(id, new Date(at.getTime() + SECRET_ROLLOVER_MS))
+      await writer.expireCurrentSecret(id, at, new Date(at.getTime() + SECRET_ROLLOVER_MS))
       await writer.insertSecret(id, secret, at)
     })
   }

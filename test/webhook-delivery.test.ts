@@ -19,7 +19,7 @@ import { EVENT_TYPES } from '../domain/events.js'
 import { WebhookTargetPolicy } from '../domain/webhook-targets.js'
 import { WebhookRelay, webhookBody, webhookRetryDelayMs } from '../services/webhook-relay.js'
 import { signatureHeader } from '../services/webhook-requests.js'
-import { build, createTestDatabase, newAccount, onEachDatabase, selfCommunity, selfCommunityTarget, type BuildOptions, type DatabaseKind, type TestApp } from './helper.js'
+import { build, createTestDatabase, newAccount, onEachDatabase, rowCount, selfCommunity, selfCommunityTarget, type BuildOptions, type DatabaseKind, type TestApp } from './helper.js'
 import { webhookViolations } from './contract.js'
 import { until } from './smtp-mailbox.js'
 
@@ -452,4 +452,49 @@ onEachDatabase('four instances on one database', async (t, kind) => {
     const [statuses] = await first.app.knex('webhook_deliveries').groupBy('status').select('status', first.app.knex.raw('count(*) as count')) as any[]
     t.match(statuses, { status: 'delivered' })
   })
+})
+
+onEachDatabase('a resend while an attempt is in flight is not written over by that attempt', async (t, kind) => {
+  const api = await buildWithHooks(t, kind, {}, { backgroundWorkers: false })
+  const { id: endpointId } = await addEndpoint(api, 'http://127.0.0.1:9/hooks')
+  await createAccount(api, await api.adminToken(), 'jane_doe')
+  const deliveries = api.app.repositories.webhookDeliveries
+  t.ok(await deliveries.dispatchBatch(100, new Date(), webhookBody) > 0)
+  const attempt = { createdAt: new Date(), sentAt: undefined, body: '{}', signatureHeader: 'v1,x', responseCode: undefined, responseBody: 'refused', nextRetry: new Date() }
+  const lease = (): Date => new Date(Date.now() + 60_000)
+  const first = await deliveries.claimNext(new Date(), lease(), [])
+  if (first === undefined) throw new Error('nothing to claim')
+  t.ok(await deliveries.recordAttempt(first, attempt, 'retry'), 'a first attempt failed')
+  const inFlight = await deliveries.claimNext(new Date(), lease(), [])
+  t.match(inFlight, { id: first.id, attempts: 1 })
+  const resent = await api.request({ method: 'POST', url: `/api/v2/webhook/endpoint/${endpointId}/event/resend/`, token: await api.adminToken(), payload: { event: first.eventId } })
+  t.equal(resent.statusCode, 204)
+  t.notOk(await deliveries.recordAttempt(inFlight as NonNullable<typeof inFlight>, { ...attempt, nextRetry: undefined }, 'failed'), 'the attempt in flight is not recorded')
+  t.match(await api.app.knex('webhook_deliveries').where({ id: first.id }).first('status', 'attempts'), { status: 'pending', attempts: 0 }, 'the resend stands')
+})
+
+onEachDatabase('an event resent before the relay dispatched it is delivered once, and the relay goes on with the others', async (t, kind) => {
+  const receiver = await startReceiver(t)
+  const api = await buildWithHooks(t, kind, {}, { backgroundWorkers: false })
+  const { id: endpointId } = await addEndpoint(api, receiver.url)
+  const first = await createAccount(api, await api.adminToken(), 'jane_doe')
+  const second = await createAccount(api, await api.adminToken(), 'john_doe')
+  const resent = await api.request({ method: 'POST', url: `/api/v2/webhook/endpoint/${endpointId}/event/resend/`, token: await api.adminToken(), payload: { event: first } })
+  t.equal(resent.statusCode, 204)
+  startRelay(t, api, ['127.0.0.1'])
+  await until(() => forEvent(receiver, first).length === 1 && forEvent(receiver, second).length === 1, 'both events')
+  t.equal(await rowCount(api, 'webhook_deliveries', { event_id: first }), 1)
+})
+
+onEachDatabase('an endpoint gets the events written after it subscribed, none from before', async (t, kind) => {
+  const receiver = await startReceiver(t)
+  const api = await buildWithHooks(t, kind, {}, { backgroundWorkers: false })
+  const before = await createAccount(api, await api.adminToken(), 'jane_doe')
+  await sleep(5)
+  await addEndpoint(api, receiver.url)
+  const after = await createAccount(api, await api.adminToken(), 'john_doe')
+  startRelay(t, api, ['127.0.0.1'])
+  await until(() => forEvent(receiver, after).length === 1, 'the later event')
+  await until(async () => await publishedAt(api, before) !== null, 'the earlier event to be published')
+  t.equal(forEvent(receiver, before).length, 0, 'the earlier event is not sent')
 })

@@ -215,6 +215,10 @@ onEachDatabase('webhook endpoints', async (t, kind) => {
     t.equal((await reveal()).body.signing_secret, current?.secret, 'reveal shows the new one')
     t.equal(await rowCount(api, 'audit_log', { action: 'webhook.secret_expired' }), 1)
     t.equal(await rowCount(api, 'audit_log', { action: 'webhook.secret_revealed' }), 2)
+    const again = Date.now()
+    await api.request({ method: 'POST', url: `${ENDPOINTS}${endpoint.id}/secret/expire/`, token })
+    const live = (await secretsOf(api, endpoint.id)).filter((row) => row.expires_at === null || Date.parse(`${row.expires_at.replace(' ', 'T')}Z`) > again + 1000)
+    t.equal(live.length, 2, 'a second expiry ends the first expired secret now: two sign at most')
   })
 
   t.test('resending makes the delivery pending again now, from its first attempt', async (t) => {
