@@ -17,9 +17,13 @@ const REFUSED_RANGES: ReadonlyArray<readonly [string, number, 'ipv4' | 'ipv6']> 
   ['224.0.0.0', 3, 'ipv4'],
   // The unspecified address, loopback and the deprecated IPv4-compatible ::a.b.c.d.
   ['::', 96, 'ipv6'],
+  // NAT64 (well-known and local-use) and 6to4 embed IPv4 addresses, private ones too.
   ['64:ff9b::', 96, 'ipv6'],
+  ['64:ff9b:1::', 48, 'ipv6'],
+  ['2002::', 16, 'ipv6'],
   ['fc00::', 7, 'ipv6'],
   ['fe80::', 10, 'ipv6'],
+  ['fec0::', 10, 'ipv6'],
   ['ff00::', 8, 'ipv6']
 ]
 

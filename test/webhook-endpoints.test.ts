@@ -320,7 +320,7 @@ onEachDatabase('webhook endpoint refusals', async (t, kind) => {
 
   t.test('refuses loopback, link-local and private targets unless WEBHOOK_ALLOWED_HOSTS opens them', async (t) => {
     const api = await build(t, kind)
-    for (const target of ['http://127.0.0.1/', 'http://localhost/', 'http://169.254.169.254/latest/meta-data/', 'http://[::1]/', 'http://10.0.0.1/', 'http://[::ffff:127.0.0.1]/', 'http://[::127.0.0.1]/', 'http://2130706433/', 'http://0x7f.1/', 'http://100.100.100.200/']) {
+    for (const target of ['http://127.0.0.1/', 'http://localhost/', 'http://169.254.169.254/latest/meta-data/', 'http://[::1]/', 'http://10.0.0.1/', 'http://[::ffff:127.0.0.1]/', 'http://[::127.0.0.1]/', 'http://2130706433/', 'http://0x7f.1/', 'http://100.100.100.200/', 'http://[2002:7f00:1::]/', 'http://[fec0::1]/', 'http://[64:ff9b:1::a00:1]/']) {
       const response = await createEndpoint(api, { target, events: [] })
       t.match(response, { statusCode: 400, body: { code: 'invalid_field', field: 'target', message: /not allowed/ } }, target)
     }
