@@ -1,10 +1,10 @@
 // The webhook relay: fans each committed outbox event out into one delivery per active endpoint
 // subscribed to its type (the body made once, then), and sends the deliveries that are due, each
 // under a lease so that any number of instances share them and none sends one another holds. A
-// few go out at once, one per endpoint at a time in the order of the event ids, so a slow receiver
-// holds up only its own. A failed attempt is retried with a growing, jittered delay until the
-// attempts or the event's age run out. Delivery is at least once: the webhook-id lets receivers
-// drop what they already have.
+// few go out at once, one per endpoint at a time in this instance, in the order of the event ids,
+// so a slow receiver holds up only its own. A failed attempt is retried with a growing, jittered
+// delay until the attempts or the delivery's age run out. Delivery is at least once: the
+// webhook-id lets receivers drop what they already have.
 import type { ClaimedDelivery, UndispatchedEvent, WebhookDeliveryRepository } from '../repositories/webhook-deliveries.js'
 import type { StoredUser } from '../repositories/account-repository.js'
 import type { WebhookTargetPolicy } from '../domain/webhook-targets.js'
