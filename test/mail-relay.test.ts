@@ -100,6 +100,8 @@ onEachDatabase('a sent mark the database refuses at first is written again, and 
   relay.start()
   t.teardown(async () => { await relay.stop() })
   await until(async () => (await outboxRow(api.app)).status === 'sent', 'the mail to be marked sent')
+  // The relay says so once the mark it wrote has committed: a moment after the row reads sent.
+  await until(() => logs.length === 2, 'the relay to say it sent the mail')
   t.equal(mailbox.received.length, 1)
   t.strictSame(logs, ['warn mail sent, but not yet marked sent', 'info mail sent'])
 })
