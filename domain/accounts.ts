@@ -99,11 +99,16 @@ export function checkUsername (username: string): void {
   }
 }
 
+// An email address as an account may have it, given as `field`.
+export function checkEmail (email: string, field = 'email'): void {
+  if (!isValidEmail(email)) {
+    throw new InvalidInput('invalid_field', field, `${field} must be a valid address of at most ${EMAIL_MAX_LENGTH} characters`)
+  }
+}
+
 // The rules of a username and an email, wherever an account comes from (a request, or the
 // configured first admin).
 export function checkUsernameAndEmail (username: string, email: string): void {
   checkUsername(username)
-  if (!isValidEmail(email)) {
-    throw new InvalidInput('invalid_field', 'email', `email must be a valid address of at most ${EMAIL_MAX_LENGTH} characters`)
-  }
+  checkEmail(email)
 }

@@ -94,7 +94,7 @@ interface UserRow {
 
 // The users with these ids that exist, in the order of `ids`, each with its roles and custom
 // fields: three queries however many users.
-async function selectUsers (knex: Knex, ids: number[]): Promise<StoredUser[]> {
+export async function selectUsers (knex: Knex, ids: number[]): Promise<StoredUser[]> {
   if (ids.length === 0) return []
   const [rows, roles, values] = await Promise.all([
     knex('users')

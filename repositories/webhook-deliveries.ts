@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { AccountRepository, type StoredUser } from './account-repository.js'
+import { type StoredUser, selectUsers } from './account-repository.js'
 import { fromDatabaseTime, retryingDeadlocks, supportsRowLocks, toDatabaseTime } from './sql.js'
 
 // An outbox event not yet fanned out into deliveries.
@@ -61,7 +61,7 @@ export function eventOf (row: EventRow): UndispatchedEvent {
 // The users the events are about (their payload's id), as the transaction sees them.
 export async function subjectsOf (trx: Knex.Transaction, events: UndispatchedEvent[]): Promise<Map<number, StoredUser>> {
   const ids = events.map((event) => event.payload.id).filter((id): id is number => typeof id === 'number')
-  return new Map((await new AccountRepository(trx).findByIds([...new Set(ids)])).map((user) => [user.id, user]))
+  return new Map((await selectUsers(trx, [...new Set(ids)])).map((user) => [user.id, user]))
 }
 
 export function subjectOf (event: UndispatchedEvent, users: Map<number, StoredUser>): StoredUser | undefined {

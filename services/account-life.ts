@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { AccountNotActive, Conflict, Forbidden, InvalidInput, MailNotConfigured, NotFound } from '../domain/errors.js'
-import { isValidEmail } from '../domain/formats.js'
+import { checkEmail } from '../domain/accounts.js'
 import type { OutgoingMail } from '../domain/mail.js'
 import { checkNewPassword } from '../domain/password-policy.js'
 import { type Actor, type StoredPrincipal, actorOf, checkMayActOnUser, checkMayChangeUser, userIdOf } from '../domain/principal.js'
@@ -113,7 +113,7 @@ export class AccountLifeService {
   // (and no sooner than RECOVERY_ANSWER_MS) either way.
   async recover (email: string): Promise<void> {
     this.checkMailConfigured()
-    if (!isValidEmail(email)) throw new InvalidInput('invalid_field', 'email', 'email must be a valid address of at most 254 characters')
+    checkEmail(email)
     const answerAt = Date.now() + RECOVERY_ANSWER_MS
     try {
       const at = new Date()
@@ -244,7 +244,7 @@ export class AccountLifeService {
     checkMayChangeUser(caller, userId, await this.accounts.permissionsOf(userId))
     const user = await this.accounts.findById(userId)
     if (user === undefined) throw new NotFound(`User ${userId} not found`)
-    if (!isValidEmail(newEmail)) throw new InvalidInput('invalid_field', 'new_email', 'new_email must be a valid address of at most 254 characters')
+    checkEmail(newEmail, 'new_email')
     if (newEmail.toLowerCase() === user.email.toLowerCase()) throw new InvalidInput('email_unchanged', 'new_email', 'new_email is the email the account already has')
     this.checkMailConfigured()
     const byCode = self || confirm

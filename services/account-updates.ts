@@ -1,5 +1,5 @@
 import { Forbidden, InvalidInput, NotFound } from '../domain/errors.js'
-import { isValidEmail } from '../domain/formats.js'
+import { checkEmail } from '../domain/accounts.js'
 import { type StoredPrincipal, actorOf, checkMayActOnUser, checkMayChangeUser, userIdOf } from '../domain/principal.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import type { AccountStatusRepository } from '../repositories/account-status.js'
@@ -29,12 +29,6 @@ export interface OwnAccountUpdate {
   password?: { current: string, next: string }
   // A new address, which changes when the user confirms it with the code mailed to it.
   email?: string
-}
-
-function checkEmail (email: string | undefined): void {
-  if (email !== undefined && !isValidEmail(email)) {
-    throw new InvalidInput('invalid_field', 'email', 'email must be a valid address of at most 254 characters')
-  }
 }
 
 // A user's own new address: one that differs only in case is theirs already.
@@ -96,7 +90,7 @@ export class AccountUpdateService {
     if (update.password !== undefined && update.randomPassword === true) {
       throw new InvalidInput('conflicting_fields', 'setRandomPassword', 'Give password or setRandomPassword, not both')
     }
-    checkEmail(update.email)
+    if (update.email !== undefined) checkEmail(update.email)
     // Checked before the password is hashed, and again under the lock; first whether the caller
     // may change the user at all, so that one who may not learns nothing of which ids exist.
     const permissionsOfUser = await this.accounts.permissionsOf(id)
@@ -141,7 +135,7 @@ export class AccountUpdateService {
   async updateOwnAccount (caller: StoredPrincipal, update: OwnAccountUpdate): Promise<StoredUser> {
     const id = userIdOf(caller)
     if (id === undefined) throw new Forbidden('This token is a service client\'s, which is no user', undefined, 'not_a_user')
-    checkEmail(update.email)
+    if (update.email !== undefined) checkEmail(update.email)
     const at = new Date()
     const checked = this.users.checkChanges(update.profile, 'patch', at)
     const before = await this.accounts.findById(id)
