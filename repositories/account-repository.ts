@@ -197,6 +197,12 @@ async function updatePassword (trx: Knex.Transaction, id: number, passwordHash: 
 // The writes of one change to an account (its creation, say); every method runs in the caller's
 // transaction.
 export class AccountWriter {
+  // The accounts this transaction made, and the purposes of the codes it issued them: such an
+  // account has no other code. Spending its codes with an UPDATE would find its range of the index
+  // empty and lock the gap at the index's end, where every concurrent create inserts its own code,
+  // and InnoDB would deadlock those creates.
+  private readonly madeHere = new Map<number, Set<CodePurpose>>()
+
   constructor (private readonly trx: Knex.Transaction) {}
 
   // The user as this transaction wrote it.
@@ -229,6 +235,7 @@ export class AccountWriter {
         date_joined: at,
         updated_at: at
       })
+      this.madeHere.set(Number(id), new Set())
       return Number(id)
     } catch (error) {
       const column = violatedUniqueColumn(error, ['username_normalized', 'email_normalized'])
@@ -323,6 +330,7 @@ export class AccountWriter {
 
   async issueCode (code: NewAccountCode): Promise<void> {
     await insertAccountCode(this.trx, code)
+    this.madeHere.get(code.userId)?.add(code.purpose)
   }
 
   // The code with this hash, locked until the transaction ends.
@@ -368,6 +376,7 @@ export class AccountWriter {
   }
 
   async spendCodesOf (userId: number, purpose: CodePurpose, at: Date): Promise<void> {
+    if (this.madeHere.get(userId)?.has(purpose) === false) return
     await spendAccountCodesOf(this.trx, userId, purpose, at)
   }
 

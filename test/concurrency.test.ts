@@ -30,6 +30,24 @@ onEachDatabase('concurrent creates', async (t, kind) => {
     t.ok(responses.filter((response) => response.statusCode !== 201).every((response) => response.body.code === 'email_taken'))
   })
 
+  t.test('200 creates of different accounts, 20 at a time, all succeed, each with its verification code', async (t) => {
+    // Each create issues a verification code for its new account; spending the account's earlier
+    // codes with an UPDATE locked the end of the codes' index, and InnoDB deadlocked creates there.
+    const api = await build(t, kind)
+    const token = await api.adminToken()
+    const statuses: number[] = []
+    for (let round = 0; round < 10; round++) {
+      const responses = await Promise.all(Array.from({ length: 20 }, async (_, index) => await api.request({
+        method: 'POST', url: '/api/v2/account/create/', token, payload: newAccount({ username: `many${round}_${index}`, email: `many${round}_${index}@example.com` })
+      })))
+      statuses.push(...responses.map((response) => response.statusCode))
+    }
+    t.strictSame([...new Set(statuses)], [201])
+    const codes = await api.app.knex('account_codes as c').join('users as u', 'u.id', 'c.user_id')
+      .where('u.username', 'like', 'many%').where({ 'c.purpose': 'verify_email' }).whereNull('c.spent_at').countDistinct({ count: 'u.id' })
+    t.equal(Number(codes[0]?.count), 200, 'every new account has an unspent verification code')
+  })
+
   t.test('parallel creates conflicting crosswise on username and email only ever get 201 or 409', async (t) => {
     const api = await build(t, kind)
     const token = await api.adminToken()
