@@ -12,6 +12,7 @@ import * as directoryAndAudit from './0010_directory_and_audit.js'
 import * as sendMail from './0011_send_mail.js'
 import * as editOtherUserPassword from './0012_edit_other_user_password.js'
 import * as webhooks from './0013_webhooks.js'
+import * as webhookEndpointLeases from './0014_webhook_endpoint_leases.js'
 
 // Migrations are listed here rather than discovered on disk, so that the same list runs from
 // source (TypeScript) and from dist/ (JavaScript). Append only: a released migration never changes.
@@ -28,7 +29,8 @@ const migrations: Record<string, Knex.Migration> = {
   '0010_directory_and_audit': directoryAndAudit,
   '0011_send_mail': sendMail,
   '0012_edit_other_user_password': editOtherUserPassword,
-  '0013_webhooks': webhooks
+  '0013_webhooks': webhooks,
+  '0014_webhook_endpoint_leases': webhookEndpointLeases
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -135,31 +135,34 @@ export default fp(async (fastify) => {
       .finally(() => { outboxReading = undefined })
     return await outboxReading
   }
-  for (const [name, help, read] of outboxGauges) {
+  // A gauge read from the database when scraped, unless the pool is taken.
+  const databaseGauge = (name: string, help: string, read: () => Promise<number>): void => {
     new Gauge({
       name,
       help,
       registers: [registry],
       async collect () {
         if (poolIsTaken()) return
-        const statistics = await outboxStatistics()
-        this.set(statistics === 'unreadable' ? Number.NaN : read(statistics))
+        this.set(await read())
       }
     })
   }
+  for (const [name, help, read] of outboxGauges) {
+    databaseGauge(name, help, async () => {
+      const statistics = await outboxStatistics()
+      return statistics === 'unreadable' ? Number.NaN : read(statistics)
+    })
+  }
 
-  // The webhook relay's lag, read when scraped like the outbox's gauges.
-  new Gauge({
-    name: 'account_service_webhook_oldest_undelivered_event_seconds',
-    help: 'How long the oldest event not yet delivered to every endpoint subscribed to it has waited (0 when none waits).',
-    registers: [registry],
-    async collect () {
-      if (poolIsTaken()) return
-      const seconds = await fastify.repositories.webhookDeliveries.oldestUnpublishedSeconds(new Date())
-        .catch((error: unknown) => { fastify.log.warn({ err: error }, 'metrics: the event outbox cannot be read'); return Number.NaN })
-      this.set(seconds)
-    }
-  })
+  // The webhook relay's lag and the deliveries it gave up, read like the outbox's gauges.
+  const deliveries = fastify.repositories.webhookDeliveries
+  const webhookGauges: Array<[string, string, () => Promise<number>]> = [
+    ['account_service_webhook_oldest_undelivered_event_seconds', 'How long the oldest event the relays still have to deliver (not dispatched, or pending to an active endpoint) has waited (0 when none waits).', async () => await deliveries.oldestUndeliveredSeconds(new Date())],
+    ['account_service_webhook_deliveries_failed', 'Webhook deliveries given up after their attempts or maximum age, until resent or purged.', async () => await deliveries.failedCount()]
+  ]
+  for (const [name, help, read] of webhookGauges) {
+    databaseGauge(name, help, async () => await read().catch((error: unknown) => { fastify.log.warn({ err: error }, 'metrics: the event outbox cannot be read'); return Number.NaN }))
+  }
 
   const expected = digest(metricsToken)
   fastify.decorate('metrics', {

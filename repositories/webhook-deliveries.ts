@@ -40,16 +40,13 @@ export interface RecordedAttempt {
 
 interface DeliveryRow {
   id: number | string
-  endpoint_id: number | string
   event_id: number | string
   created_at: string
-  target: string
-  ssl_cert_verification: number | boolean
   body: string
   attempts: number | string
 }
 
-// Candidates looked at per claim: another relay may take some between the read and the update.
+// Deliveries looked at per claim, for their endpoints: another relay may take some meanwhile.
 const CLAIM_CANDIDATES = 10
 
 export type EventRow = { id: number | string, type: string, payload: string, created_at: string }
@@ -69,6 +66,28 @@ export function subjectOf (event: UndispatchedEvent, users: Map<number, StoredUs
   return typeof id === 'number' ? users.get(id) : undefined
 }
 
+// The relays' transactions read committed, so that the locks they take are those of the rows they
+// write, and no gap lock holds up the inserts of the events and deliveries written meanwhile.
+function readCommitted (db: Knex): Knex.TransactionConfig | undefined {
+  return supportsRowLocks(db) ? { isolationLevel: 'read committed' } : undefined
+}
+
+// Holds the endpoint's lease row until the transaction ends, if no relay holds it, nor its lease;
+// makes the row at the endpoint's first claim (of two claims racing, the second waits for the
+// first, then finds its lease taken).
+async function holdEndpoint (trx: Knex.Transaction, endpointId: number, now: Date): Promise<boolean> {
+  const read = async (): Promise<{ lease_until: string | null } | undefined> => {
+    const query = trx('webhook_endpoint_leases').where({ endpoint_id: endpointId }).first('lease_until')
+    return await (supportsRowLocks(trx) ? query.forUpdate().skipLocked() : query)
+  }
+  let lease = await read()
+  if (lease === undefined) {
+    await trx('webhook_endpoint_leases').insert({ endpoint_id: endpointId, lease_until: null }).onConflict('endpoint_id').ignore()
+    lease = await read()
+  }
+  return lease !== undefined && (lease.lease_until === null || Date.parse(fromDatabaseTime(lease.lease_until)) < now.getTime())
+}
+
 export class WebhookDeliveryRepository {
   constructor (private readonly db: Knex) {}
 
@@ -78,9 +97,6 @@ export class WebhookDeliveryRepository {
   // event and the user it is about (its payload's id) as they are now. An event nobody subscribes
   // to is published as it is dispatched. Answers how many events it dispatched.
   async dispatchBatch (limit: number, at: Date, bodyOf: (event: UndispatchedEvent, user: StoredUser | undefined) => string): Promise<number> {
-    // Read committed, so that the locks taken are the events' own, and no gap lock holds up the
-    // inserts of the events being written meanwhile.
-    const config: Knex.TransactionConfig | undefined = supportsRowLocks(this.db) ? { isolationLevel: 'read committed' } : undefined
     return await retryingDeadlocks(this.db, async (trx) => {
       let query = trx('outbox_events').whereNull('dispatched_at').orderBy('id').limit(limit).select('id', 'type', 'payload', 'created_at')
       if (supportsRowLocks(trx)) query = query.forUpdate().skipLocked()
@@ -108,7 +124,7 @@ export class WebhookDeliveryRepository {
       if (published.length > 0) await trx('outbox_events').whereIn('id', published).update({ dispatched_at: time, published_at: time })
       if (delivering.length > 0) await trx('outbox_events').whereIn('id', delivering).update({ dispatched_at: time })
       return events.length
-    }, config)
+    }, readCommitted(this.db))
   }
 
   // The active endpoints subscribed to each of the types, and since when.
@@ -122,41 +138,57 @@ export class WebhookDeliveryRepository {
     return byType
   }
 
-  // Takes the due delivery of the lowest event id that no relay holds, to an active endpoint not in
-  // `busyEndpoints`, until leaseUntil; undefined when none is due. The UPDATE repeats the conditions
-  // the SELECT read, so of several relays one alone takes a delivery.
-  async claimNext (now: Date, leaseUntil: Date, busyEndpoints: number[]): Promise<ClaimedDelivery | undefined> {
+  // Takes an endpoint no relay holds, with its due delivery of the lowest event id, both until
+  // leaseUntil; undefined when none is due. Endpoints are looked at by their oldest due delivery
+  // first; one is taken in a transaction that locks its lease (MariaDB skips one another relay is
+  // taking; SQLite has one writer) and repeats the conditions read, so of several relays one alone
+  // holds an endpoint, and an endpoint has one delivery in flight at a time.
+  async claimNext (now: Date, leaseUntil: Date): Promise<ClaimedDelivery | undefined> {
     const at = toDatabaseTime(now)
-    const free = (query: Knex.QueryBuilder, table = ''): Knex.QueryBuilder => query
-      .where(`${table}status`, 'pending')
-      .where(`${table}next_attempt_at`, '<=', at)
-      .where((lease) => { void lease.whereNull(`${table}lease_until`).orWhere(`${table}lease_until`, '<', at) })
-    const candidates: DeliveryRow[] = await free(this.db('webhook_deliveries as d'), 'd.')
-      .join('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
-      .join('outbox_events as o', 'o.id', 'd.event_id')
-      .where('e.is_active', true)
-      .whereNotIn('d.endpoint_id', busyEndpoints)
+    const due = (query: Knex.QueryBuilder): Knex.QueryBuilder => query.where('d.status', 'pending').where('d.next_attempt_at', '<=', at)
+      .where((lease) => { void lease.whereNull('d.lease_until').orWhere('d.lease_until', '<', at) })
+    const candidates: Array<number | string> = await due(this.db('webhook_deliveries as d'))
+      .join('webhook_endpoints as e', 'e.id', 'd.endpoint_id').where('e.is_active', true)
+      .leftJoin('webhook_endpoint_leases as l', 'l.endpoint_id', 'd.endpoint_id')
+      .where((lease) => { void lease.whereNull('l.lease_until').orWhere('l.lease_until', '<', at) })
       .orderBy([{ column: 'd.event_id' }, { column: 'd.id' }])
       .limit(CLAIM_CANDIDATES)
-      .select('d.id', 'd.endpoint_id', 'd.event_id', 'd.created_at', 'e.target', 'e.ssl_cert_verification', 'd.body', 'd.attempts')
-    for (const row of candidates) {
-      const taken = await free(this.db('webhook_deliveries').where({ id: row.id, attempts: row.attempts }))
-        .update({ lease_until: toDatabaseTime(leaseUntil) })
-      if (taken === 1) {
+      .pluck('d.endpoint_id')
+    for (const endpointId of [...new Set(candidates.map(Number))]) {
+      const claimed = await retryingDeadlocks(this.db, async (trx) => {
+        if (!await holdEndpoint(trx, endpointId, now)) return undefined
+        const endpoint: { target: string, ssl_cert_verification: number | boolean } | undefined = await trx('webhook_endpoints')
+          .where({ id: endpointId, is_active: true }).first('target', 'ssl_cert_verification')
+        const row: DeliveryRow | undefined = endpoint === undefined
+          ? undefined
+          : await due(trx('webhook_deliveries as d').where('d.endpoint_id', endpointId))
+            .orderBy([{ column: 'd.event_id' }, { column: 'd.id' }])
+            .first('d.id', 'd.event_id', 'd.created_at', 'd.body', 'd.attempts')
+        if (endpoint === undefined || row === undefined) return undefined
+        const lease = { lease_until: toDatabaseTime(leaseUntil) }
+        await trx('webhook_endpoint_leases').where({ endpoint_id: endpointId }).update(lease)
+        await trx('webhook_deliveries').where({ id: row.id }).update(lease)
         return {
           id: Number(row.id),
-          endpointId: Number(row.endpoint_id),
+          endpointId,
           eventId: Number(row.event_id),
           startedAt: new Date(fromDatabaseTime(row.created_at)),
-          target: row.target,
-          sslCertVerification: Boolean(row.ssl_cert_verification),
+          target: endpoint.target,
+          sslCertVerification: Boolean(endpoint.ssl_cert_verification),
           body: row.body,
           attempts: Number(row.attempts),
           leaseUntil
         }
-      }
+      }, readCommitted(this.db))
+      if (claimed !== undefined) return claimed
     }
     return undefined
+  }
+
+  // Lets the endpoint of a delivery whose attempt could not be recorded go, so that its other
+  // deliveries need not wait for the lease to run out; that delivery's own lease still holds it.
+  async releaseEndpoint (delivery: ClaimedDelivery): Promise<void> {
+    await this.db('webhook_endpoint_leases').where({ endpoint_id: delivery.endpointId, lease_until: toDatabaseTime(delivery.leaseUntil) }).update({ lease_until: null })
   }
 
   // The endpoint's signing secrets at `now`: the current one, then those expired but still signing.
@@ -167,24 +199,28 @@ export class WebhookDeliveryRepository {
   }
 
   // Records the attempt and its outcome for the delivery: delivered, retried at attempt.nextRetry,
-  // or failed. False (and nothing written) when the lease had run out, or the delivery is gone (its
-  // endpoint deleted). The event is published once every delivery of it is delivered.
+  // or failed, and lets its endpoint go. False (and nothing written but the endpoint let go) when
+  // the lease had run out, a resend restarted the delivery, or it is gone (its endpoint deleted).
+  // The event is published once every delivery of it is delivered.
   async recordAttempt (delivery: ClaimedDelivery, attempt: RecordedAttempt, outcome: 'delivered' | 'retry' | 'failed'): Promise<boolean> {
-    return await this.db.transaction(async (trx) => {
+    return await retryingDeadlocks(this.db, async (trx) => {
+      const leaseUntil = toDatabaseTime(delivery.leaseUntil)
+      await trx('webhook_endpoint_leases').where({ endpoint_id: delivery.endpointId, lease_until: leaseUntil }).update({ lease_until: null })
+      const finishedAt = toDatabaseTime(attempt.createdAt)
       const changed = await trx('webhook_deliveries')
         // The attempts as claimed: a resend meanwhile (which counts from 0 again) is not written over.
-        .where({ id: delivery.id, status: 'pending', lease_until: toDatabaseTime(delivery.leaseUntil), attempts: delivery.attempts })
+        .where({ id: delivery.id, status: 'pending', lease_until: leaseUntil, attempts: delivery.attempts })
         .update({
           attempts: delivery.attempts + 1,
           lease_until: null,
-          ...(outcome === 'delivered' ? { status: 'delivered', delivered_at: toDatabaseTime(attempt.createdAt) } : {}),
-          ...(outcome === 'failed' ? { status: 'failed' } : {}),
+          ...(outcome === 'delivered' ? { status: 'delivered', delivered_at: finishedAt } : {}),
+          ...(outcome === 'failed' ? { status: 'failed', failed_at: finishedAt } : {}),
           ...(outcome === 'retry' && attempt.nextRetry !== undefined ? { next_attempt_at: toDatabaseTime(attempt.nextRetry) } : {})
         })
       if (changed !== 1) return false
       await trx('webhook_attempts').insert({
         delivery_id: delivery.id,
-        created_at: toDatabaseTime(attempt.createdAt),
+        created_at: finishedAt,
         sent_at: attempt.sentAt === undefined ? null : toDatabaseTime(attempt.sentAt),
         http_request_body: attempt.body,
         http_request_signature_header: attempt.signatureHeader,
@@ -194,32 +230,53 @@ export class WebhookDeliveryRepository {
       })
       if (outcome === 'delivered') await this.publishDelivered(attempt.createdAt, [delivery.eventId], trx)
       return true
-    })
+    }, readCommitted(this.db))
   }
 
   // Publishes the dispatched events (those given, or all) whose deliveries are all delivered: also
-  // those whose remaining deliveries went with their endpoint.
+  // those whose remaining deliveries went with their endpoint. One statement reads and writes, so a
+  // resend that makes a delivery pending meanwhile is never published over.
   async publishDelivered (at: Date, eventIds?: number[], db: Knex = this.db): Promise<number> {
-    let query = db('outbox_events as o').whereNotNull('o.dispatched_at').whereNull('o.published_at')
-      .whereNotExists(db('webhook_deliveries as d').whereRaw('d.event_id = o.id').whereNot('d.status', 'delivered').select(db.raw('1')))
-    if (eventIds !== undefined) query = query.whereIn('o.id', eventIds)
-    const ids: Array<number | string> = await query.limit(1000).pluck('o.id')
-    if (ids.length === 0) return 0
-    return await db('outbox_events').whereIn('id', ids).whereNull('published_at').update({ published_at: toDatabaseTime(at) })
+    let query = db('outbox_events').whereNotNull('dispatched_at').whereNull('published_at')
+      .whereNotExists(db('webhook_deliveries as d').whereRaw('?? = ??', ['d.event_id', 'outbox_events.id']).whereNot('d.status', 'delivered').select(db.raw('1')))
+    if (eventIds !== undefined) query = query.whereIn('id', eventIds)
+    return await query.update({ published_at: toDatabaseTime(at) })
   }
 
-  // Deletes up to `limit` events published before `before`, their deliveries and attempts with them
-  // (the foreign keys cascade); answers how many.
-  async purgePublished (before: Date, limit: number): Promise<number> {
-    const ids: Array<number | string> = await this.db('outbox_events').where('published_at', '<', toDatabaseTime(before)).orderBy('id').limit(limit).pluck('id')
+  // Deletes up to `limit` events whose delivery ended before `before`, their deliveries and
+  // attempts with them (the foreign keys cascade); answers how many. An event's delivery has ended
+  // when none of it is pending to an active endpoint: each delivered, failed, or waiting for an
+  // endpoint that is off, since then (or since it was dispatched to none).
+  async purgeEnded (before: Date, limit: number): Promise<number> {
+    const time = toDatabaseTime(before)
+    const lasting = this.db('webhook_deliveries as d').join('webhook_endpoints as e', 'e.id', 'd.endpoint_id')
+      .whereRaw('?? = ??', ['d.event_id', 'o.id'])
+      .where((still) => {
+        void still.where((pending) => { void pending.where('d.status', 'pending').where('e.is_active', true) })
+          .orWhereRaw('coalesce(??, ??, ??) >= ?', ['d.delivered_at', 'd.failed_at', 'd.created_at', time])
+      })
+      .select(this.db.raw('1'))
+    const ids: Array<number | string> = await this.db('outbox_events as o').where('o.dispatched_at', '<', time).whereNotExists(lasting)
+      .orderBy('o.id').limit(limit).pluck('o.id')
     if (ids.length === 0) return 0
     return await this.db('outbox_events').whereIn('id', ids).delete()
   }
 
-  // How long the oldest event not yet published has waited, in seconds; 0 when none waits.
-  async oldestUnpublishedSeconds (now: Date): Promise<number> {
-    const row = await this.db('outbox_events').whereNull('published_at').orderBy('id').first<{ created_at: string } | undefined>('created_at')
-    return row === undefined ? 0 : Math.max(0, (now.getTime() - Date.parse(fromDatabaseTime(row.created_at))) / 1000)
+  // How long the oldest event the relays still have to deliver has waited, in seconds (0 when none
+  // waits): one not dispatched yet, or with a delivery pending to an active endpoint. A failed
+  // delivery, or one to an endpoint that is off, waits for a person, not for the relays.
+  async oldestUndeliveredSeconds (now: Date): Promise<number> {
+    const undispatched = await this.db('outbox_events').whereNull('dispatched_at').orderBy('id').first<{ created_at: string } | undefined>('created_at')
+    const pending = await this.db('webhook_deliveries as d').join('webhook_endpoints as e', 'e.id', 'd.endpoint_id').join('outbox_events as o', 'o.id', 'd.event_id')
+      .where('d.status', 'pending').where('e.is_active', true).orderBy('d.event_id').first<{ created_at: string } | undefined>('o.created_at')
+    const times = [undispatched, pending].filter((row) => row !== undefined).map((row) => Date.parse(fromDatabaseTime(row.created_at)))
+    return times.length === 0 ? 0 : Math.max(0, (now.getTime() - Math.min(...times)) / 1000)
+  }
+
+  // How many deliveries were given up (each waits for a resend or its retention's end).
+  async failedCount (): Promise<number> {
+    const [row] = await this.db('webhook_deliveries').where({ status: 'failed' }).count<Array<{ count: number | string }>>({ count: '*' })
+    return Number(row?.count ?? 0)
   }
 }
 

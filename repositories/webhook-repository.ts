@@ -196,10 +196,10 @@ export class WebhookEndpointWriter {
     const time = toDatabaseTime(at)
     await this.trx('webhook_deliveries')
       .insert(deliveries.map(({ eventId, body }) => ({
-        endpoint_id: endpointId, event_id: eventId, status: 'pending', attempts: 0, next_attempt_at: time, created_at: time, delivered_at: null, body
+        endpoint_id: endpointId, event_id: eventId, status: 'pending', attempts: 0, next_attempt_at: time, created_at: time, delivered_at: null, failed_at: null, body
       })))
       .onConflict(['endpoint_id', 'event_id'])
-      .merge(['status', 'attempts', 'next_attempt_at', 'created_at', 'delivered_at'])
+      .merge(['status', 'attempts', 'next_attempt_at', 'created_at', 'delivered_at', 'failed_at'])
     await this.trx('outbox_events').whereIn('id', deliveries.map(({ eventId }) => eventId)).update({ published_at: null })
   }
 

@@ -14,7 +14,7 @@ const healthRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
       if (!await fastify.repositories.health.ping()) throw new DatabaseUnavailable()
       // A relay that falls behind shows here; the answer does not depend on it.
       try {
-        const seconds = await fastify.repositories.webhookDeliveries.oldestUnpublishedSeconds(new Date())
+        const seconds = await fastify.repositories.webhookDeliveries.oldestUndeliveredSeconds(new Date())
         return { status: 'ok' as const, details: { oldest_undelivered_event_seconds: seconds } }
       } catch (error) {
         request.log.warn({ err: error }, 'readiness: the outbox cannot be read')

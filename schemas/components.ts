@@ -459,7 +459,7 @@ export type PublicUser = Static<typeof PublicUser>
 export const Readiness = Type.Object({
   status: Type.Unsafe<"ok">({"type":"string","enum":["ok"]}),
   details: Type.Optional(Type.Object({
-    oldest_undelivered_event_seconds: Type.Number({"description":"How long the oldest event not yet published (not yet delivered to every endpoint subscribed to it, failed deliveries included) has waited, in seconds; 0 when none waits.","minimum":0})
+    oldest_undelivered_event_seconds: Type.Number({"description":"How long the oldest event the webhook relays still have to deliver (not dispatched yet, or with a delivery pending to an active endpoint) has waited, in seconds; 0 when none waits. A failed delivery, or one to an endpoint that is off, is not counted: it waits for a resend or for the endpoint, not for the relays.","minimum":0})
   }, {"description":"How the background work keeps up; left out when it cannot be read.","additionalProperties":false}))
 }, {"additionalProperties":false})
 export type Readiness = Static<typeof Readiness>

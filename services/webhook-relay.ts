@@ -1,10 +1,11 @@
 // The webhook relay: fans each committed outbox event out into one delivery per active endpoint
-// subscribed to its type (the body made once, then), and sends the deliveries that are due, each
-// under a lease so that any number of instances share them and none sends one another holds. A
-// few go out at once, one per endpoint at a time in this instance, in the order of the event ids,
-// so a slow receiver holds up only its own. A failed attempt is retried with a growing, jittered
-// delay until the attempts or the delivery's age run out. Delivery is at least once: the
-// webhook-id lets receivers drop what they already have.
+// subscribed to its type (the body made once, then), and sends the deliveries that are due. To
+// send, a relay holds an endpoint under a lease, so that any number of instances share the
+// endpoints and an endpoint gets one delivery at a time, in the order of the event ids (but for
+// those waiting for a retry). A few endpoints are sent to at once, so a slow receiver holds up
+// only its own. A failed attempt is retried with a growing, jittered delay until the attempts or
+// the delivery's age run out. Delivery is at least once: the webhook-id lets receivers drop what
+// they already have.
 import type { ClaimedDelivery, UndispatchedEvent, WebhookDeliveryRepository } from '../repositories/webhook-deliveries.js'
 import type { StoredUser } from '../repositories/account-repository.js'
 import type { WebhookTargetPolicy } from '../domain/webhook-targets.js'
@@ -94,10 +95,14 @@ export class WebhookRelay extends PollingWorker {
     }
     this.tableAnswered()
     while (!this.stopping && this.inFlight.size < this.concurrency) {
-      const delivery = await deliveries.claimNext(now, new Date(now.getTime() + this.leaseMs), [...this.inFlight.keys()])
+      const delivery = await deliveries.claimNext(now, new Date(now.getTime() + this.leaseMs))
       if (delivery === undefined) break
       const sending = this.send(delivery)
-        .catch((error: unknown) => { this.logger.warn({ err: error, deliveryId: delivery.id }, 'webhook attempt not recorded: it is made again once its lease runs out') })
+        .catch(async (error: unknown) => {
+          this.logger.warn({ err: error, deliveryId: delivery.id }, 'webhook attempt not recorded: it is made again once its lease runs out')
+          // Not letting it go only holds the endpoint up until the lease runs out.
+          await deliveries.releaseEndpoint(delivery).catch(() => {})
+        })
         .finally(() => { this.inFlight.delete(delivery.endpointId); this.wake() })
       this.inFlight.set(delivery.endpointId, sending)
     }
@@ -116,19 +121,19 @@ export class WebhookRelay extends PollingWorker {
     await Promise.allSettled([...this.inFlight.values()])
   }
 
-  // Publishes the events whose last deliveries went with their endpoint, and purges those past
-  // their retention.
+  // Publishes the events whose last deliveries went with their endpoint, and purges those whose
+  // delivery ended longer ago than their retention.
   private async housekeep (now: Date): Promise<void> {
     const { deliveries, retentionDays } = this.options
     await deliveries.publishDelivered(now)
     const before = new Date(now.getTime() - retentionDays * 86_400_000)
     let purged = 0
     for (let round = 0; round < 100; round++) {
-      const deleted = await deliveries.purgePublished(before, PURGE_BATCH)
+      const deleted = await deliveries.purgeEnded(before, PURGE_BATCH)
       purged += deleted
       if (deleted < PURGE_BATCH) break
     }
-    if (purged > 0) this.logger.info({ purged }, 'webhook relay: published events past their retention purged')
+    if (purged > 0) this.logger.info({ purged }, 'webhook relay: events past their retention purged')
   }
 
   private async send (delivery: ClaimedDelivery): Promise<void> {

@@ -55,17 +55,25 @@ function guardedLookup (policy: WebhookTargetPolicy): LookupFunction {
   }
 }
 
-// Reads at most RESPONSE_BODY_LIMIT bytes of the answer, then lets the rest go.
-async function bodyOf (response: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = []
-  let length = 0
-  for await (const chunk of response as AsyncIterable<Buffer>) {
-    chunks.push(chunk)
-    length += chunk.length
-    if (length >= RESPONSE_BODY_LIMIT) break
+// The answer's first RESPONSE_BODY_LIMIT bytes, as they come.
+class AnswerBody {
+  private readonly chunks: Buffer[] = []
+  private length = 0
+
+  // Reads until the limit or the end, then lets the rest go.
+  async read (response: IncomingMessage): Promise<string> {
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      this.chunks.push(chunk)
+      this.length += chunk.length
+      if (this.length >= RESPONSE_BODY_LIMIT) break
+    }
+    response.destroy()
+    return this.text()
   }
-  response.destroy()
-  return Buffer.concat(chunks).subarray(0, RESPONSE_BODY_LIMIT).toString('utf8')
+
+  text (): string {
+    return Buffer.concat(this.chunks).subarray(0, RESPONSE_BODY_LIMIT).toString('utf8')
+  }
 }
 
 export async function postWebhook (request: WebhookRequest): Promise<WebhookOutcome> {
@@ -99,13 +107,19 @@ export async function postWebhook (request: WebhookRequest): Promise<WebhookOutc
         'webhook-signature': request.signature
       }
     }, (response) => {
-      bodyOf(response).then(
-        (body) => { settle({ answered: true, sentAt: sentAt ?? new Date(), statusCode: response.statusCode ?? 0, body }) },
+      answer = { statusCode: response.statusCode ?? 0, body: new AnswerBody() }
+      const { statusCode, body } = answer
+      body.read(response).then(
+        (text) => { settle({ answered: true, sentAt: sentAt ?? new Date(), statusCode, body: text }) },
         (error: unknown) => { settle({ answered: false, sentAt, reason: `the answer was cut off: ${(error as Error).message}` }) }
       )
     })
+    // The status came within the timeout: it is the answer, with as much of the body as came too.
+    let answer: { statusCode: number, body: AnswerBody } | undefined
     const timer = setTimeout(() => {
-      settle({ answered: false, sentAt, reason: `no answer within ${request.timeoutMs} ms` })
+      settle(answer === undefined
+        ? { answered: false, sentAt, reason: `no answer within ${request.timeoutMs} ms` }
+        : { answered: true, sentAt: sentAt ?? new Date(), statusCode: answer.statusCode, body: answer.body.text() })
       outgoing.destroy()
     }, request.timeoutMs)
     const abort = (): void => {

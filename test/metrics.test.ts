@@ -246,12 +246,16 @@ t.test('scrapes are not shed when the service is overloaded', async (t) => {
   t.type(valueOf(await scrape(api), 'http_requests_total', { route: '/api/v2/feature/', status_code: '503' }), 'number')
 })
 
-t.test('the webhook gauge shows how long the oldest undelivered event has waited', async (t) => {
+t.test('the webhook gauges show how long the oldest undelivered event has waited, and the failed deliveries', async (t) => {
   const api = await withMetrics(t, 'sqlite')
-  await api.app.knex('outbox_events').update({ published_at: '2026-01-01 00:00:00.000' })
+  await api.app.knex('outbox_events').update({ dispatched_at: '2026-01-01 00:00:00.000', published_at: '2026-01-01 00:00:00.000' })
   t.equal(valueOf(await scrape(api), 'account_service_webhook_oldest_undelivered_event_seconds'), 0)
+  t.equal(valueOf(await scrape(api), 'account_service_webhook_deliveries_failed'), 0)
   const created = new Date(Date.now() - 90_000).toISOString().replace('T', ' ').replace('Z', '')
-  await api.app.knex('outbox_events').insert({ type: 'user.updated', payload: '{}', created_at: created })
+  const [eventId] = await api.app.knex('outbox_events').insert({ type: 'user.updated', payload: '{}', created_at: created })
   const seconds = valueOf(await scrape(api), 'account_service_webhook_oldest_undelivered_event_seconds') ?? 0
   t.ok(seconds >= 90 && seconds < 100, `${seconds} s`)
+  const [endpointId] = await api.app.knex('webhook_endpoints').insert({ target: 'https://hooks.example.com/', created_at: created, updated_at: created })
+  await api.app.knex('webhook_deliveries').insert({ endpoint_id: endpointId, event_id: eventId, status: 'failed', attempts: 5, next_attempt_at: created, created_at: created, body: '{}' })
+  t.equal(valueOf(await scrape(api), 'account_service_webhook_deliveries_failed'), 1)
 })
