@@ -13,6 +13,7 @@ import * as sendMail from './0011_send_mail.js'
 import * as editOtherUserPassword from './0012_edit_other_user_password.js'
 import * as webhooks from './0013_webhooks.js'
 import * as webhookEndpointLeases from './0014_webhook_endpoint_leases.js'
+import * as auditWebhookEndpoints from './0015_audit_webhook_endpoints.js'
 
 // Migrations are listed here rather than discovered on disk, so that the same list runs from
 // source (TypeScript) and from dist/ (JavaScript). Append only: a released migration never changes.
@@ -30,7 +31,8 @@ const migrations: Record<string, Knex.Migration> = {
   '0011_send_mail': sendMail,
   '0012_edit_other_user_password': editOtherUserPassword,
   '0013_webhooks': webhooks,
-  '0014_webhook_endpoint_leases': webhookEndpointLeases
+  '0014_webhook_endpoint_leases': webhookEndpointLeases,
+  '0015_audit_webhook_endpoints': auditWebhookEndpoints
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -5,8 +5,8 @@ import { type PageWindow, fromDatabaseTime, toDatabaseTime, windowOf } from './s
 export interface AuditEntry {
   actor: Actor
   action: string
-  // The user or the service client the action was done to.
-  subject: { userId?: number, clientRowId?: number }
+  // The user, the service client or the webhook endpoint the action was done to.
+  subject: { userId?: number, clientRowId?: number, webhookEndpointId?: number }
   at: Date
 }
 
@@ -18,6 +18,7 @@ export async function insertAuditEntry (trx: Knex.Transaction, entry: AuditEntry
     action: entry.action,
     subject_id: entry.subject.userId ?? null,
     subject_client_id: entry.subject.clientRowId ?? null,
+    subject_webhook_endpoint_id: entry.subject.webhookEndpointId ?? null,
     created_at: toDatabaseTime(entry.at)
   })
 }
@@ -38,7 +39,7 @@ export interface StoredAuditEntry {
   id: number
   action: string
   actor: { userId: number | null, clientId: string | null }
-  subject: { userId: number | null, clientId: string | null }
+  subject: { userId: number | null, clientId: string | null, webhookEndpointId: number | null }
   createdAt: string
 }
 
@@ -49,6 +50,7 @@ interface AuditRow {
   actor_client: string | null
   subject_id: number | null
   subject_client: string | null
+  subject_webhook_endpoint_id: number | string | null
   created_at: string
 }
 
@@ -70,7 +72,7 @@ export class AuditLogRepository {
         .leftJoin('oauth_clients as sc', 'sc.id', 'a.subject_client_id'),
       window,
       [{ column: 'a.id', order: 'desc' }],
-      ['a.id', 'a.action', 'a.actor_id', 'ac.client_id as actor_client', 'a.subject_id', 'sc.client_id as subject_client', 'a.created_at']
+      ['a.id', 'a.action', 'a.actor_id', 'ac.client_id as actor_client', 'a.subject_id', 'sc.client_id as subject_client', 'a.subject_webhook_endpoint_id', 'a.created_at']
     )
     return {
       count: total,
@@ -78,7 +80,11 @@ export class AuditLogRepository {
         id: Number(row.id),
         action: row.action,
         actor: { userId: row.actor_id, clientId: row.actor_client },
-        subject: { userId: row.subject_id, clientId: row.subject_client },
+        subject: {
+          userId: row.subject_id,
+          clientId: row.subject_client,
+          webhookEndpointId: row.subject_webhook_endpoint_id === null ? null : Number(row.subject_webhook_endpoint_id)
+        },
         createdAt: fromDatabaseTime(row.created_at)
       }))
     }

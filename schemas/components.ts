@@ -41,11 +41,18 @@ export const AuditParty = Type.Object({
 }, {"description":"A user (`user_id`) or a service client (`client_id`); both null for the service itself.","additionalProperties":false})
 export type AuditParty = Static<typeof AuditParty>
 
+export const AuditSubject = Type.Object({
+  user_id: Type.Union([Type.Integer(), Type.Null()]),
+  client_id: Type.Union([Type.String(), Type.Null()]),
+  webhook_endpoint_id: Type.Union([Type.Integer(), Type.Null()])
+}, {"description":"What the action was done to: a user (`user_id`), a service client (`client_id`) or a webhook endpoint (`webhook_endpoint_id`, kept after the endpoint is deleted).","additionalProperties":false})
+export type AuditSubject = Static<typeof AuditSubject>
+
 export const AuditEntry = Type.Object({
   id: Type.Integer(),
   action: Type.String(),
   actor: AuditParty,
-  subject: AuditParty,
+  subject: AuditSubject,
   created_at: Type.String({"format":"date-time"})
 }, {"additionalProperties":false})
 export type AuditEntry = Static<typeof AuditEntry>

@@ -88,7 +88,7 @@ export class WebhookEndpointService {
       const id = await writer.insertEndpoint(settings, at)
       await writer.setSubscriptions(id, types, at)
       await writer.insertSecret(id, secret, at)
-      await writer.recordAudit({ actor: actorOf(caller), action: 'webhook.endpoint_created', subject: {}, at })
+      await writer.recordAudit({ actor: actorOf(caller), action: 'webhook.endpoint_created', subject: { webhookEndpointId: id }, at })
       return await writer.lockEndpoint(id) as StoredWebhookEndpoint
     })
   }
@@ -109,7 +109,7 @@ export class WebhookEndpointService {
       const at = new Date()
       if (await writer.lockEndpoint(id) === undefined) throw notFound(id)
       await writer.deleteEndpoint(id)
-      await writer.recordAudit({ actor: actorOf(caller), action: 'webhook.endpoint_deleted', subject: {}, at })
+      await writer.recordAudit({ actor: actorOf(caller), action: 'webhook.endpoint_deleted', subject: { webhookEndpointId: id }, at })
     })
   }
 
@@ -133,7 +133,7 @@ export class WebhookEndpointService {
     await this.checkPassword(caller, password)
     await this.repository.transaction(async (writer) => {
       if (await writer.lockEndpoint(id) === undefined) throw notFound(id)
-      await writer.recordAudit({ actor: actorOf(caller), action: 'webhook.secret_revealed', subject: {}, at: new Date() })
+      await writer.recordAudit({ actor: actorOf(caller), action: 'webhook.secret_revealed', subject: { webhookEndpointId: id }, at: new Date() })
     })
     const secret = await this.repository.currentSecret(id)
     if (secret === undefined) throw notFound(id)
@@ -169,7 +169,7 @@ export class WebhookEndpointService {
       const endpoint = await writer.lockEndpoint(id)
       if (endpoint === undefined) throw notFound(id)
       await apply(writer, endpoint, at)
-      await writer.recordAudit({ actor: actorOf(caller), action, subject: {}, at })
+      await writer.recordAudit({ actor: actorOf(caller), action, subject: { webhookEndpointId: id }, at })
       return await writer.lockEndpoint(id) as StoredWebhookEndpoint
     })
   }

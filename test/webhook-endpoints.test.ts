@@ -139,13 +139,13 @@ onEachDatabase('webhook endpoints', async (t, kind) => {
     const admin = await api.app.knex('users').where({ username: ADMIN.username }).first('id')
     await api.request({ method: 'PATCH', url: `${ENDPOINTS}${one.id}/`, token: await api.adminToken(), payload: { description: 'x' } })
     await api.request({ method: 'DELETE', url: `${ENDPOINTS}${other.id}/`, token: await api.adminToken() })
-    const actions = await api.app.knex('audit_log').where('action', 'like', 'webhook.%').orderBy('id').select('action', 'actor_id')
-    t.strictSame(actions.map((entry: { action: string, actor_id: number }) => [entry.action, entry.actor_id]), [
-      ['webhook.endpoint_created', admin.id], ['webhook.endpoint_created', admin.id], ['webhook.endpoint_updated', admin.id], ['webhook.endpoint_deleted', admin.id]
-    ])
+    const actions = await api.app.knex('audit_log').where('action', 'like', 'webhook.%').orderBy('id').select('action', 'actor_id', 'subject_webhook_endpoint_id')
+    t.strictSame(actions.map((entry: { action: string, actor_id: number, subject_webhook_endpoint_id: number }) => [entry.action, entry.actor_id, entry.subject_webhook_endpoint_id]), [
+      ['webhook.endpoint_created', admin.id, one.id], ['webhook.endpoint_created', admin.id, other.id], ['webhook.endpoint_updated', admin.id, one.id], ['webhook.endpoint_deleted', admin.id, other.id]
+    ], 'each names its endpoint')
     t.equal(await rowCount(api, 'outbox_events', { type: 'webhook.endpoint_created' }), 0, 'no outbox event')
     const audit = await api.request({ url: '/api/v2/audit/?action=webhook.endpoint_deleted', token: await api.adminToken() })
-    t.match(audit.body, { count: 1, results: [{ action: 'webhook.endpoint_deleted', actor: { user_id: admin.id }, subject: { user_id: null, client_id: null } }] }, 'read through the audit log')
+    t.match(audit.body, { count: 1, results: [{ action: 'webhook.endpoint_deleted', actor: { user_id: admin.id }, subject: { user_id: null, client_id: null, webhook_endpoint_id: other.id } }] }, 'read through the audit log, naming the endpoint deleted')
   })
 
   t.test('PUT gives what it leaves out its default; PATCH keeps it', async (t) => {

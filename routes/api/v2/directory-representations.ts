@@ -58,7 +58,7 @@ export function auditEntryRepresentation (entry: StoredAuditEntry): AuditEntry {
     id: entry.id,
     action: entry.action,
     actor: { user_id: entry.actor.userId, client_id: entry.actor.clientId },
-    subject: { user_id: entry.subject.userId, client_id: entry.subject.clientId },
+    subject: { user_id: entry.subject.userId, client_id: entry.subject.clientId, webhook_endpoint_id: entry.subject.webhookEndpointId },
     created_at: entry.createdAt
   }
 }
