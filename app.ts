@@ -35,6 +35,8 @@ import promoCodeRoutes from './routes/api/v2/promo_code/index.js'
 import webhookEndpointRoutes from './routes/api/v2/webhook/endpoint/index.js'
 import roleRoutes from './routes/api/v2/role/index.js'
 import userRoutes from './routes/api/v2/user/index.js'
+import userProviderRoutes from './routes/api/v2/user/providers.js'
+import ssoRoutes from './routes/api/v2/sso/index.js'
 import userDirectoryRoutes from './routes/api/v2/user/directory.js'
 import auditRoutes from './routes/api/v2/audit.js'
 import rocketChatUserDirectoryRoutes from './routes/api/v1/users-directory.js'
@@ -160,6 +162,8 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(accountSearchRoutes)
   await app.register(userDirectoryRoutes)
   await app.register(userRoutes)
+  await app.register(userProviderRoutes)
+  await app.register(ssoRoutes)
   await app.register(userStatusRoutes)
   await app.register(moderationRoutes)
   await app.register(customFieldRoutes)

@@ -14,6 +14,7 @@ import * as editOtherUserPassword from './0012_edit_other_user_password.js'
 import * as webhooks from './0013_webhooks.js'
 import * as webhookEndpointLeases from './0014_webhook_endpoint_leases.js'
 import * as auditWebhookEndpoints from './0015_audit_webhook_endpoints.js'
+import * as externalIdentities from './0016_external_identities.js'
 
 // Migrations are listed here rather than discovered on disk, so that the same list runs from
 // source (TypeScript) and from dist/ (JavaScript). Append only: a released migration never changes.
@@ -32,7 +33,8 @@ const migrations: Record<string, Knex.Migration> = {
   '0012_edit_other_user_password': editOtherUserPassword,
   '0013_webhooks': webhooks,
   '0014_webhook_endpoint_leases': webhookEndpointLeases,
-  '0015_audit_webhook_endpoints': auditWebhookEndpoints
+  '0015_audit_webhook_endpoints': auditWebhookEndpoints,
+  '0016_external_identities': externalIdentities
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -4,6 +4,7 @@ import { AccountLifeService } from '../services/account-life.js'
 import { AccountStatusService } from '../services/account-status.js'
 import { AccountUpdateService } from '../services/account-updates.js'
 import { AccountService } from '../services/accounts.js'
+import { IdentityService } from '../services/identities.js'
 import { ReservedUsernames } from '../services/reserved-usernames.js'
 import { UserService } from '../services/users.js'
 
@@ -14,6 +15,7 @@ declare module 'fastify' {
     userService: UserService
     accountStatus: AccountStatusService
     accountUpdates: AccountUpdateService
+    identityService: IdentityService
   }
 }
 
@@ -47,6 +49,7 @@ export default fp<AccountsOptions>(async (fastify, options) => {
   fastify.decorate('accountService', accountService)
   fastify.decorate('accountLife', accountLife)
   fastify.decorate('userService', userService)
+  fastify.decorate('identityService', new IdentityService(repositories.accounts, repositories.identities, userService, accountService))
   const statuses = new AccountStatusRepository(fastify.knex)
   const accountStatus = new AccountStatusService(statuses, repositories.accounts)
   fastify.decorate('accountStatus', accountStatus)

@@ -3,6 +3,7 @@ import { AccountRepository } from '../repositories/account-repository.js'
 import { ClientRepository } from '../repositories/client-repository.js'
 import { CustomFieldRepository } from '../repositories/custom-field-repository.js'
 import { HealthRepository } from '../repositories/health-repository.js'
+import { IdentityRepository } from '../repositories/identity-repository.js'
 import { InviteCodeRepository } from '../repositories/invite-code-repository.js'
 import { MailOutboxRepository } from '../repositories/mail-outbox.js'
 import { PreferenceRepository } from '../repositories/preference-repository.js'
@@ -19,6 +20,7 @@ declare module 'fastify' {
       clients: ClientRepository
       customFields: CustomFieldRepository
       health: HealthRepository
+      identities: IdentityRepository
       inviteCodes: InviteCodeRepository
       mailOutbox: MailOutboxRepository
       preferences: PreferenceRepository
@@ -38,6 +40,7 @@ export default fp(async (fastify) => {
     clients: new ClientRepository(fastify.knex),
     customFields: new CustomFieldRepository(fastify.knex),
     health: new HealthRepository(fastify.knex),
+    identities: new IdentityRepository(fastify.knex),
     inviteCodes: new InviteCodeRepository(fastify.knex),
     mailOutbox: new MailOutboxRepository(fastify.knex),
     preferences: new PreferenceRepository(fastify.knex),

@@ -16,6 +16,8 @@ import { selectRolePermissions } from './role-repository.js'
 import { ProfileWriter } from './profile-writer.js'
 import { type PageWindow, fromDatabaseTime, retryingDeadlocks, startsWith, toDatabaseTime, violatedUniqueColumn, windowOf } from './sql.js'
 import type { EventType } from '../domain/events.js'
+import type { UserIdentity } from '../domain/identities.js'
+import { insertIdentity, selectExternalIds } from './identity-repository.js'
 
 export interface StoredUser {
   id: number
@@ -39,6 +41,8 @@ export interface StoredUser {
   description: string | null
   gender: Gender | null
   website: string | null
+  // The id the account has at the provider `external`, or null.
+  extId: string | null
 }
 
 export interface Credentials {
@@ -96,7 +100,7 @@ interface UserRow {
 // fields: three queries however many users.
 export async function selectUsers (knex: Knex, ids: number[]): Promise<StoredUser[]> {
   if (ids.length === 0) return []
-  const [rows, roles, values] = await Promise.all([
+  const [rows, roles, values, externalIds] = await Promise.all([
     knex('users')
       .whereIn('id', ids)
       // A deleted account is no user to read.
@@ -113,7 +117,8 @@ export async function selectUsers (knex: Knex, ids: number[]): Promise<StoredUse
       .whereIn('v.user_id', ids)
       .whereNull('f.deleted_at')
       .orderBy('f.id')
-      .select<Array<{ user_id: number, name: string, value: string }>>('v.user_id', 'f.name', 'v.value')
+      .select<Array<{ user_id: number, name: string, value: string }>>('v.user_id', 'f.name', 'v.value'),
+    selectExternalIds(knex, ids)
   ])
   const byId = new Map(rows.map((row) => [row.id, row]))
   return ids.flatMap((id) => {
@@ -138,6 +143,7 @@ export async function selectUsers (knex: Knex, ids: number[]): Promise<StoredUse
       description: row.description,
       gender: row.gender,
       website: row.website,
+      extId: externalIds.get(id) ?? null,
       roles: roles.filter((role) => role.user_id === id).map((role) => role.name),
       customFields: Object.fromEntries(values.filter((value) => value.user_id === id)
         .map(({ name, value }) => [name, JSON.parse(value) as CustomFieldValue]))
@@ -388,6 +394,16 @@ export class AccountWriter {
   // The user's row, locked until the transaction ends; false when there is no such user.
   async lockUser (id: number): Promise<boolean> {
     return await lockUserRow(this.trx, id)
+  }
+
+  // A 409 when another account has the pair, or the user an id of the provider (insertIdentity).
+  async linkIdentity (identity: UserIdentity, at: Date): Promise<void> {
+    await insertIdentity(this.trx, identity, at)
+  }
+
+  // False when the user has no such id.
+  async unlinkIdentity (userId: number, provider: string, extId: string): Promise<boolean> {
+    return await this.trx('user_identities').where({ user_id: userId, provider, ext_id: extId }).delete() === 1
   }
 
   // The account with this email (regardless of case, whatever its status), as this transaction sees it.

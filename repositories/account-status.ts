@@ -121,9 +121,11 @@ export class AccountStatusWriter {
     await this.trx('users').where({ id }).update({ updated_at: toDatabaseTime(at) })
   }
 
-  // The codes of the account, and the mails not yet sent to its address.
+  // The codes of the account, the mails not yet sent to its address, and the ids other systems
+  // know it by (theirs to give to a new account).
   private async dropPending (target: StatusTarget): Promise<void> {
     await this.trx('account_codes').where({ user_id: target.id }).delete()
+    await this.trx('user_identities').where({ user_id: target.id }).delete()
     await this.trx('mail_outbox').where({ status: 'pending' }).whereRaw('lower(??) = ?', ['recipient', target.email.toLowerCase()]).delete()
   }
 }

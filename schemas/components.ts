@@ -208,6 +208,7 @@ export type InviteStatus = Static<typeof InviteStatus>
 
 export const User = Type.Object({
   id: Type.Integer(),
+  ext_id: Type.Optional(Type.Union([Type.Integer(), Type.Null()], {"description":"The id the account has at the provider `external` (a platform's own, given at `POST /api/v2/sso/signup/`), or null."})),
   username: Type.String(),
   real_name: Type.String({"description":"Empty when not given."}),
   bio: Type.String({"description":"Empty when not given."}),
@@ -754,6 +755,36 @@ export const RoleUpdateRequest = Type.Object({
 }, {"minProperties":1,"additionalProperties":false})
 export type RoleUpdateRequest = Static<typeof RoleUpdateRequest>
 
+export const SsoSignIn = Type.Object({
+  id: Type.Integer(),
+  ext_id: Type.Union([Type.Integer(), Type.Null()]),
+  username: Type.String(),
+  role: Type.Union([Type.String(), Type.Null()], {"description":"The user's foremost role beside `user` (`admin` first), or null."}),
+  tags: Type.Null()
+}, {"additionalProperties":false})
+export type SsoSignIn = Static<typeof SsoSignIn>
+
+export const SsoSignUp = Type.Object({
+  id: Type.Integer(),
+  ext_id: Type.Union([Type.Integer(), Type.Null()]),
+  username: Type.String(),
+  email: Type.String(),
+  role: Type.Union([Type.String(), Type.Null()], {"description":"The role granted beside `user`, or null."}),
+  tags: Type.Null()
+}, {"additionalProperties":false})
+export type SsoSignUp = Static<typeof SsoSignUp>
+
+export const SsoSignUpRequest = Type.Object({
+  ext_id: Type.Optional(Type.Union([Type.Integer(), Type.String()], {"description":"The platform's id of the user, a number (also as digits); unique."})),
+  username: Type.String({"pattern":"^[A-Za-z0-9_-]+$","minLength":1,"maxLength":255}),
+  email: Type.String({"format":"email","maxLength":254}),
+  password: Type.Optional(Type.String({"description":"By the rules of account creation; without it, a random one and a mail to choose one.","minLength":8,"maxLength":128})),
+  real_name: Type.Optional(Type.String({"maxLength":255})),
+  role: Type.Optional(Type.Union([Type.String({"maxLength":64}), Type.Null()], {"description":"A role granted beside `user` (`admin`, `moderator`, ...)."})),
+  tags: Type.Optional(Type.Union([Type.Array(Type.Integer(), {"maxItems":0}), Type.Null()]))
+}, {"additionalProperties":false})
+export type SsoSignUpRequest = Static<typeof SsoSignUpRequest>
+
 export const TokenRequest = Type.Object({
   grant_type: Type.String({"description":"`password`, `refresh_token` or `client_credentials`."}),
   username: Type.Optional(Type.String({"description":"For `password`, a username or an email address.","minLength":1,"maxLength":255})),
@@ -910,6 +941,33 @@ export const UserPermission = Type.Object({
   roles: Type.Array(Type.String())
 }, {"description":"SelfCommunity's UserPermission (the community's capabilities, `true` for an approved\naccount), with this service's own `permissions` and `roles`.\n","additionalProperties":false})
 export type UserPermission = Static<typeof UserPermission>
+
+export const UserProviderAssociation = Type.Object({
+  user_id: Type.Integer(),
+  provider: Type.String(),
+  ext_id: Type.String(),
+  profile_url: Type.Union([Type.String(), Type.Null()]),
+  metadata: Type.Union([Type.Object({}, {"additionalProperties":true}), Type.Null()]),
+  show_in_profile: Type.Boolean()
+}, {"description":"An id by which another system (`provider`) knows the user.","additionalProperties":false})
+export type UserProviderAssociation = Static<typeof UserProviderAssociation>
+
+export const UserProviderAssociationKey = Type.Object({
+  user_id: Type.Optional(Type.Union([Type.Integer(), Type.String()], {"description":"SelfCommunity's client sends it; it must be the user of the path."})),
+  provider: Type.String({"description":"A provider's name, `external` for a platform of one's own.","pattern":"^[a-z][a-z0-9_-]*$","minLength":1,"maxLength":64}),
+  ext_id: Type.Union([Type.String(), Type.Integer()], {"description":"The id, at most 255 characters; for `external` a number (digits)."})
+}, {"additionalProperties":false})
+export type UserProviderAssociationKey = Static<typeof UserProviderAssociationKey>
+
+export const UserProviderAssociationRequest = Type.Object({
+  user_id: Type.Optional(Type.Union([Type.Integer(), Type.String()], {"description":"SelfCommunity's client sends it; it must be the user of the path."})),
+  provider: Type.String({"description":"A provider's name, `external` for a platform of one's own.","pattern":"^[a-z][a-z0-9_-]*$","minLength":1,"maxLength":64}),
+  ext_id: Type.Union([Type.String(), Type.Integer()], {"description":"The id, at most 255 characters; for `external` a number (digits)."}),
+  profile_url: Type.Optional(Type.String({"description":"The user's profile at the provider; not for `external`.","format":"uri","maxLength":2048})),
+  metadata: Type.Optional(Type.Object({}, {"description":"Any JSON object of at most 4 KiB; only for `external`.","additionalProperties":true})),
+  show_in_profile: Type.Optional(Type.Boolean({"description":"Default false; not for `external`."}))
+}, {"additionalProperties":false})
+export type UserProviderAssociationRequest = Static<typeof UserProviderAssociationRequest>
 
 export const Username = Type.String({"description":"Letters, digits, `_` and `-`; unique regardless of case.","pattern":"^[A-Za-z0-9_-]+$","minLength":1,"maxLength":255})
 export type Username = Static<typeof Username>

@@ -70,6 +70,9 @@ import {
   RoleCreateRequest,
   RolePage,
   RoleUpdateRequest,
+  SsoSignIn,
+  SsoSignUp,
+  SsoSignUpRequest,
   TokenRequest,
   TokenResponse,
   User,
@@ -79,6 +82,9 @@ import {
   UserMatchRequest,
   UserPage,
   UserPermission,
+  UserProviderAssociation,
+  UserProviderAssociationKey,
+  UserProviderAssociationRequest,
   UserReplaceRequest,
   UserRolesRequest,
   UserUpdateRequest,
@@ -594,21 +600,116 @@ export const operations = {
     },
     config: { access: { authenticated: false } }
   },
-  searchAccounts: {
+  findAccount: {
     method: "GET",
     url: "/api/v2/account/search/",
     schema: {
       querystring: Type.Object({
-        search: Type.Optional(Type.String({"description":"The start of the username or of the email, regardless of case.","minLength":1,"maxLength":255})),
-        username: Type.Optional(Type.String({"description":"The start of the username, regardless of case.","minLength":1,"maxLength":255})),
-        email: Type.Optional(Type.String({"description":"The start of the email, regardless of case.","minLength":1,"maxLength":254})),
-        status: Type.Optional(Type.Unsafe<"a" | "b" | "u">({"type":"string","enum":["a","b","u"],"description":"Only users with this status."})),
-        limit: Type.Optional(Type.Integer({"description":"The most results on one page.","default":20,"minimum":1,"maximum":100})),
-        offset: Type.Optional(Type.Integer({"description":"How many results to skip.","default":0,"minimum":0,"maximum":4294967295}))
+        username: Type.Optional(Type.String({"minLength":1,"maxLength":255})),
+        email: Type.Optional(Type.String({"minLength":1,"maxLength":254})),
+        ext_id: Type.Optional(Type.String({"description":"With `provider`.","minLength":1,"maxLength":255})),
+        provider: Type.Optional(Type.String({"description":"With `ext_id`.","minLength":1,"maxLength":64}))
       }, {"additionalProperties":false}),
       response: {
-        200: UserPage,
+        200: User,
         400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "read", permission: "view-user-administration" } }
+  },
+  listUserProviders: {
+    method: "GET",
+    url: "/api/v2/user/:id/provider/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      response: {
+        200: Type.Array(UserProviderAssociation),
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "read" } }
+  },
+  createUserProvider: {
+    method: "POST",
+    url: "/api/v2/user/:id/provider/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      body: UserProviderAssociationRequest,
+      response: {
+        201: UserProviderAssociation,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        409: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "link-user-identities" } }
+  },
+  deleteUserProvider: {
+    method: "DELETE",
+    url: "/api/v2/user/:id/provider/",
+    schema: {
+      params: Type.Object({
+        id: Type.Integer({"description":"The numeric id.","minimum":1,"maximum":4294967295})
+      }, {"additionalProperties":false}),
+      body: UserProviderAssociationKey,
+      response: {
+        204: Type.Null({ description: "Unlinked." }),
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        404: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "link-user-identities" } }
+  },
+  ssoSignUp: {
+    method: "POST",
+    url: "/api/v2/sso/signup/",
+    schema: {
+      body: SsoSignUpRequest,
+      response: {
+        201: SsoSignUp,
+        400: ApiError,
+        401: ApiError,
+        403: ApiError,
+        409: ApiError,
+        431: ApiError,
+        500: ApiError,
+        503: ApiError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "create-user" } }
+  },
+  ssoSignIn: {
+    method: "POST",
+    url: "/api/v2/sso/signin/",
+    schema: {
+      response: {
+        200: SsoSignIn,
         401: ApiError,
         403: ApiError,
         431: ApiError,
@@ -616,7 +717,7 @@ export const operations = {
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, scope: "read", permission: "view-user-administration" } }
+    config: { access: { authenticated: true, scope: "read" } }
   },
   searchUsers: {
     method: "GET",

@@ -2,6 +2,7 @@ import type { FirstAdminCredentials } from '../config.js'
 import { type AccountFlags, type Profile, REAL_NAME_MAX_LENGTH, checkUsernameAndEmail } from '../domain/accounts.js'
 import { Conflict, InvalidInput, NotFound, StartupError } from '../domain/errors.js'
 import { characterCount } from '../domain/formats.js'
+import { EXTERNAL_PROVIDER } from '../domain/identities.js'
 import { checkNewPassword } from '../domain/password-policy.js'
 import { type StoredPrincipal, SERVICE_ACTOR, actorOf } from '../domain/principal.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
@@ -30,6 +31,8 @@ export interface AccountInput {
   randomPassword?: boolean
   profile?: Profile
   flags?: Partial<AccountFlags>
+  // The id a platform knows the account by (provider `external`), linked in the same transaction.
+  externalId?: string
 }
 
 export interface CreationContext {
@@ -115,6 +118,9 @@ export class AccountService {
         createdBy,
         at
       })
+      if (input.externalId !== undefined) {
+        await writer.linkIdentity({ userId, provider: EXTERNAL_PROVIDER, extId: input.externalId, profileUrl: null, metadata: null, showInProfile: false }, at)
+      }
       if (invite !== undefined && !await writer.useInvite(invite.id, userId, at)) throw inviteRefusal('used')
       if (promo !== undefined && !await writer.redeemPromo(promo.id, userId, at)) throw promoRefusal('exhausted')
       const unknownRoles = await writer.grantRoles(userId, roles)

@@ -1,5 +1,6 @@
 import type { StoredUser } from '../repositories/account-repository.js'
 import type { User } from '../schemas/components.js'
+import { externalIdNumber } from '../domain/identities.js'
 
 // A user as the v2 contract shows it: SelfCommunity's field names and defaults (an empty text,
 // gender Unspecified), custom fields as top-level keys (first, so a standard field always wins
@@ -8,6 +9,7 @@ export function userRepresentation (user: StoredUser): User {
   return {
     ...user.customFields,
     id: user.id,
+    ext_id: externalIdNumber(user.extId),
     username: user.username,
     real_name: user.realName,
     bio: user.bio ?? '',

@@ -145,7 +145,7 @@ onEachDatabase('the admin role', async (t, kind) => {
     const token = await api.adminToken()
     const reads = [
       '/api/v2/role/', '/api/v2/permission/', '/api/v2/custom_field/', '/api/v2/invite_code/', '/api/v2/promo_code/',
-      '/api/v2/user/search/', '/api/v2/account/search/'
+      '/api/v2/user/search/', '/api/v2/account/search/?username=admin'
     ]
     for (const url of reads) t.equal((await api.request({ url, token })).statusCode, 200, url)
     const { user } = await createUserWithToken(api, { real_name: 'Jane' })

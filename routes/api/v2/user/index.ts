@@ -3,7 +3,7 @@ import { operations } from '../../../../schemas/operations.js'
 import { callerOf } from '../../../../plugins/auth.js'
 import { type StoredPrincipal, userIdOf } from '../../../../domain/principal.js'
 import { Forbidden } from '../../../../domain/errors.js'
-import { userSearchHandler } from '../account/search.js'
+import { pageOf, pageWindow } from '../pages.js'
 import { userRepresentation } from '../representations.js'
 import type { UserUpdateRequest } from '../../../../schemas/components.js'
 import type { UserChanges } from '../../../../services/users.js'
@@ -34,7 +34,15 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
     }
   })
 
-  fastify.route({ ...operations.searchUsers, handler: userSearchHandler(fastify) })
+  fastify.route({
+    ...operations.searchUsers,
+    handler: async (request) => {
+      const { search, username, email, status } = request.query
+      const window = pageWindow(request.query)
+      const { count, users } = await fastify.userService.search({ search, username, email, status }, window)
+      return pageOf(request, window, count, users.map(userRepresentation))
+    }
+  })
 
   fastify.route({
     ...operations.getUser,
