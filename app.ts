@@ -14,6 +14,7 @@ import mail, { type MailOptions } from './plugins/mail.js'
 import metrics from './plugins/metrics.js'
 import overload from './plugins/overload.js'
 import permissions from './plugins/permissions.js'
+import idempotency from './plugins/idempotency.js'
 import rateLimit from './plugins/rate-limit.js'
 import registration from './plugins/registration.js'
 import repositories from './plugins/repositories.js'
@@ -145,6 +146,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(rateLimit)
   await app.register(auth)
   await app.register(permissions)
+  await app.register(idempotency)
   await app.register(customFieldRegistry)
   await app.register(accounts, { announceFirstAdmin: options.announceFirstAdmin, ensureFirstAdmin: options.ensureFirstAdmin })
   await app.register(registration)

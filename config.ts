@@ -58,6 +58,7 @@ const EnvironmentSchema = Type.Object({
   WEBHOOK_MAX_AGE_SECONDS: Type.Integer({ default: 259200, minimum: 60, maximum: 86400 * 30 }),
   WEBHOOK_RETENTION_DAYS: Type.Integer({ default: 30, minimum: 1, maximum: 3650 }),
   WEBHOOK_ALLOWED_HOSTS: Type.String({ default: '' }),
+  IDEMPOTENCY_KEY_TTL_SECONDS: Type.Integer({ default: 86400, minimum: 60, maximum: 86400 * 30 }),
   LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info')
 })
 type Environment = Static<typeof EnvironmentSchema>
@@ -113,6 +114,8 @@ export interface Config {
   // files into a folder (the development mailbox); in production without it, not at all.
   mail?: MailConfig
   webhooks: WebhookConfig
+  // How long the answer to a request with an Idempotency-Key is given again to its repeats.
+  idempotencyKeyTtlSeconds: number
   logLevel: string
 }
 
@@ -199,6 +202,7 @@ export function loadConfig (env: Record<string, string | undefined>): Config {
       retentionDays: parsed.WEBHOOK_RETENTION_DAYS,
       allowedHosts: webhookAllowedHosts(parsed.WEBHOOK_ALLOWED_HOSTS)
     },
+    idempotencyKeyTtlSeconds: parsed.IDEMPOTENCY_KEY_TTL_SECONDS,
     logLevel: parsed.LOG_LEVEL
   }
 }

@@ -204,3 +204,18 @@ export class MailNotConfigured extends DomainError {
     super(503, 'mail_not_configured', 'This service is not configured to send mail, which this operation needs')
   }
 }
+
+// Idempotency-Key: a key used for another request, or a repeat while the first is answered.
+export class IdempotencyKeyReused extends DomainError {
+  constructor () {
+    super(422, 'idempotency_key_reused', 'This Idempotency-Key was used with another request (another body or path); use a new key for a new request', 'Idempotency-Key')
+  }
+}
+
+export class IdempotencyKeyInProgress extends Conflict {
+  override readonly retryAfterSeconds = 1
+
+  constructor () {
+    super('idempotency_key_in_progress', 'Idempotency-Key', 'A request with this Idempotency-Key is still being answered; repeat it in a moment')
+  }
+}

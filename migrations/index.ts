@@ -15,6 +15,7 @@ import * as webhooks from './0013_webhooks.js'
 import * as webhookEndpointLeases from './0014_webhook_endpoint_leases.js'
 import * as auditWebhookEndpoints from './0015_audit_webhook_endpoints.js'
 import * as externalIdentities from './0016_external_identities.js'
+import * as idempotencyKeys from './0017_idempotency_keys.js'
 
 // Migrations are listed here rather than discovered on disk, so that the same list runs from
 // source (TypeScript) and from dist/ (JavaScript). Append only: a released migration never changes.
@@ -34,7 +35,8 @@ const migrations: Record<string, Knex.Migration> = {
   '0013_webhooks': webhooks,
   '0014_webhook_endpoint_leases': webhookEndpointLeases,
   '0015_audit_webhook_endpoints': auditWebhookEndpoints,
-  '0016_external_identities': externalIdentities
+  '0016_external_identities': externalIdentities,
+  '0017_idempotency_keys': idempotencyKeys
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

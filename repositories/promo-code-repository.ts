@@ -1,7 +1,7 @@
 import type { Knex } from 'knex'
 import type { Actor } from '../domain/principal.js'
 import { normalizedCode } from './invite-code-repository.js'
-import { fromDatabaseTime, startsWith, supportsRowLocks, toDatabaseTime, type PageWindow, violatedUniqueColumn, windowOf } from './sql.js'
+import { fromDatabaseTime, retryingDeadlocks, startsWith, supportsRowLocks, toDatabaseTime, type PageWindow, violatedUniqueColumn, windowOf } from './sql.js'
 
 export interface StoredPromo {
   id: number
@@ -81,7 +81,8 @@ export class PromoCodeRepository {
   // The new promo code, or undefined when its code is already one in any case.
   async insert (promo: NewPromo, at: Date): Promise<StoredPromo | undefined> {
     try {
-      await this.knex('promo_codes').insert({
+      // In a transaction of its own, as every change is (an Idempotency-Key's records it).
+      await retryingDeadlocks(this.knex, async (trx) => await trx('promo_codes').insert({
         code: promo.code,
         code_normalized: normalizedCode(promo.code),
         name: promo.name,
@@ -92,7 +93,7 @@ export class PromoCodeRepository {
         created_at: toDatabaseTime(at),
         created_by: promo.createdBy.userId,
         created_by_client: promo.createdBy.clientRowId
-      })
+      }))
     } catch (error) {
       if (violatedUniqueColumn(error, ['code_normalized']) !== undefined) return undefined
       throw error

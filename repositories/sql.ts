@@ -1,4 +1,5 @@
 // Conventions shared by the repositories, so SQLite and MySQL/MariaDB behave alike.
+import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Knex } from 'knex'
 
 // Times are stored as UTC text 'YYYY-MM-DD HH:MM:SS.mmm' (mysql2 runs with dateStrings and timezone Z).
@@ -18,16 +19,22 @@ export function supportsRowLocks (db: Knex): boolean {
   return db.client.config.client === 'mysql2'
 }
 
+// The Idempotency-Key a request holds while it runs: each transaction it commits records, in
+// itself, that the key's change was made.
+export const idempotentChange = new AsyncLocalStorage<{ keyId: number }>()
+
 // InnoDB gives up on a transaction caught in a deadlock (for instance two creates waiting on
 // the gap left by a third's rolled-back duplicate); run again, it goes through.
 const DEADLOCK_ATTEMPTS = 3
 
 export async function retryingDeadlocks<T> (db: Knex, work: (trx: Knex.Transaction) => Promise<T>, config?: Knex.TransactionConfig): Promise<T> {
+  const change = idempotentChange.getStore()
   for (let attempt = 1; ; attempt++) {
     let committing = false
     try {
       return await db.transaction(async (trx) => {
         const result = await work(trx)
+        if (change !== undefined) await trx('idempotency_keys').where({ id: change.keyId }).update({ committed: true })
         committing = true
         return result
       }, config)

@@ -114,12 +114,13 @@ export const operations = {
         409: ApiError,
         413: ApiError,
         415: ApiError,
+        422: ApiError,
         431: ApiError,
         500: ApiError,
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, scope: "write", permission: "create-user" } }
+    config: { access: { authenticated: true, scope: "write", permission: "create-user" }, idempotent: true }
   },
   verifyAccount: {
     method: "POST",
@@ -697,12 +698,13 @@ export const operations = {
         401: ApiError,
         403: ApiError,
         409: ApiError,
+        422: ApiError,
         431: ApiError,
         500: ApiError,
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, scope: "write", permission: "create-user" } }
+    config: { access: { authenticated: true, scope: "write", permission: "create-user" }, idempotent: true }
   },
   ssoSignIn: {
     method: "POST",
@@ -967,12 +969,13 @@ export const operations = {
         409: ApiError,
         413: ApiError,
         415: ApiError,
+        422: ApiError,
         431: ApiError,
         500: ApiError,
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, scope: "write", permission: "manage-invite-codes" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-invite-codes" }, idempotent: true }
   },
   checkInviteCode: {
     method: "GET",
@@ -1052,12 +1055,13 @@ export const operations = {
         409: ApiError,
         413: ApiError,
         415: ApiError,
+        422: ApiError,
         431: ApiError,
         500: ApiError,
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, scope: "write", permission: "manage-promo-codes" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-promo-codes" }, idempotent: true }
   },
   getPromoCode: {
     method: "GET",
@@ -1156,14 +1160,16 @@ export const operations = {
         400: ApiError,
         401: ApiError,
         403: ApiError,
+        409: ApiError,
         413: ApiError,
         415: ApiError,
+        422: ApiError,
         431: ApiError,
         500: ApiError,
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, scope: "write", permission: "manage-webhooks" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-webhooks" }, idempotent: true }
   },
   listWebhookEventTypes: {
     method: "GET",
@@ -1563,14 +1569,16 @@ export const operations = {
         400: ApiError,
         401: ApiError,
         403: ApiError,
+        409: ApiError,
         413: ApiError,
         415: ApiError,
+        422: ApiError,
         431: ApiError,
         500: ApiError,
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, scope: "write", permission: "manage-clients" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-clients" }, idempotent: true }
   },
   getClient: {
     method: "GET",
@@ -1740,13 +1748,14 @@ export const operations = {
         401: RocketChatUnauthorizedError,
         413: RocketChatError,
         415: RocketChatError,
+        422: RocketChatError,
         429: RocketChatError,
         431: RocketChatError,
         500: RocketChatError,
         503: RocketChatError
       }
     },
-    config: { access: { authenticated: true, scope: "write", permission: "create-user", rateLimit: "user-creation" } }
+    config: { access: { authenticated: true, scope: "write", permission: "create-user", rateLimit: "user-creation" }, idempotent: true }
   },
   rocketChatUpdateUser: {
     method: "POST",

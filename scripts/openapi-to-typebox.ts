@@ -49,6 +49,8 @@ interface OpenApiOperation {
   'x-rate-limited'?: string
   // Open to a user whose password must be changed first (everything else refuses them).
   'x-allowed-before-password-change'?: boolean
+  // The operation honours an Idempotency-Key header (plugins/idempotency.ts).
+  'x-idempotent'?: boolean
   parameters?: OpenApiParameter[]
   requestBody?: { $ref?: string, required?: boolean, content?: Record<string, { schema?: JsonSchema }> }
   responses: Record<string, OpenApiResponse>
@@ -421,7 +423,13 @@ function generateOperations (document: OpenApiDocument): string {
       const schemaParts: string[] = []
       const inPath = parameters.filter((parameter) => parameter.in === 'path')
       const inQuery = parameters.filter((parameter) => parameter.in === 'query')
-      if (parameters.length !== inPath.length + inQuery.length) throw new Error(`Only path and query parameters are supported at ${where}`)
+      // The one header parameter is Idempotency-Key, which the idempotency plugin reads.
+      const idempotent = operation['x-idempotent'] === true
+      const inHeader = parameters.filter((parameter) => parameter.in === 'header')
+      if (inHeader.some((parameter) => parameter.name !== 'Idempotency-Key') || (inHeader.length > 0) !== idempotent) {
+        throw new Error(`Only path and query parameters, and Idempotency-Key on an x-idempotent operation, are supported at ${where}`)
+      }
+      if (parameters.length !== inPath.length + inQuery.length + inHeader.length) throw new Error(`Only path and query parameters are supported at ${where}`)
       if (inPath.length > 0) schemaParts.push(`      params: ${parametersObject(inPath, `${where}/params`)}`)
       if (inQuery.length > 0) schemaParts.push(`      querystring: ${parametersObject(inQuery, `${where}/querystring`)}`)
       const body = requestBodySchema(operation, where)
@@ -433,7 +441,7 @@ function generateOperations (document: OpenApiDocument): string {
         `    method: ${JSON.stringify(method.toUpperCase())},`,
         `    url: ${JSON.stringify(routeUrl(path))},`,
         `    schema: {\n${schemaParts.join(',\n')}\n    },`,
-        `    config: { access: ${accessRule(document, operation, where)}${operation.requestBody?.required === false ? ', optionalBody: true' : ''} }`,
+        `    config: { access: ${accessRule(document, operation, where)}${operation.requestBody?.required === false ? ', optionalBody: true' : ''}${idempotent ? ', idempotent: true' : ''} }`,
         '  }'
       ].join('\n'))
     }

@@ -29,7 +29,7 @@ interface GeneratedOperation {
     body?: TSchema
     response: Record<string, TSchema>
   }
-  config: { access: { authenticated: boolean; scope?: string; permission?: string; rateLimit?: string; allowedBeforePasswordChange?: boolean } }
+  config: { access: { authenticated: boolean; scope?: string; permission?: string; rateLimit?: string; allowedBeforePasswordChange?: boolean }, idempotent?: boolean }
 }
 
 interface GeneratedModules {
@@ -492,7 +492,31 @@ paths:
       parameters:
         - { name: X-Trace, in: header, schema: { type: string } }
 ${OK_RESPONSE}
-`)), { message: 'Only path and query parameters are supported at GET /users/' })
+`)), { message: 'Only path and query parameters, and Idempotency-Key on an x-idempotent operation, are supported at GET /users/' })
+  })
+
+  t.test('takes Idempotency-Key only on an x-idempotent operation, which it marks idempotent', async (t) => {
+    const idempotencyKey = '        - { name: Idempotency-Key, in: header, schema: { type: string } }'
+    t.throws(() => generateTypeBox(openApi(`
+paths:
+  /users/:
+    post:
+      operationId: createUser
+      parameters:
+${idempotencyKey}
+${OK_RESPONSE}
+`)), { message: 'Only path and query parameters, and Idempotency-Key on an x-idempotent operation, are supported at POST /users/' })
+    const generated = await operation(t, openApi(`
+paths:
+  /users/:
+    post:
+      operationId: createUser
+      x-idempotent: true
+      parameters:
+${idempotencyKey}
+${OK_RESPONSE}
+`), 'createUser')
+    t.equal(generated.config.idempotent, true)
   })
 
   t.test('records x-required-permission as the access permission of an authenticated operation', async (t) => {

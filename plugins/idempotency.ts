@@ -1,0 +1,91 @@
+// Idempotency-Key (draft-ietf-httpapi-idempotency-key-header) on the operations the contract marks
+// `x-idempotent`: the first 2xx answer is kept per caller and key, with a fingerprint of the
+// request, and given again (with `Idempotent-Replayed: true`) to a repeat, from any instance, for
+// IDEMPOTENCY_KEY_TTL_SECONDS. The key is taken before the handler runs; every transaction the
+// handler commits records in itself that the change was made, so a repeat never makes it again.
+import { createHash } from 'node:crypto'
+import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify'
+import fp from 'fastify-plugin'
+import { Conflict, IdempotencyKeyInProgress, IdempotencyKeyReused, InvalidInput } from '../domain/errors.js'
+import { IdempotencyKeyRepository } from '../repositories/idempotency-keys.js'
+import { idempotentChange } from '../repositories/sql.js'
+import { callerOf } from './auth.js'
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    // The contract's x-idempotent.
+    idempotent?: boolean
+  }
+  interface FastifyRequest {
+    // The key this request holds, once taken.
+    idempotencyKeyId?: number
+  }
+}
+
+// A request that took a key longer ago than this, and made no change, is gone: its key is free.
+const CLAIM_LEASE_MS = 60_000
+// An sf-string (as the draft writes it) or a bare token, of printable ASCII.
+const KEY = /^"?([\x21\x23-\x7e]{1,255})"?$/
+
+function keyOf (header: string | string[] | undefined): string | undefined {
+  if (header === undefined) return undefined
+  const match = typeof header === 'string' ? KEY.exec(header) : null
+  if (match?.[1] === undefined || (header as string).startsWith('"') !== (header as string).endsWith('"')) {
+    throw new InvalidInput('invalid_field', 'Idempotency-Key', 'Idempotency-Key must be one value of 1 to 255 printable ASCII characters, as "..." or bare')
+  }
+  return match[1]
+}
+
+function callerKeyOf (request: FastifyRequest): string {
+  const caller = callerOf(request)
+  return caller.kind === 'user' ? `u:${caller.userId}` : `c:${caller.clientRowId}`
+}
+
+export default fp(async (fastify) => {
+  const keys = new IdempotencyKeyRepository(fastify.knex)
+  const ttlMs = fastify.config.idempotencyKeyTtlSeconds * 1000
+
+  const idempotent = (handler: RouteHandlerMethod): RouteHandlerMethod => async function (this: unknown, request: FastifyRequest, reply: FastifyReply) {
+    const key = keyOf(request.headers['idempotency-key'])
+    if (key === undefined) return await handler.call(fastify, request, reply)
+    const fingerprint = createHash('sha256').update(JSON.stringify([request.method, request.url, request.body ?? null])).digest('hex')
+    const claim = await keys.claim({ caller: callerKeyOf(request), key, fingerprint }, new Date(), ttlMs, CLAIM_LEASE_MS)
+    switch (claim.kind) {
+      case 'replay':
+        void reply.code(claim.status).header('idempotent-replayed', 'true')
+        if (claim.contentType !== null) void reply.header('content-type', claim.contentType)
+        return await reply.send(claim.body)
+      case 'reused':
+        throw new IdempotencyKeyReused()
+      case 'in_progress':
+        throw new IdempotencyKeyInProgress()
+      case 'answer_lost':
+        throw new Conflict('idempotency_key_answer_lost', 'Idempotency-Key', 'The request with this Idempotency-Key made its change, and its answer was lost with the instance that made it; read the result instead')
+      case 'new':
+        request.idempotencyKeyId = claim.id
+        return await idempotentChange.run({ keyId: claim.id }, async () => await handler.call(fastify, request, reply))
+    }
+  }
+
+  fastify.addHook('onRoute', (route) => {
+    if (route.config?.idempotent !== true) return
+    route.handler = idempotent(route.handler)
+    const onSend = async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
+      const id = request.idempotencyKeyId
+      if (id === undefined) return payload
+      try {
+        if (reply.statusCode >= 200 && reply.statusCode < 300) {
+          const contentType = reply.getHeader('content-type')
+          await keys.complete(id, reply.statusCode, typeof contentType === 'string' ? contentType : null, typeof payload === 'string' ? payload : '', new Date())
+        } else {
+          await keys.release(id)
+        }
+      } catch (error) {
+        // The answer still goes out; a repeat then finds the key in progress, or its answer lost.
+        request.log.warn({ err: error }, 'idempotency: the answer could not be kept')
+      }
+      return payload
+    }
+    route.onSend = [...[route.onSend ?? []].flat(), onSend]
+  })
+}, { name: 'idempotency', dependencies: ['database', 'auth'] })
