@@ -45,6 +45,7 @@ import directory from './plugins/directory.js'
 import userStatusRoutes from './routes/api/v2/user/status.js'
 import moderationRoutes from './routes/api/v2/moderation.js'
 import rocketChatLoginRoutes from './routes/api/v1/login.js'
+import rocketChatPersonalAccessTokenRoutes from './routes/api/v1/personal-access-tokens.js'
 import rocketChatUserStatusRoutes from './routes/api/v1/users-status.js'
 import rocketChatUserRoutes from './routes/api/v1/users.js'
 import rocketChatUserMailRoutes from './routes/api/v1/users-mail.js'
@@ -179,6 +180,7 @@ async function registerAll (app: FastifyInstance, options: AppOptions): Promise<
   await app.register(rocketChatUserDirectoryRoutes)
   await app.register(clientRoutes)
   await app.register(rocketChatLoginRoutes)
+  await app.register(rocketChatPersonalAccessTokenRoutes)
   await app.register(rocketChatUserStatusRoutes)
   await app.register(rocketChatUserRoutes)
   await app.register(rocketChatUserMailRoutes)

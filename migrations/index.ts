@@ -16,6 +16,7 @@ import * as webhookEndpointLeases from './0014_webhook_endpoint_leases.js'
 import * as auditWebhookEndpoints from './0015_audit_webhook_endpoints.js'
 import * as externalIdentities from './0016_external_identities.js'
 import * as idempotencyKeys from './0017_idempotency_keys.js'
+import * as personalAccessTokens from './0018_personal_access_tokens.js'
 
 // Migrations are listed here rather than discovered on disk, so that the same list runs from
 // source (TypeScript) and from dist/ (JavaScript). Append only: a released migration never changes.
@@ -36,7 +37,8 @@ const migrations: Record<string, Knex.Migration> = {
   '0014_webhook_endpoint_leases': webhookEndpointLeases,
   '0015_audit_webhook_endpoints': auditWebhookEndpoints,
   '0016_external_identities': externalIdentities,
-  '0017_idempotency_keys': idempotencyKeys
+  '0017_idempotency_keys': idempotencyKeys,
+  '0018_personal_access_tokens': personalAccessTokens
 }
 
 export const migrationSource: Knex.MigrationSource<string> = {

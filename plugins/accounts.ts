@@ -5,6 +5,7 @@ import { AccountStatusService } from '../services/account-status.js'
 import { AccountUpdateService } from '../services/account-updates.js'
 import { AccountService } from '../services/accounts.js'
 import { IdentityService } from '../services/identities.js'
+import { PersonalAccessTokenService } from '../services/personal-access-tokens.js'
 import { ReservedUsernames } from '../services/reserved-usernames.js'
 import { UserService } from '../services/users.js'
 
@@ -16,6 +17,7 @@ declare module 'fastify' {
     accountStatus: AccountStatusService
     accountUpdates: AccountUpdateService
     identityService: IdentityService
+    personalAccessTokens: PersonalAccessTokenService
   }
 }
 
@@ -49,6 +51,7 @@ export default fp<AccountsOptions>(async (fastify, options) => {
   fastify.decorate('accountService', accountService)
   fastify.decorate('accountLife', accountLife)
   fastify.decorate('userService', userService)
+  fastify.decorate('personalAccessTokens', new PersonalAccessTokenService(repositories.tokens))
   fastify.decorate('identityService', new IdentityService(repositories.accounts, repositories.identities, userService, accountService))
   const statuses = new AccountStatusRepository(fastify.knex)
   const accountStatus = new AccountStatusService(statuses, repositories.accounts)

@@ -1,3 +1,4 @@
+import { isPersonalAccessTokenForm } from '../services/opaque-secrets.js'
 import type { FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import { type Principal, subOf } from '../domain/principal.js'
@@ -91,7 +92,10 @@ export default fp(async (fastify) => {
     if (request.routeOptions.config.access?.authenticated !== true) return
     const presented = presentedToken(request)
     if (presented === undefined) throw new Unauthorized()
-    const principal = await tokenService.authenticateAccessToken(presented.token)
+    // A personal access token is Rocket.Chat's, presented as its X-Auth-Token.
+    const principal = presented.principalId !== undefined && isPersonalAccessTokenForm(presented.token)
+      ? await tokenService.authenticatePersonalAccessToken(presented.token)
+      : await tokenService.authenticateAccessToken(presented.token)
     if (presented.principalId !== undefined && presented.principalId !== subOf(principal)) {
       throw new InvalidToken('X-User-Id is not the user of the token')
     }

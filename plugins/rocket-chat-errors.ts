@@ -29,7 +29,9 @@ const ERROR_TYPES: Record<string, string> = {
   password_too_common: 'error-password-policy-not-met',
   invalid_user: 'error-invalid-user',
   wrong_password: 'error-invalid-password',
-  too_many_requests: 'error-too-many-requests'
+  too_many_requests: 'error-too-many-requests',
+  token_already_exists: 'error-token-already-exists',
+  token_does_not_exist: 'error-token-does-not-exists'
 }
 
 // An invalid value of a field is its own errorType for the fields Rocket.Chat names.

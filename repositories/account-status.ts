@@ -2,7 +2,7 @@ import type { Knex } from 'knex'
 import { AccountWriter } from './account-repository.js'
 import { preferenceIsOn } from './preference-repository.js'
 import { retryingDeadlocks, supportsRowLocks, toDatabaseTime } from './sql.js'
-import { revokeUserRefreshTokens } from './token-repository.js'
+import { deleteUserPersonalAccessTokens, revokeUserRefreshTokens } from './token-repository.js'
 
 // What a soft delete erases of an account: its personal columns, set to these values (the
 // account's custom-field values go too). Columns added to users for a person's data belong here.
@@ -81,8 +81,11 @@ export class AccountStatusWriter {
     await this.trx('users').where({ id }).update({ status, updated_at: toDatabaseTime(at) })
   }
 
-  async revokeRefreshTokens (id: number, at: Date): Promise<void> {
+  // Every refresh token of the user is revoked and every personal access token deleted: a
+  // blocked or deleted user's never work again.
+  async revokeTokens (id: number, at: Date): Promise<void> {
     await revokeUserRefreshTokens(this.trx, id, at)
+    await deleteUserPersonalAccessTokens(this.trx, id)
   }
 
   // Whether a deleted account's username and email may be taken again, as it is in this transaction.

@@ -1,5 +1,5 @@
 import type { Knex } from 'knex'
-import { fromDatabaseTime, retryingDeadlocks, supportsRowLocks, toDatabaseTime } from './sql.js'
+import { fromDatabaseTime, retryingDeadlocks, supportsRowLocks, toDatabaseTime, violatedUniqueColumn } from './sql.js'
 
 export interface StoredRefreshToken {
   id: number
@@ -106,6 +106,41 @@ export class RefreshWriter {
 export class TokenRepository {
   constructor (private readonly knex: Knex) {}
 
+  // False when the user has a token of this name already.
+  async insertPersonalAccessToken (userId: number, name: string, secret: { tokenHash: string, lastTokenPart: string }, bypassTwoFactor: boolean, at: Date): Promise<boolean> {
+    try {
+      await retryingDeadlocks(this.knex, async (trx) => await trx('personal_access_tokens').insert({
+        user_id: userId, name, token_hash: secret.tokenHash, last_token_part: secret.lastTokenPart, bypass_two_factor: bypassTwoFactor, created_at: toDatabaseTime(at)
+      }))
+      return true
+    } catch (error) {
+      if (violatedUniqueColumn(error, ['name']) !== undefined) return false
+      throw error
+    }
+  }
+
+  // The token of this name gets a new secret (the old one stops working); false when there is none.
+  async replacePersonalAccessToken (userId: number, name: string, secret: { tokenHash: string, lastTokenPart: string }, at: Date): Promise<boolean> {
+    return await retryingDeadlocks(this.knex, async (trx) => await trx('personal_access_tokens').where({ user_id: userId, name })
+      .update({ token_hash: secret.tokenHash, last_token_part: secret.lastTokenPart, created_at: toDatabaseTime(at) })) === 1
+  }
+
+  async personalAccessTokensOf (userId: number): Promise<StoredPersonalAccessToken[]> {
+    const rows: Array<{ name: string, last_token_part: string, bypass_two_factor: number | boolean, created_at: string }> =
+      await this.knex('personal_access_tokens').where({ user_id: userId }).orderBy('id').select('name', 'last_token_part', 'bypass_two_factor', 'created_at')
+    return rows.map((row) => ({ name: row.name, lastTokenPart: row.last_token_part, bypassTwoFactor: Boolean(row.bypass_two_factor), createdAt: fromDatabaseTime(row.created_at) }))
+  }
+
+  async deletePersonalAccessToken (userId: number, name: string): Promise<boolean> {
+    return await retryingDeadlocks(this.knex, async (trx) => await trx('personal_access_tokens').where({ user_id: userId, name }).delete()) === 1
+  }
+
+  // The user whose personal access token has this hash.
+  async personalAccessTokenUser (tokenHash: string): Promise<number | undefined> {
+    const row: { user_id: number | string } | undefined = await this.knex('personal_access_tokens').where({ token_hash: tokenHash }).first('user_id')
+    return row === undefined ? undefined : Number(row.user_id)
+  }
+
   async transaction<T> (work: (writer: RefreshWriter) => Promise<T>): Promise<T> {
     return await retryingDeadlocks(this.knex, async (trx) => await work(new RefreshWriter(trx)))
   }
@@ -152,4 +187,16 @@ export class TokenRepository {
 // Ends every refresh token of the user, and with their grants the access tokens they gave.
 export async function revokeUserRefreshTokens (knex: Knex, userId: number, at: Date): Promise<void> {
   await knex('refresh_tokens').where({ user_id: userId }).whereNull('revoked_at').update({ revoked_at: toDatabaseTime(at) })
+}
+
+export async function deleteUserPersonalAccessTokens (knex: Knex, userId: number): Promise<void> {
+  await knex('personal_access_tokens').where({ user_id: userId }).delete()
+}
+
+// A personal access token as listed: never its secret, only its last characters.
+export interface StoredPersonalAccessToken {
+  name: string
+  lastTokenPart: string
+  bypassTwoFactor: boolean
+  createdAt: string
 }

@@ -539,6 +539,12 @@ export const RocketChatError = Type.Object({
 }, {"description":"Rocket.Chat's error body, on every `/api/v1/` endpoint but for authentication failures.","additionalProperties":false})
 export type RocketChatError = Static<typeof RocketChatError>
 
+export const RocketChatGeneratePersonalAccessTokenRequest = Type.Object({
+  tokenName: Type.String({"minLength":1,"maxLength":100}),
+  bypassTwoFactor: Type.Optional(Type.Boolean({"default":false}))
+}, {"additionalProperties":false})
+export type RocketChatGeneratePersonalAccessTokenRequest = Static<typeof RocketChatGeneratePersonalAccessTokenRequest>
+
 export const RocketChatLoginFailure = Type.Object({
   status: Type.Unsafe<"error">({"type":"string","enum":["error"]}),
   error: Type.Unsafe<"Unauthorized" | "error-user-is-not-activated">({"type":"string","enum":["Unauthorized","error-user-is-not-activated"]}),
@@ -587,6 +593,28 @@ export const RocketChatLoginResponse = Type.Object({
   }, {"additionalProperties":false})
 }, {"additionalProperties":false})
 export type RocketChatLoginResponse = Static<typeof RocketChatLoginResponse>
+
+export const RocketChatPersonalAccessTokenNameRequest = Type.Object({
+  tokenName: Type.String({"minLength":1,"maxLength":100})
+}, {"additionalProperties":false})
+export type RocketChatPersonalAccessTokenNameRequest = Static<typeof RocketChatPersonalAccessTokenNameRequest>
+
+export const RocketChatPersonalAccessTokenResponse = Type.Object({
+  token: Type.String({"description":"`pat_` and 43 characters: the secret, shown only here."}),
+  success: Type.Boolean({"description":"Always true."})
+}, {"additionalProperties":false})
+export type RocketChatPersonalAccessTokenResponse = Static<typeof RocketChatPersonalAccessTokenResponse>
+
+export const RocketChatPersonalAccessTokens = Type.Object({
+  tokens: Type.Array(Type.Object({
+    name: Type.String(),
+    lastTokenPart: Type.String(),
+    bypassTwoFactor: Type.Boolean(),
+    createdAt: Type.String({"format":"date-time"})
+  }, {"additionalProperties":false})),
+  success: Type.Boolean({"description":"Always true."})
+}, {"additionalProperties":false})
+export type RocketChatPersonalAccessTokens = Static<typeof RocketChatPersonalAccessTokens>
 
 export const RocketChatPublicUser = Type.Object({
   _id: Type.String(),

@@ -51,9 +51,13 @@ import {
   RocketChatDeleteUserRequest,
   RocketChatEmailRequest,
   RocketChatError,
+  RocketChatGeneratePersonalAccessTokenRequest,
   RocketChatLoginFailure,
   RocketChatLoginRequest,
   RocketChatLoginResponse,
+  RocketChatPersonalAccessTokenNameRequest,
+  RocketChatPersonalAccessTokenResponse,
+  RocketChatPersonalAccessTokens,
   RocketChatSetActiveStatusRequest,
   RocketChatSetActiveStatusResponse,
   RocketChatSettingUpdateRequest,
@@ -1717,6 +1721,77 @@ export const operations = {
       }
     },
     config: { access: { authenticated: true, scope: "write" } }
+  },
+  rocketChatGeneratePersonalAccessToken: {
+    method: "POST",
+    url: "/api/v1/users.generatePersonalAccessToken",
+    schema: {
+      body: RocketChatGeneratePersonalAccessTokenRequest,
+      response: {
+        200: RocketChatPersonalAccessTokenResponse,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        413: RocketChatError,
+        415: RocketChatError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "create-personal-access-tokens" } }
+  },
+  rocketChatRegeneratePersonalAccessToken: {
+    method: "POST",
+    url: "/api/v1/users.regeneratePersonalAccessToken",
+    schema: {
+      body: RocketChatPersonalAccessTokenNameRequest,
+      response: {
+        200: RocketChatPersonalAccessTokenResponse,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        413: RocketChatError,
+        415: RocketChatError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "create-personal-access-tokens" } }
+  },
+  rocketChatGetPersonalAccessTokens: {
+    method: "GET",
+    url: "/api/v1/users.getPersonalAccessTokens",
+    schema: {
+      response: {
+        200: RocketChatPersonalAccessTokens,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        413: RocketChatError,
+        415: RocketChatError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "read", permission: "create-personal-access-tokens" } }
+  },
+  rocketChatRemovePersonalAccessToken: {
+    method: "POST",
+    url: "/api/v1/users.removePersonalAccessToken",
+    schema: {
+      body: RocketChatPersonalAccessTokenNameRequest,
+      response: {
+        200: RocketChatSuccess,
+        400: RocketChatError,
+        401: RocketChatUnauthorizedError,
+        413: RocketChatError,
+        415: RocketChatError,
+        431: RocketChatError,
+        500: RocketChatError,
+        503: RocketChatError
+      }
+    },
+    config: { access: { authenticated: true, scope: "write", permission: "create-personal-access-tokens" } }
   },
   rocketChatDeleteOwnAccount: {
     method: "POST",

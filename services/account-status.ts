@@ -52,7 +52,7 @@ export class AccountStatusService {
     if (target.status === status) return
     if (!active) await this.keepAnAdmin(writer, target)
     await writer.setStatus(id, status, at)
-    if (!active) await writer.revokeRefreshTokens(id, at)
+    if (!active) await writer.revokeTokens(id, at)
     const type = active ? 'user.unblocked' : 'user.blocked'
     const actor = actorOf(caller)
     await writer.account.recordAudit({ actor, action: type, subject: { userId: id }, at })
@@ -84,7 +84,7 @@ export class AccountStatusService {
       if (target.status !== 'd') await this.keepAnAdmin(writer, target)
       const at = new Date()
       const actor = actorOf(caller)
-      await writer.revokeRefreshTokens(id, at)
+      await writer.revokeTokens(id, at)
       if (deletion.hard) await writer.hardDelete(target)
       else await writer.softDelete(target, await writer.releasesIdentity(), at)
       await writer.account.recordAudit({ actor: self && deletion.hard ? { ...actor, userId: null } : actor, action: 'user.deleted', subject: deletion.hard ? {} : { userId: id }, at })

@@ -1,5 +1,5 @@
 // The random secrets the service hands out once and keeps only as hashes: service-client secrets,
-// refresh tokens and the codes of its mails. Each is 256 random bits, so a fast hash is as safe as a slow one here, and
+// refresh tokens, personal access tokens and the codes of its mails. Each is 256 random bits, so a fast hash is as safe as a slow one here, and
 // service calls are not held up by bcrypt. Prefixes tell the kinds apart (and help secret scanners).
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto'
 
@@ -25,6 +25,14 @@ export function newAccountCode (): string {
 
 export function isRefreshTokenForm (token: string): boolean {
   return token.startsWith('rt_')
+}
+
+export function newPersonalAccessToken (): string {
+  return `pat_${randomBytes(32).toString('base64url')}`
+}
+
+export function isPersonalAccessTokenForm (token: string): boolean {
+  return token.startsWith('pat_')
 }
 
 // HMAC-SHA-256 keyed by the client_id: a hash is only ever good for its own client.

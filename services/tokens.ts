@@ -114,6 +114,15 @@ export class TokenService {
     return (await this.resolveAccessToken(token)).principal
   }
 
+  // The user of a personal access token (Rocket.Chat's), while the token exists and the user is
+  // active; it carries every scope, as a login's token does.
+  async authenticatePersonalAccessToken (token: string): Promise<Principal> {
+    const userId = await this.tokens.personalAccessTokenUser(opaqueSecretDigest(token))
+    const principal = userId === undefined ? undefined : await this.accounts.findActivePrincipal(userId)
+    if (principal === undefined) throw new InvalidToken('The personal access token is unknown, or its user can no longer act')
+    return { ...principal, scopes: [...ALL_SCOPES] }
+  }
+
   private async resolveAccessToken (token: string): Promise<{ claims: AccessTokenClaims, principal: Principal }> {
     const verified = this.accessTokens.verify(token)
     const [principal, revoked, clientScopes] = await Promise.all([

@@ -1,0 +1,56 @@
+// Rocket.Chat's personal access tokens: a user makes named tokens for their own account (with
+// create-personal-access-tokens), each shown once and kept as a hash, used as X-Auth-Token with
+// X-User-Id until it is removed or regenerated, or its user is blocked or deleted.
+import { Forbidden, InvalidInput } from '../domain/errors.js'
+import { type StoredPrincipal, userIdOf } from '../domain/principal.js'
+import type { StoredPersonalAccessToken, TokenRepository } from '../repositories/token-repository.js'
+import { newPersonalAccessToken, opaqueSecretDigest } from './opaque-secrets.js'
+
+const NAME_MAX_LENGTH = 100
+
+// A new token's secret, and what is kept of it.
+function newSecret (): { token: string, stored: { tokenHash: string, lastTokenPart: string } } {
+  const token = newPersonalAccessToken()
+  return { token, stored: { tokenHash: opaqueSecretDigest(token), lastTokenPart: token.slice(-6) } }
+}
+
+function ownerOf (caller: StoredPrincipal): number {
+  const userId = userIdOf(caller)
+  if (userId === undefined) throw new Forbidden('This token is a service client\'s, which is no user', undefined, 'not_a_user')
+  return userId
+}
+
+function checkName (name: string): string {
+  if (name.trim() === '' || name.length > NAME_MAX_LENGTH) throw new InvalidInput('invalid_field', 'tokenName', `tokenName must be 1 to ${NAME_MAX_LENGTH} characters, not blank`)
+  return name
+}
+
+export class PersonalAccessTokenService {
+  constructor (private readonly tokens: TokenRepository) {}
+
+  async generate (caller: StoredPrincipal, name: string, bypassTwoFactor: boolean): Promise<string> {
+    const { token, stored } = newSecret()
+    if (!await this.tokens.insertPersonalAccessToken(ownerOf(caller), checkName(name), stored, bypassTwoFactor, new Date())) {
+      throw new InvalidInput('token_already_exists', 'tokenName', `A personal access token named ${name} exists already`)
+    }
+    return token
+  }
+
+  async regenerate (caller: StoredPrincipal, name: string): Promise<string> {
+    const { token, stored } = newSecret()
+    if (!await this.tokens.replacePersonalAccessToken(ownerOf(caller), name, stored, new Date())) throw noToken(name)
+    return token
+  }
+
+  async list (caller: StoredPrincipal): Promise<StoredPersonalAccessToken[]> {
+    return await this.tokens.personalAccessTokensOf(ownerOf(caller))
+  }
+
+  async remove (caller: StoredPrincipal, name: string): Promise<void> {
+    if (!await this.tokens.deletePersonalAccessToken(ownerOf(caller), name)) throw noToken(name)
+  }
+}
+
+function noToken (name: string): InvalidInput {
+  return new InvalidInput('token_does_not_exist', 'tokenName', `There is no personal access token named ${name}`)
+}
