@@ -18,14 +18,16 @@ const METADATA_MAX_BYTES = 4096
 // An `external` id is the v2 User's ext_id, a JSON number: digits that stay exact.
 const EXTERNAL_ID = /^[0-9]{1,15}$/
 
-// The ext_id as stored: a text; for `external`, a number's digits (given as a number or as digits).
+// The ext_id as stored: a text; for `external`, a number's digits without leading zeros (given as
+// a number or as digits).
 export function checkExtId (provider: string, extId: string | number, field = 'ext_id'): string {
   const text = typeof extId === 'number' ? (Number.isSafeInteger(extId) && extId >= 0 ? String(extId) : '') : extId
   if (provider === EXTERNAL_PROVIDER && !EXTERNAL_ID.test(text)) {
     throw new InvalidInput('invalid_field', field, `${field} of the provider external must be a whole number of at most 15 digits`)
   }
   if (text === '' || text.length > EXT_ID_MAX_LENGTH) throw new InvalidInput('invalid_field', field, `${field} must be 1 to ${EXT_ID_MAX_LENGTH} characters`)
-  return text
+  // One number, one id: 0042 is 42.
+  return provider === EXTERNAL_PROVIDER ? String(Number(text)) : text
 }
 
 // An external id as the v2 User shows it.

@@ -3,12 +3,12 @@
 // request, and given again (with `Idempotent-Replayed: true`) to a repeat, from any instance, for
 // IDEMPOTENCY_KEY_TTL_SECONDS. The key is taken before the handler runs; every transaction the
 // handler commits records in itself that the change was made, so a repeat never makes it again.
-import { createHash } from 'node:crypto'
+import { createHmac } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify'
 import fp from 'fastify-plugin'
 import { Conflict, IdempotencyKeyInProgress, IdempotencyKeyReused, InvalidInput } from '../domain/errors.js'
 import { IdempotencyKeyRepository } from '../repositories/idempotency-keys.js'
-import { idempotentChange } from '../repositories/sql.js'
+import { type HeldKey, idempotentChange } from '../repositories/sql.js'
 import { callerOf } from './auth.js'
 
 declare module 'fastify' {
@@ -18,7 +18,7 @@ declare module 'fastify' {
   }
   interface FastifyRequest {
     // The key this request holds, once taken.
-    idempotencyKeyId?: number
+    idempotencyKey?: HeldKey
   }
 }
 
@@ -44,11 +44,14 @@ function callerKeyOf (request: FastifyRequest): string {
 export default fp(async (fastify) => {
   const keys = new IdempotencyKeyRepository(fastify.knex)
   const ttlMs = fastify.config.idempotencyKeyTtlSeconds * 1000
+  // Keyed by the signing key: a body holds a password, and a plain hash of it in the database
+  // would let a reader test guesses faster than bcrypt allows.
+  const fingerprintKey = createHmac('sha256', fastify.config.tokens.keys.signing.signingKey).update('idempotency-key fingerprint').digest()
 
   const idempotent = (handler: RouteHandlerMethod): RouteHandlerMethod => async function (this: unknown, request: FastifyRequest, reply: FastifyReply) {
     const key = keyOf(request.headers['idempotency-key'])
     if (key === undefined) return await handler.call(fastify, request, reply)
-    const fingerprint = createHash('sha256').update(JSON.stringify([request.method, request.url, request.body ?? null])).digest('hex')
+    const fingerprint = createHmac('sha256', fingerprintKey).update(JSON.stringify([request.method, request.url, request.body ?? null])).digest('hex')
     const claim = await keys.claim({ caller: callerKeyOf(request), key, fingerprint }, new Date(), ttlMs, CLAIM_LEASE_MS)
     switch (claim.kind) {
       case 'replay':
@@ -61,9 +64,11 @@ export default fp(async (fastify) => {
         throw new IdempotencyKeyInProgress()
       case 'answer_lost':
         throw new Conflict('idempotency_key_answer_lost', 'Idempotency-Key', 'The request with this Idempotency-Key made its change, and its answer was lost with the instance that made it; read the result instead')
-      case 'new':
-        request.idempotencyKeyId = claim.id
-        return await idempotentChange.run({ keyId: claim.id }, async () => await handler.call(fastify, request, reply))
+      case 'new': {
+        const held = { keyId: claim.id, claimToken: claim.token }
+        request.idempotencyKey = held
+        return await idempotentChange.run(held, async () => await handler.call(fastify, request, reply))
+      }
     }
   }
 
@@ -71,14 +76,14 @@ export default fp(async (fastify) => {
     if (route.config?.idempotent !== true) return
     route.handler = idempotent(route.handler)
     const onSend = async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
-      const id = request.idempotencyKeyId
-      if (id === undefined) return payload
+      const held = request.idempotencyKey
+      if (held === undefined) return payload
       try {
         if (reply.statusCode >= 200 && reply.statusCode < 300) {
           const contentType = reply.getHeader('content-type')
-          await keys.complete(id, reply.statusCode, typeof contentType === 'string' ? contentType : null, typeof payload === 'string' ? payload : '', new Date())
+          await keys.complete(held, reply.statusCode, typeof contentType === 'string' ? contentType : null, typeof payload === 'string' ? payload : '', new Date())
         } else {
-          await keys.release(id)
+          await keys.release(held)
         }
       } catch (error) {
         // The answer still goes out; a repeat then finds the key in progress, or its answer lost.

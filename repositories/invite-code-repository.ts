@@ -130,7 +130,8 @@ export class InviteCodeRepository {
   async insert (invite: NewInvite, at: Date): Promise<StoredInvite | undefined> {
     let ids: number[]
     try {
-      ids = await this.knex('invite_codes').insert({
+      // In a transaction of its own, as every change is (an Idempotency-Key's records it).
+      ids = await retryingDeadlocks(this.knex, async (trx) => await trx('invite_codes').insert({
         code: invite.code,
         code_normalized: normalizedCode(invite.code),
         name: invite.name,
@@ -144,7 +145,7 @@ export class InviteCodeRepository {
         expires_at: optionalDatabaseTime(invite.expiresAt),
         invited_by: invite.invitedBy.userId,
         invited_by_client: invite.invitedBy.clientRowId
-      })
+      }))
     } catch (error) {
       if (violatedUniqueColumn(error, ['code_normalized']) !== undefined) return undefined
       throw error

@@ -1,6 +1,7 @@
 // Conventions shared by the repositories, so SQLite and MySQL/MariaDB behave alike.
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { Knex } from 'knex'
+import { IdempotencyKeyInProgress } from '../domain/errors.js'
 
 // Times are stored as UTC text 'YYYY-MM-DD HH:MM:SS.mmm' (mysql2 runs with dateStrings and timezone Z).
 export function toDatabaseTime (date: Date): string {
@@ -20,8 +21,16 @@ export function supportsRowLocks (db: Knex): boolean {
 }
 
 // The Idempotency-Key a request holds while it runs: each transaction it commits records, in
-// itself, that the key's change was made.
-export const idempotentChange = new AsyncLocalStorage<{ keyId: number }>()
+// itself, that the key's change was made, and rolls back if the key is no longer its own (a
+// repeat took it over).
+export interface HeldKey { keyId: number, claimToken: string }
+export const idempotentChange = new AsyncLocalStorage<HeldKey>()
+
+// Transactions that read committed, where the row locks they take are those of the rows they
+// write, and no gap lock holds up the inserts of others.
+export function readCommitted (db: Knex): Knex.TransactionConfig | undefined {
+  return supportsRowLocks(db) ? { isolationLevel: 'read committed' } : undefined
+}
 
 // InnoDB gives up on a transaction caught in a deadlock (for instance two creates waiting on
 // the gap left by a third's rolled-back duplicate); run again, it goes through.
@@ -34,7 +43,9 @@ export async function retryingDeadlocks<T> (db: Knex, work: (trx: Knex.Transacti
     try {
       return await db.transaction(async (trx) => {
         const result = await work(trx)
-        if (change !== undefined) await trx('idempotency_keys').where({ id: change.keyId }).update({ committed: true })
+        if (change !== undefined && await trx('idempotency_keys').where({ id: change.keyId, claim_token: change.claimToken }).update({ committed: true }) !== 1) {
+          throw new IdempotencyKeyInProgress()
+        }
         committing = true
         return result
       }, config)

@@ -1,6 +1,6 @@
 import type { Knex } from 'knex'
 import { type StoredUser, selectUsers } from './account-repository.js'
-import { fromDatabaseTime, retryingDeadlocks, supportsRowLocks, toDatabaseTime } from './sql.js'
+import { fromDatabaseTime, readCommitted, retryingDeadlocks, supportsRowLocks, toDatabaseTime } from './sql.js'
 
 // An outbox event not yet fanned out into deliveries.
 export interface UndispatchedEvent {
@@ -64,12 +64,6 @@ export async function subjectsOf (trx: Knex.Transaction, events: UndispatchedEve
 export function subjectOf (event: UndispatchedEvent, users: Map<number, StoredUser>): StoredUser | undefined {
   const id = event.payload.id
   return typeof id === 'number' ? users.get(id) : undefined
-}
-
-// The relays' transactions read committed, so that the locks they take are those of the rows they
-// write, and no gap lock holds up the inserts of the events and deliveries written meanwhile.
-function readCommitted (db: Knex): Knex.TransactionConfig | undefined {
-  return supportsRowLocks(db) ? { isolationLevel: 'read committed' } : undefined
 }
 
 // Holds the endpoint's lease row until the transaction ends, if no relay holds it, nor its lease;
@@ -185,10 +179,14 @@ export class WebhookDeliveryRepository {
     return undefined
   }
 
-  // Lets the endpoint of a delivery whose attempt could not be recorded go, so that its other
-  // deliveries need not wait for the lease to run out; that delivery's own lease still holds it.
-  async releaseEndpoint (delivery: ClaimedDelivery): Promise<void> {
-    await this.db('webhook_endpoint_leases').where({ endpoint_id: delivery.endpointId, lease_until: toDatabaseTime(delivery.leaseUntil) }).update({ lease_until: null })
+  // Lets a delivery whose attempt could not be recorded go, with its endpoint: it is due again at
+  // once, before the endpoint's later events (delivery is at least once).
+  async release (delivery: ClaimedDelivery): Promise<void> {
+    const lease = toDatabaseTime(delivery.leaseUntil)
+    await retryingDeadlocks(this.db, async (trx) => {
+      await trx('webhook_endpoint_leases').where({ endpoint_id: delivery.endpointId, lease_until: lease }).update({ lease_until: null })
+      await trx('webhook_deliveries').where({ id: delivery.id, lease_until: lease }).update({ lease_until: null })
+    }, readCommitted(this.db))
   }
 
   // The endpoint's signing secrets at `now`: the current one, then those expired but still signing.
@@ -233,14 +231,19 @@ export class WebhookDeliveryRepository {
     }, readCommitted(this.db))
   }
 
-  // Publishes the dispatched events (those given, or all) whose deliveries are all delivered: also
-  // those whose remaining deliveries went with their endpoint. One statement reads and writes, so a
-  // resend that makes a delivery pending meanwhile is never published over.
-  async publishDelivered (at: Date, eventIds?: number[], db: Knex = this.db): Promise<number> {
-    let query = db('outbox_events').whereNotNull('dispatched_at').whereNull('published_at')
-      .whereNotExists(db('webhook_deliveries as d').whereRaw('?? = ??', ['d.event_id', 'outbox_events.id']).whereNot('d.status', 'delivered').select(db.raw('1')))
-    if (eventIds !== undefined) query = query.whereIn('id', eventIds)
-    return await query.update({ published_at: toDatabaseTime(at) })
+  // Publishes the dispatched events (those given, or up to 1000 of all) whose deliveries are all
+  // delivered: also those whose remaining deliveries went with their endpoint. The update repeats
+  // the condition it read, so a resend that makes a delivery pending meanwhile is never published
+  // over. In the caller's transaction, or in one of its own.
+  async publishDelivered (at: Date, eventIds?: number[], trx?: Knex.Transaction): Promise<number> {
+    const publish = async (db: Knex): Promise<number> => {
+      const allDelivered = (query: Knex.QueryBuilder): Knex.QueryBuilder => query.whereNotNull('dispatched_at').whereNull('published_at')
+        .whereNotExists(db('webhook_deliveries as d').whereRaw('?? = ??', ['d.event_id', 'outbox_events.id']).whereNot('d.status', 'delivered').select(db.raw('1')))
+      const ids: Array<number | string> = eventIds ?? await allDelivered(db('outbox_events')).orderBy('id').limit(1000).pluck('id')
+      if (ids.length === 0) return 0
+      return await allDelivered(db('outbox_events').whereIn('id', ids)).update({ published_at: toDatabaseTime(at) })
+    }
+    return trx === undefined ? await retryingDeadlocks(this.db, publish, readCommitted(this.db)) : await publish(trx)
   }
 
   // Deletes up to `limit` events whose delivery ended before `before`, their deliveries and

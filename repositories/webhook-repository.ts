@@ -186,20 +186,19 @@ export class WebhookEndpointWriter {
   }
 
   // Each event's delivery to the endpoint is due now, counted from its first attempt again (its
-  // maximum age too), and
-  // the event waits to be published again; made, with this body, when the relay had not made it
-  // (one made before keeps its body: every attempt sends the same bytes). One statement, so a
-  // relay making it meanwhile is no conflict. A lease is left as it is: a relay sending it now is
-  // not joined by another, and does not record over the resend (its attempts no longer match);
-  // the resend goes out once that lease runs out.
+  // maximum age too), and the event waits to be published again; made, with this body, when the
+  // relay had not made it (one made before keeps its body: every attempt sends the same bytes).
+  // One statement, so a relay making it meanwhile is no conflict. Its lease goes: a relay sending
+  // it now still holds the endpoint, so none sends it beside that one, which does not record over
+  // the resend (its attempts no longer match); the resend goes out next.
   async makeDeliveriesPending (endpointId: number, deliveries: ReadonlyArray<{ eventId: number, body: string }>, at: Date): Promise<void> {
     const time = toDatabaseTime(at)
     await this.trx('webhook_deliveries')
       .insert(deliveries.map(({ eventId, body }) => ({
-        endpoint_id: endpointId, event_id: eventId, status: 'pending', attempts: 0, next_attempt_at: time, created_at: time, delivered_at: null, failed_at: null, body
+        endpoint_id: endpointId, event_id: eventId, status: 'pending', attempts: 0, next_attempt_at: time, lease_until: null, created_at: time, delivered_at: null, failed_at: null, body
       })))
       .onConflict(['endpoint_id', 'event_id'])
-      .merge(['status', 'attempts', 'next_attempt_at', 'created_at', 'delivered_at', 'failed_at'])
+      .merge(['status', 'attempts', 'next_attempt_at', 'lease_until', 'created_at', 'delivered_at', 'failed_at'])
     await this.trx('outbox_events').whereIn('id', deliveries.map(({ eventId }) => eventId)).update({ published_at: null })
   }
 

@@ -113,7 +113,7 @@ export class IdentityService {
     }
     if (lookup.provider === undefined) throw new InvalidInput('missing_field', 'provider', 'provider is required with ext_id')
     if (lookup.extId === undefined) throw new InvalidInput('missing_field', 'ext_id', 'ext_id is required with provider')
-    const id = await this.identities.findUserId(lookup.provider, lookup.extId)
+    const id = await this.identities.findUserId(lookup.provider, checkExtId(lookup.provider, lookup.extId))
     if (id === undefined) throw new NotFound(`No account has ext_id ${lookup.extId} of ${lookup.provider}`)
     return await this.users.getUser(id)
   }

@@ -95,13 +95,15 @@ export class WebhookRelay extends PollingWorker {
     }
     this.tableAnswered()
     while (!this.stopping && this.inFlight.size < this.concurrency) {
-      const delivery = await deliveries.claimNext(now, new Date(now.getTime() + this.leaseMs))
+      // The lease counts from the claim, not from the start of the step (which may have waited).
+      const claimedAt = this.now()
+      const delivery = await deliveries.claimNext(claimedAt, new Date(claimedAt.getTime() + this.leaseMs))
       if (delivery === undefined) break
       const sending = this.send(delivery)
         .catch(async (error: unknown) => {
           this.logger.warn({ err: error, deliveryId: delivery.id }, 'webhook attempt not recorded: it is made again once its lease runs out')
           // Not letting it go only holds the endpoint up until the lease runs out.
-          await deliveries.releaseEndpoint(delivery).catch(() => {})
+          await deliveries.release(delivery).catch(() => {})
         })
         .finally(() => { this.inFlight.delete(delivery.endpointId); this.wake() })
       this.inFlight.set(delivery.endpointId, sending)

@@ -18,6 +18,7 @@ onEachDatabase('SelfCommunity\'s client provisioning by external id', async (t, 
     t.match(signedUp, { id: Number, ext_id: 4711, username: 'jane_doe', email: 'jane@example.com', role: null, tags: null })
 
     const found = await AccountService.search({ ext_id: '4711', provider: 'external' }, admin)
+    t.match(await AccountService.search({ ext_id: '004711', provider: 'external' }, admin), { id: signedUp.id }, 'an external id is a number, whatever its zeros')
     t.match(found, { id: signedUp.id, username: 'jane_doe', ext_id: 4711 })
     t.strictSame(await AccountService.search({ username: 'JANE_DOE' }, admin), found, 'by username, regardless of case')
     t.strictSame(await AccountService.search({ email: 'Jane@Example.com' }, admin), found, 'by email, regardless of case')

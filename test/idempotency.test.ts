@@ -1,6 +1,8 @@
 // Idempotency-Key on the creates: a repeat gets the first answer again, from any instance, and the
 // change is made once.
 import { connect } from 'node:net'
+import { IdempotencyKeyInProgress } from '../domain/errors.js'
+import { idempotentChange, retryingDeadlocks } from '../repositories/sql.js'
 import { build, clientToken, createClient, createTestDatabase, newAccount, onEachDatabase, rowCount, type TestApp } from './helper.js'
 
 const CREATE = '/api/v2/account/create/'
@@ -77,6 +79,27 @@ onEachDatabase('Idempotency-Key', async (t, kind) => {
     t.equal(await rowCount(api, 'users', { username: 'jane_doe' }), 0)
   })
 
+  t.test('twenty creates at once, each with a key of its own, all go through', async (t) => {
+    const api = await build(t, kind)
+    const token = await api.adminToken()
+    const answers = await Promise.all(Array.from({ length: 20 }, async (_, index) =>
+      await api.request({ method: 'POST', url: '/api/v2/invite_code/', token, headers: { 'idempotency-key': `invite-${index}` }, payload: {} })))
+    t.strictSame([...new Set(answers.map((answer) => answer.statusCode))], [201])
+    t.equal(await rowCount(api, 'idempotency_keys', { status: 'done' }), 20)
+  })
+
+  t.test('a change whose key a repeat took over is rolled back', async (t) => {
+    const api = await build(t, kind, { backgroundWorkers: false })
+    const at = '2026-01-01 00:00:00.000'
+    const [keyId] = await api.app.knex('idempotency_keys').insert({
+      caller: 'u:1', idempotency_key: 'taken', fingerprint: 'f', claim_token: 'the repeat\'s', status: 'in_progress', committed: false, claimed_at: at, expires_at: '2999-01-01 00:00:00.000'
+    })
+    const change = idempotentChange.run({ keyId: Number(keyId), claimToken: 'the first\'s' }, async () =>
+      await retryingDeadlocks(api.app.knex, async (trx) => await trx('roles').insert({ name: 'ghost' })))
+    await t.rejects(change, IdempotencyKeyInProgress)
+    t.equal(await rowCount(api, 'roles', { name: 'ghost' }), 0)
+  })
+
   t.test('every create honours it: each is made once', async (t) => {
     const api = await build(t, kind, { env: { WEBHOOK_ALLOWED_HOSTS: '127.0.0.1' } })
     const token = await api.adminToken()
@@ -85,7 +108,6 @@ onEachDatabase('Idempotency-Key', async (t, kind) => {
       ['/api/v2/invite_code/', {}, 'invite_codes', 201],
       ['/api/v2/promo_code/', {}, 'promo_codes', 201],
       ['/api/v2/webhook/endpoint/', { target: 'http://127.0.0.1:9/hooks', events: [{ type: 'user.created' }] }, 'webhook_endpoints', 201],
-      ['/api/v2/oauth/client/', { name: 'mailer', roles: ['user'] }, 'oauth_clients', 201],
       ['/api/v1/users.create', { email: 'rc@example.com', name: 'RC', password: 'Corr3ct-Horse!', username: 'rc_user' }, 'users', 200]
     ]
     for (const [url, payload, table, status] of creates) {
