@@ -1,21 +1,29 @@
-// `npm run generate`: writes schemas/ from openapi.yaml. `--check` only reports drift.
+// `npm run generate`: writes schemas/ (the routes' TypeBox schemas) and the typed client's
+// clients/typescript/schema.d.ts (openapi-typescript's) from openapi.yaml. `--check` only
+// reports drift.
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
+import openapiTS, { astToString, type OpenAPI3 } from 'openapi-typescript'
 import { parse } from 'yaml'
-import { generateTypeBox, type GeneratedFiles } from './openapi-to-typebox.js'
+import { generateTypeBox } from './openapi-to-typebox.js'
 import { projectRoot } from '../paths.js'
 
-export async function renderSchemas (): Promise<GeneratedFiles> {
+const CLIENT_SCHEMA = 'clients/typescript/schema.d.ts'
+const CLIENT_HEADER = '// Generated from openapi.yaml by `npm run generate` (openapi-typescript). Do not edit.\n\n'
+
+// Every generated file, by its path from the project's root.
+async function renderGenerated (): Promise<Record<string, string>> {
   const document = parse(await readFile(join(projectRoot, 'openapi.yaml'), 'utf8'))
-  return generateTypeBox(document)
+  const schemas = Object.entries(generateTypeBox(document)).map(([name, content]) => [`schemas/${name}`, content])
+  return Object.fromEntries([...schemas, [CLIENT_SCHEMA, CLIENT_HEADER + astToString(await openapiTS(document as OpenAPI3))]])
 }
 
 export async function staleSchemaFiles (): Promise<string[]> {
   const stale: string[] = []
-  for (const [name, content] of Object.entries(await renderSchemas())) {
-    const current = await readFile(join(projectRoot, 'schemas', name), 'utf8').catch(() => undefined)
-    if (current !== content) stale.push(`schemas/${name}`)
+  for (const [path, content] of Object.entries(await renderGenerated())) {
+    const current = await readFile(join(projectRoot, path), 'utf8').catch(() => undefined)
+    if (current !== content) stale.push(path)
   }
   return stale
 }
@@ -29,8 +37,8 @@ async function main (): Promise<void> {
     }
     return
   }
-  for (const [name, content] of Object.entries(await renderSchemas())) {
-    await writeFile(join(projectRoot, 'schemas', name), content)
+  for (const [path, content] of Object.entries(await renderGenerated())) {
+    await writeFile(join(projectRoot, path), content)
   }
 }
 
