@@ -1573,14 +1573,16 @@ export const operations = {
         400: ApiError,
         401: ApiError,
         403: ApiError,
+        409: ApiError,
         413: ApiError,
         415: ApiError,
+        422: ApiError,
         431: ApiError,
         500: ApiError,
         503: ApiError
       }
     },
-    config: { access: { authenticated: true, scope: "write", permission: "manage-clients" } }
+    config: { access: { authenticated: true, scope: "write", permission: "manage-clients" }, idempotent: true }
   },
   getClient: {
     method: "GET",

@@ -70,6 +70,21 @@ onEachDatabase('Idempotency-Key', async (t, kind) => {
     t.match(await create(api, token, 'k3', payload), { statusCode: 409, body: { code: /_taken$/ } }, 'run anew')
   })
 
+  t.test('answers are kept encrypted: a service client\'s secret is in no row; one that cannot be opened is lost', async (t) => {
+    const api = await build(t, kind)
+    const token = await api.adminToken()
+    const send = async (): Promise<{ statusCode: number, body: any }> =>
+      await api.request({ method: 'POST', url: '/api/v2/oauth/client/', token, headers: { 'idempotency-key': 'client-1' }, payload: { name: 'mailer', roles: ['user'] } })
+    const first = await send()
+    t.equal(first.statusCode, 201)
+    t.match(await send(), { statusCode: 201, body: { client_secret: first.body.client_secret } }, 'the repeat gets the secret again')
+    const [row] = await api.app.knex('idempotency_keys').select('response_body', 'fingerprint')
+    t.notOk(JSON.stringify(row).includes(first.body.client_secret), 'the secret is not stored as it is')
+    t.notOk(JSON.stringify(row).includes('mailer'), 'nor is the answer readable')
+    await api.app.knex('idempotency_keys').update({ response_body: 'AAAA.AAAA.AAAA' })
+    t.match(await send(), { statusCode: 409, body: { code: 'idempotency_key_answer_lost' } })
+  })
+
   t.test('a malformed key is a 400 naming the header, and nothing is made', async (t) => {
     const api = await build(t, kind)
     const token = await api.adminToken()
@@ -108,6 +123,7 @@ onEachDatabase('Idempotency-Key', async (t, kind) => {
       ['/api/v2/invite_code/', {}, 'invite_codes', 201],
       ['/api/v2/promo_code/', {}, 'promo_codes', 201],
       ['/api/v2/webhook/endpoint/', { target: 'http://127.0.0.1:9/hooks', events: [{ type: 'user.created' }] }, 'webhook_endpoints', 201],
+      ['/api/v2/oauth/client/', { name: 'mailer', roles: ['user'] }, 'oauth_clients', 201],
       ['/api/v1/users.create', { email: 'rc@example.com', name: 'RC', password: 'Corr3ct-Horse!', username: 'rc_user' }, 'users', 200]
     ]
     for (const [url, payload, table, status] of creates) {

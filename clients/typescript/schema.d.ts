@@ -4282,8 +4282,7 @@ export interface components {
          *     outcome_unknown` that went through), when the repeat is `409 idempotency_key_answer_lost`.
          *     The same key with another body is `422 idempotency_key_reused`; a repeat while the first
          *     is still answered is `409 idempotency_key_in_progress` with `Retry-After`. Keys are per
-         *     caller. Service clients are made without it: their answer holds the secret, which is
-         *     kept nowhere.
+         *     caller. Answers are kept encrypted (a service client's holds its secret).
          */
         IdempotencyKey: string;
         /** @description The numeric id. */
@@ -4327,8 +4326,7 @@ export interface operations {
                  *     outcome_unknown` that went through), when the repeat is `409 idempotency_key_answer_lost`.
                  *     The same key with another body is `422 idempotency_key_reused`; a repeat while the first
                  *     is still answered is `409 idempotency_key_in_progress` with `Retry-After`. Keys are per
-                 *     caller. Service clients are made without it: their answer holds the secret, which is
-                 *     kept nowhere.
+                 *     caller. Answers are kept encrypted (a service client's holds its secret).
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -5536,8 +5534,7 @@ export interface operations {
                  *     outcome_unknown` that went through), when the repeat is `409 idempotency_key_answer_lost`.
                  *     The same key with another body is `422 idempotency_key_reused`; a repeat while the first
                  *     is still answered is `409 idempotency_key_in_progress` with `Retry-After`. Keys are per
-                 *     caller. Service clients are made without it: their answer holds the secret, which is
-                 *     kept nowhere.
+                 *     caller. Answers are kept encrypted (a service client's holds its secret).
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -6036,8 +6033,7 @@ export interface operations {
                  *     outcome_unknown` that went through), when the repeat is `409 idempotency_key_answer_lost`.
                  *     The same key with another body is `422 idempotency_key_reused`; a repeat while the first
                  *     is still answered is `409 idempotency_key_in_progress` with `Retry-After`. Keys are per
-                 *     caller. Service clients are made without it: their answer holds the secret, which is
-                 *     kept nowhere.
+                 *     caller. Answers are kept encrypted (a service client's holds its secret).
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -6206,8 +6202,7 @@ export interface operations {
                  *     outcome_unknown` that went through), when the repeat is `409 idempotency_key_answer_lost`.
                  *     The same key with another body is `422 idempotency_key_reused`; a repeat while the first
                  *     is still answered is `409 idempotency_key_in_progress` with `Retry-After`. Keys are per
-                 *     caller. Service clients are made without it: their answer holds the secret, which is
-                 *     kept nowhere.
+                 *     caller. Answers are kept encrypted (a service client's holds its secret).
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -6401,8 +6396,7 @@ export interface operations {
                  *     outcome_unknown` that went through), when the repeat is `409 idempotency_key_answer_lost`.
                  *     The same key with another body is `422 idempotency_key_reused`; a repeat while the first
                  *     is still answered is `409 idempotency_key_in_progress` with `Retry-After`. Keys are per
-                 *     caller. Service clients are made without it: their answer holds the secret, which is
-                 *     kept nowhere.
+                 *     caller. Answers are kept encrypted (a service client's holds its secret).
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
@@ -7116,7 +7110,21 @@ export interface operations {
     createClient: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description Makes a repeat of this request safe (draft-ietf-httpapi-idempotency-key-header): one value
+                 *     of 1 to 255 printable ASCII characters, such as a UUID, bare or as `"..."`. The first
+                 *     `2xx` answer is kept per caller and key for `IDEMPOTENCY_KEY_TTL_SECONDS` (24 hours) and
+                 *     given again to a repeat with the same key, caller, path and body, from any instance, with
+                 *     `Idempotent-Replayed: true`; the change is made once. Another answer is not kept: a
+                 *     repeat is answered anew, unless the change was committed all the same (a `503
+                 *     outcome_unknown` that went through), when the repeat is `409 idempotency_key_answer_lost`.
+                 *     The same key with another body is `422 idempotency_key_reused`; a repeat while the first
+                 *     is still answered is `409 idempotency_key_in_progress` with `Retry-After`. Keys are per
+                 *     caller. Answers are kept encrypted (a service client's holds its secret).
+                 */
+                "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
+            };
             path?: never;
             cookie?: never;
         };
@@ -7171,8 +7179,10 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            409: components["responses"]["IdempotencyConflict"];
             413: components["responses"]["PayloadTooLarge"];
             415: components["responses"]["UnsupportedMediaType"];
+            422: components["responses"]["IdempotencyKeyReused"];
             431: components["responses"]["HeadersTooLarge"];
             500: components["responses"]["InternalError"];
             503: components["responses"]["ServiceUnavailable"];
@@ -7597,8 +7607,7 @@ export interface operations {
                  *     outcome_unknown` that went through), when the repeat is `409 idempotency_key_answer_lost`.
                  *     The same key with another body is `422 idempotency_key_reused`; a repeat while the first
                  *     is still answered is `409 idempotency_key_in_progress` with `Retry-After`. Keys are per
-                 *     caller. Service clients are made without it: their answer holds the secret, which is
-                 *     kept nowhere.
+                 *     caller. Answers are kept encrypted (a service client's holds its secret).
                  */
                 "Idempotency-Key"?: components["parameters"]["IdempotencyKey"];
             };
