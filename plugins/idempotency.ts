@@ -17,8 +17,8 @@ declare module 'fastify' {
     idempotent?: boolean
   }
   interface FastifyRequest {
-    // The key this request holds, once taken.
-    idempotencyKey?: HeldKey
+    // The key this request holds, once taken, with whose it is.
+    idempotencyKey?: { held: HeldKey, caller: string, key: string }
   }
 }
 
@@ -44,39 +44,47 @@ function callerKeyOf (request: FastifyRequest): string {
 export default fp(async (fastify) => {
   const keys = new IdempotencyKeyRepository(fastify.knex)
   const ttlMs = fastify.config.idempotencyKeyTtlSeconds * 1000
-  // Both keyed by the signing key. A body holds a password, and a plain hash of it in the database
-  // would let a reader test guesses faster than bcrypt allows; an answer may hold a secret shown
-  // only in it (a service client's), so it is kept encrypted.
-  const derivedKey = (purpose: string): Buffer => createHmac('sha256', fastify.config.tokens.keys.signing.signingKey).update(purpose).digest()
-  const fingerprintKey = derivedKey('idempotency-key fingerprint')
-  const answerKey = derivedKey('idempotency-key answers')
-  const seal = (answer: string): string => {
-    const iv = randomBytes(12)
-    const cipher = createCipheriv('aes-256-gcm', answerKey, iv)
-    const sealed = Buffer.concat([cipher.update(answer, 'utf8'), cipher.final()])
-    return [iv, cipher.getAuthTag(), sealed].map((part) => part.toString('base64')).join('.')
+  // Keyed by the signing keys (the newest first; any configured one is still good, so a rotation
+  // loses nothing). A body holds a password, and a plain hash of it in the database would let a
+  // reader test guesses faster than bcrypt allows; an answer may hold a secret shown only in it (a
+  // service client's), so it is kept encrypted, bound to its caller, key, status and type.
+  const derivedKeys = (purpose: string): Buffer[] => fastify.config.tokens.keys.all.map((signing) => createHmac('sha256', signing.signingKey).update(purpose).digest())
+  const fingerprintKeys = derivedKeys('idempotency-key fingerprint')
+  const answerKeys = derivedKeys('idempotency-key answers')
+  const sealed = { iv: 12, tag: 16 }
+  const seal = (answer: string, binding: string): string => {
+    const iv = randomBytes(sealed.iv)
+    const cipher = createCipheriv('aes-256-gcm', answerKeys[0] as Buffer, iv, { authTagLength: sealed.tag }).setAAD(Buffer.from(binding))
+    const body = Buffer.concat([cipher.update(answer, 'utf8'), cipher.final()])
+    return [iv, cipher.getAuthTag(), body].map((part) => part.toString('base64')).join('.')
   }
-  // Undefined when the answer was sealed with another signing key (one rotated out since).
-  const open = (sealed: string): string | undefined => {
-    const [iv, tag, body] = sealed.split('.').map((part) => Buffer.from(part, 'base64'))
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', answerKey, iv as Buffer).setAuthTag(tag as Buffer)
-      return Buffer.concat([decipher.update(body as Buffer), decipher.final()]).toString('utf8')
-    } catch {
-      return undefined
+  // Undefined when no configured key opens it (sealed with one rotated out since), or it is not
+  // this request's.
+  const open = (text: string, binding: string): string | undefined => {
+    const [iv, tag, body] = text.split('.').map((part) => Buffer.from(part, 'base64'))
+    if (iv?.length !== sealed.iv || tag?.length !== sealed.tag || body === undefined) return undefined
+    for (const key of answerKeys) {
+      try {
+        const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: sealed.tag }).setAAD(Buffer.from(binding)).setAuthTag(tag)
+        return Buffer.concat([decipher.update(body), decipher.final()]).toString('utf8')
+      } catch {}
     }
+    return undefined
   }
+  const bindingOf = (caller: string, key: string, status: number, contentType: string | null): string => JSON.stringify([caller, key, status, contentType])
   const answerLost = (): Conflict => new Conflict('idempotency_key_answer_lost', 'Idempotency-Key',
-    'The request with this Idempotency-Key made its change, and its answer is lost (its instance stopped first, or the signing key changed since); read the result instead')
+    'The request with this Idempotency-Key made its change, and its answer is lost (its instance stopped first, or its signing key is no longer configured); read the result instead')
 
   const idempotent = (handler: RouteHandlerMethod): RouteHandlerMethod => async function (this: unknown, request: FastifyRequest, reply: FastifyReply) {
     const key = keyOf(request.headers['idempotency-key'])
     if (key === undefined) return await handler.call(fastify, request, reply)
-    const fingerprint = createHmac('sha256', fingerprintKey).update(JSON.stringify([request.method, request.url, request.body ?? null])).digest('hex')
-    const claim = await keys.claim({ caller: callerKeyOf(request), key, fingerprint }, new Date(), ttlMs, CLAIM_LEASE_MS)
+    const described = JSON.stringify([request.method, request.url, request.body ?? null])
+    const fingerprints = fingerprintKeys.map((fingerprintKey) => createHmac('sha256', fingerprintKey).update(described).digest('hex'))
+    const caller = callerKeyOf(request)
+    const claim = await keys.claim({ caller, key, fingerprints }, new Date(), ttlMs, CLAIM_LEASE_MS)
     switch (claim.kind) {
       case 'replay': {
-        const answer = open(claim.body)
+        const answer = open(claim.body, bindingOf(caller, key, claim.status, claim.contentType))
         if (answer === undefined) throw answerLost()
         void reply.code(claim.status).header('idempotent-replayed', 'true')
         if (claim.contentType !== null) void reply.header('content-type', claim.contentType)
@@ -90,7 +98,7 @@ export default fp(async (fastify) => {
         throw answerLost()
       case 'new': {
         const held = { keyId: claim.id, claimToken: claim.token }
-        request.idempotencyKey = held
+        request.idempotencyKey = { held, caller, key }
         return await idempotentChange.run(held, async () => await handler.call(fastify, request, reply))
       }
     }
@@ -100,12 +108,14 @@ export default fp(async (fastify) => {
     if (route.config?.idempotent !== true) return
     route.handler = idempotent(route.handler)
     const onSend = async (request: FastifyRequest, reply: FastifyReply, payload: unknown): Promise<unknown> => {
-      const held = request.idempotencyKey
-      if (held === undefined) return payload
+      if (request.idempotencyKey === undefined) return payload
+      const { held, caller, key } = request.idempotencyKey
       try {
         if (reply.statusCode >= 200 && reply.statusCode < 300) {
-          const contentType = reply.getHeader('content-type')
-          await keys.complete(held, reply.statusCode, typeof contentType === 'string' ? contentType : null, seal(typeof payload === 'string' ? payload : ''), new Date())
+          const header = reply.getHeader('content-type')
+          const contentType = typeof header === 'string' ? header : null
+          const answer = seal(typeof payload === 'string' ? payload : '', bindingOf(caller, key, reply.statusCode, contentType))
+          await keys.complete(held, reply.statusCode, contentType, answer, new Date())
         } else {
           await keys.release(held)
         }

@@ -6,7 +6,7 @@ import { type CodePurpose, type NewAccountCode, type StoredAccountCode, countAcc
 import { lockUserRow, selectIdByEmail, updateAccountEmail } from './account-emails.js'
 import { type AuditEntry, insertAuditEntry } from './audit-log.js'
 import { insertMail } from './mail-outbox.js'
-import { type NewRefreshToken, insertRefreshToken, revokeUserRefreshTokens } from './token-repository.js'
+import { type NewRefreshToken, deleteUserPersonalAccessTokens, insertRefreshToken, revokeUserRefreshTokens } from './token-repository.js'
 import { EmailTaken, UsernameTaken } from '../domain/errors.js'
 import { type CustomFieldDefinition, selectDefinitions } from './custom-field-repository.js'
 import { type StoredInvite, selectInvite } from './invite-code-repository.js'
@@ -189,14 +189,15 @@ async function selectRoleNames (knex: Knex, userId: number): Promise<string[]> {
 }
 
 // A new password: every access token issued before it is void (password_changed_at), every
-// refresh token is revoked, with the access tokens of its grants, and a password that had to be
-// changed no longer has to.
+// refresh token is revoked, with the access tokens of its grants, every personal access token is
+// deleted, and a password that had to be changed no longer has to.
 async function updatePassword (trx: Knex.Transaction, id: number, passwordHash: string, at: Date): Promise<boolean> {
   const time = toDatabaseTime(at)
   const found = await trx('users').where({ id }).whereNot('status', 'd')
     .update({ password_hash: passwordHash, updated_at: time, password_changed_at: time, require_password_change: false })
   if (found === 0) return false
   await revokeUserRefreshTokens(trx, id, at)
+  await deleteUserPersonalAccessTokens(trx, id)
   return true
 }
 

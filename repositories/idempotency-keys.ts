@@ -16,7 +16,8 @@ export type IdempotencyClaim =
 export interface IdempotentRequest {
   caller: string
   key: string
-  fingerprint: string
+  // Its fingerprint by each configured key, the newest (which is stored) first.
+  fingerprints: string[]
 }
 
 interface KeyRow {
@@ -47,13 +48,13 @@ export class IdempotencyKeyRepository {
       const key = { caller: request.caller, idempotency_key: request.key }
       await trx('idempotency_keys').where(key).where('expires_at', '<=', at).delete()
       await trx('idempotency_keys').insert({
-        ...key, fingerprint: request.fingerprint, claim_token: token, status: 'in_progress', committed: false, claimed_at: at, expires_at: toDatabaseTime(new Date(now.getTime() + ttlMs))
+        ...key, fingerprint: request.fingerprints[0], claim_token: token, status: 'in_progress', committed: false, claimed_at: at, expires_at: toDatabaseTime(new Date(now.getTime() + ttlMs))
       }).onConflict(['caller', 'idempotency_key']).ignore()
       const read = trx('idempotency_keys').where(key)
         .first<KeyRow>('id', 'fingerprint', 'claim_token', 'status', 'committed', 'response_status', 'response_content_type', 'response_body', 'claimed_at')
       const row = await (supportsRowLocks(trx) ? read.forUpdate() : read)
       if (row.claim_token === token) return { kind: 'new', id: Number(row.id), token }
-      if (row.fingerprint !== request.fingerprint) return { kind: 'reused' }
+      if (!request.fingerprints.includes(row.fingerprint)) return { kind: 'reused' }
       if (row.status === 'done') return { kind: 'replay', status: Number(row.response_status), contentType: row.response_content_type, body: row.response_body ?? '' }
       if (Date.parse(fromDatabaseTime(row.claimed_at)) > now.getTime() - leaseMs) return { kind: 'in_progress' }
       if (Boolean(row.committed)) return { kind: 'answer_lost' }

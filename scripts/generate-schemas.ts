@@ -16,7 +16,7 @@ const CLIENT_HEADER = '// Generated from openapi.yaml by `npm run generate` (ope
 async function renderGenerated (): Promise<Record<string, string>> {
   const document = parse(await readFile(join(projectRoot, 'openapi.yaml'), 'utf8'))
   const schemas = Object.entries(generateTypeBox(document)).map(([name, content]) => [`schemas/${name}`, content])
-  return Object.fromEntries([...schemas, [CLIENT_SCHEMA, CLIENT_HEADER + astToString(await openapiTS(document as OpenAPI3))]])
+  return Object.fromEntries([...schemas, [CLIENT_SCHEMA, CLIENT_HEADER + astToString(await openapiTS(document as OpenAPI3, { silent: true }))]])
 }
 
 export async function staleSchemaFiles (): Promise<string[]> {

@@ -1,8 +1,10 @@
 // Rocket.Chat's personal access tokens: a user makes named tokens for their own account (with
 // create-personal-access-tokens), each shown once and kept as a hash, used as X-Auth-Token with
-// X-User-Id until it is removed or regenerated, or its user is blocked or deleted.
-import { Forbidden, InvalidInput } from '../domain/errors.js'
-import { type StoredPrincipal, userIdOf } from '../domain/principal.js'
+// X-User-Id until it is removed or regenerated, its user's password changes, or its user is
+// blocked or deleted.
+import { Forbidden, InsufficientScope, InvalidInput } from '../domain/errors.js'
+import { type Principal, type StoredPrincipal, userIdOf } from '../domain/principal.js'
+import { ALL_SCOPES } from '../domain/scopes.js'
 import type { StoredPersonalAccessToken, TokenRepository } from '../repositories/token-repository.js'
 import { newPersonalAccessToken, opaqueSecretDigest } from './opaque-secrets.js'
 
@@ -20,15 +22,22 @@ function ownerOf (caller: StoredPrincipal): number {
   return userId
 }
 
+// Without spaces at its ends: MariaDB's collation would find `bot` for `bot `.
 function checkName (name: string): string {
-  if (name.trim() === '' || name.length > NAME_MAX_LENGTH) throw new InvalidInput('invalid_field', 'tokenName', `tokenName must be 1 to ${NAME_MAX_LENGTH} characters, not blank`)
+  if (name.trim() !== name || name === '' || name.length > NAME_MAX_LENGTH) {
+    throw new InvalidInput('invalid_field', 'tokenName', `tokenName must be 1 to ${NAME_MAX_LENGTH} characters, with no space at either end`)
+  }
   return name
 }
 
 export class PersonalAccessTokenService {
   constructor (private readonly tokens: TokenRepository) {}
 
-  async generate (caller: StoredPrincipal, name: string, bypassTwoFactor: boolean): Promise<string> {
+  // A token that outlives the caller's own needs all the scopes it will carry: a token narrowed
+  // by its client or its grant cannot mint a wider one.
+  async generate (caller: Principal, name: string, bypassTwoFactor: boolean): Promise<string> {
+    const missing = ALL_SCOPES.find((scope) => !caller.scopes.includes(scope))
+    if (missing !== undefined) throw new InsufficientScope(missing)
     const { token, stored } = newSecret()
     if (!await this.tokens.insertPersonalAccessToken(ownerOf(caller), checkName(name), stored, bypassTwoFactor, new Date())) {
       throw new InvalidInput('token_already_exists', 'tokenName', `A personal access token named ${name} exists already`)
@@ -38,7 +47,7 @@ export class PersonalAccessTokenService {
 
   async regenerate (caller: StoredPrincipal, name: string): Promise<string> {
     const { token, stored } = newSecret()
-    if (!await this.tokens.replacePersonalAccessToken(ownerOf(caller), name, stored, new Date())) throw noToken(name)
+    if (!await this.tokens.replacePersonalAccessToken(ownerOf(caller), checkName(name), stored, new Date())) throw noToken(name)
     return token
   }
 
@@ -47,7 +56,7 @@ export class PersonalAccessTokenService {
   }
 
   async remove (caller: StoredPrincipal, name: string): Promise<void> {
-    if (!await this.tokens.deletePersonalAccessToken(ownerOf(caller), name)) throw noToken(name)
+    if (!await this.tokens.deletePersonalAccessToken(ownerOf(caller), checkName(name))) throw noToken(name)
   }
 }
 

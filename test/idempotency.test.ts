@@ -3,7 +3,8 @@
 import { connect } from 'node:net'
 import { IdempotencyKeyInProgress } from '../domain/errors.js'
 import { idempotentChange, retryingDeadlocks } from '../repositories/sql.js'
-import { build, clientToken, createClient, createTestDatabase, newAccount, onEachDatabase, rowCount, type TestApp } from './helper.js'
+import { generatePrivateKeyPem } from '../config/signing-keys.js'
+import { TEST_JWT_PRIVATE_KEY, build, clientToken, createClient, createTestDatabase, newAccount, onEachDatabase, rowCount, type TestApp } from './helper.js'
 
 const CREATE = '/api/v2/account/create/'
 
@@ -83,6 +84,17 @@ onEachDatabase('Idempotency-Key', async (t, kind) => {
     t.notOk(JSON.stringify(row).includes('mailer'), 'nor is the answer readable')
     await api.app.knex('idempotency_keys').update({ response_body: 'AAAA.AAAA.AAAA' })
     t.match(await send(), { statusCode: 409, body: { code: 'idempotency_key_answer_lost' } })
+  })
+
+  t.test('after a new signing key is put first, a repeat still gets the answer kept before', async (t) => {
+    const databaseUrl = await createTestDatabase(t, kind, { migrated: true, shared: true })
+    const before = await build(t, kind, { databaseUrl })
+    const token = await before.adminToken()
+    const payload = newAccount({ username: 'jane_doe', email: 'jane@example.com' })
+    const first = await create(before, token, 'rotated', payload)
+    t.equal(first.statusCode, 201)
+    const after = await build(t, kind, { databaseUrl, env: { JWT_PRIVATE_KEY: `${generatePrivateKeyPem('ES256')}\n${TEST_JWT_PRIVATE_KEY}` } })
+    t.match(await create(after, token, 'rotated', payload), { statusCode: 201, headers: { 'idempotent-replayed': 'true' }, text: first.text })
   })
 
   t.test('a malformed key is a 400 naming the header, and nothing is made', async (t) => {

@@ -35,7 +35,7 @@ onEachDatabase('personal access tokens', async (t, kind) => {
     t.match(await missing.json(), { success: false, errorType: 'error-token-does-not-exists' })
   })
 
-  t.test('needs create-personal-access-tokens, works only as X-Auth-Token, and goes with a blocked or deleted user', async (t) => {
+  t.test('needs create-personal-access-tokens and a token with every scope, works only as X-Auth-Token, and goes with a new password or a blocked or deleted user', async (t) => {
     const served = await serve(t, kind)
     const { api } = served
     const { user, token: jwt } = await createUserWithToken(api)
@@ -58,6 +58,17 @@ onEachDatabase('personal access tokens', async (t, kind) => {
     const deleted = await api.request({ method: 'DELETE', url: `/api/v2/user/${String(user.id)}/`, token: await api.adminToken() })
     t.ok(deleted.statusCode < 300, deleted.text)
     t.equal(await rowCount(api, 'personal_access_tokens'), 0, 'a deleted user\'s tokens are gone')
+
+    const owner = await createUserWithToken(api, { username: 'token_owner', email: 'owner@example.com' })
+    await giveRole(api, owner.user.id, 'admin')
+    t.equal((await generate(owner.token)).statusCode, 200)
+    const changed = await api.request({ method: 'PATCH', url: `/api/v2/user/${String(owner.user.id)}/change_password/`, token: owner.token, payload: { password: 'Corr3ct-Horse!', new_password: 'An0ther-Horse!' } })
+    t.equal(changed.statusCode, 204, changed.text)
+    t.equal(await rowCount(api, 'personal_access_tokens'), 0, 'a new password deletes the user\'s tokens')
+    const writeOnly = await api.request({ method: 'POST', url: '/oauth/token/', payload: { grant_type: 'password', username: 'token_owner', password: 'An0ther-Horse!', scope: 'write' } })
+    t.match(await generate(writeOnly.body.access_token), { statusCode: 400, body: { errorType: 'error-action-not-allowed' } }, 'a token without every scope mints none')
+    t.match(await api.request({ method: 'POST', url: '/api/v1/users.removePersonalAccessToken', token: await api.tokenFor('token_owner', 'An0ther-Horse!'), payload: { tokenName: 'mine ' } }),
+      { statusCode: 400, body: { details: { field: 'tokenName' } } }, 'a name with a space at its end is refused, on MariaDB as on SQLite')
 
     const { client, secret } = await createClient(api, { roles: ['admin'] })
     const byClient = await generate(await clientToken(api, client.client_id, secret))

@@ -1620,7 +1620,9 @@ export interface paths {
          * @description Rocket.Chat's `users.generatePersonalAccessToken`: a token for the caller's own account,
          *     named `tokenName` (unique among the user's, else `error-token-already-exists`), shown only in
          *     this answer and kept as a hash. It is used as `X-Auth-Token` with `X-User-Id` on this surface,
-         *     with every scope, until it is removed or regenerated, or its user is blocked or deleted.
+         *     with every scope, until it is removed or regenerated, its user's password changes, or its
+         *     user is blocked or deleted. Making one takes a token with every scope (`insufficient_scope`
+         *     otherwise): a token narrowed by its client or grant mints no wider one.
          *     `bypassTwoFactor` is kept and shown: this service has no second factor. A service client has
          *     no personal tokens (`error-action-not-allowed`).
          */
