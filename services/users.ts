@@ -4,7 +4,7 @@ import type { CustomFieldDefinition } from '../repositories/custom-field-reposit
 import type { PageWindow } from '../repositories/sql.js'
 import { type ProfileField, REAL_NAME_MAX_LENGTH, SELFCOMMUNITY_PROFILE_FIELDS, checkUsername, profileValue } from '../domain/accounts.js'
 import type { CustomFieldRegistry } from './custom-fields.js'
-import { InvalidInput, NotFound, UsernameTaken } from '../domain/errors.js'
+import { InvalidInput, NotFound } from '../domain/errors.js'
 import { USERNAME_PATTERN, characterCount } from '../domain/formats.js'
 import { type ChangeMode, type CheckedChanges, planProfileWrite } from './profile-changes.js'
 import type { ReservedUsernames } from './reserved-usernames.js'

@@ -2,7 +2,7 @@
 // REST client over real HTTP: the same services as v2's moderation and deletion.
 import { createHash } from 'node:crypto'
 import type { RestClient } from '@rocket.chat/api-client'
-import { ADMIN, type TestApp, createUserWithToken, giveRole, newAccount, onEachDatabase, rowCount } from './helper.js'
+import { ADMIN, type TestApp, createUserWithToken, newAccount, onEachDatabase, rowCount } from './helper.js'
 import { type Served, adminClient, clientFor, logIn, refusal, serve } from './rocket-chat-rest-client.js'
 
 const JANE = newAccount() as { username: string, email: string, password: string }

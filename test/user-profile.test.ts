@@ -8,7 +8,7 @@ import { knexConfig } from '../plugins/database.js'
 import type * as SelfCommunity from '@selfcommunity/api-services'
 import { decodeJwt } from 'jose'
 import { contractViolations } from './contract.js'
-import { ADMIN, type ApiResponse, TEST_JWT_PRIVATE_KEY, type TestApp, build, createTestDatabase, createUserWithToken, defineCustomField, giveRole, makeMandatory, onEachDatabase, rowCount, silentLogger, updatedEvents, userSnapshot } from './helper.js'
+import { ADMIN, type ApiResponse, TEST_JWT_PRIVATE_KEY, type TestApp, build, createTestDatabase, createUserWithToken, defineCustomField, giveRole, onEachDatabase, rowCount, silentLogger, updatedEvents, userSnapshot } from './helper.js'
 
 // The client's ES module build imports directories, which Node refuses: its CommonJS build works.
 const { UserService: SelfCommunityUsers } = createRequire(import.meta.url)('@selfcommunity/api-services') as typeof SelfCommunity
