@@ -126,7 +126,7 @@ onEachDatabase('the list of users', async (t, kind) => {
     t.strictSame(bob.body.results.map((user: Record<string, unknown>) => Object.keys(user).sort()), [
       ['date_joined', 'id', 'real_name', 'status', 'username'],
       ['company', 'date_joined', 'id', 'real_name', 'status', 'username'],
-      ['bio', 'date_joined', 'date_of_birth', 'description', 'email', 'email_isvalid', 'gender', 'id', 'location', 'real_name', 'roles', 'status', 'username', 'website']
+      ['bio', 'date_joined', 'date_of_birth', 'description', 'email', 'email_isvalid', 'ext_id', 'gender', 'id', 'location', 'real_name', 'roles', 'status', 'username', 'website']
     ])
     const admin = await api.request({ url: '/api/v2/user/?username=alice', token: adminToken })
     t.match(admin.body.results, [{ email: 'alice@example.com', company: 'ACME', salary: 10, roles: ['user'] }])
