@@ -1,8 +1,9 @@
 // Idempotency-Key (draft-ietf-httpapi-idempotency-key-header) on the operations the contract marks
-// `x-idempotent`: the first 2xx answer is kept per caller and key, with a fingerprint of the
-// request, and given again (with `Idempotent-Replayed: true`) to a repeat, from any instance, for
-// IDEMPOTENCY_KEY_TTL_SECONDS, encrypted. The key is taken before the handler runs; every transaction the
-// handler commits records in itself that the change was made, so a repeat never makes it again.
+// `x-idempotent`: the first 2xx answer is kept, encrypted, per caller and key, with a fingerprint
+// of the request, and given again (with `Idempotent-Replayed: true`) to a repeat, from any
+// instance, for IDEMPOTENCY_KEY_TTL_SECONDS. The key is taken before the handler runs; every
+// transaction the handler commits records in itself that the change was made, so a repeat never
+// makes it again.
 import { createCipheriv, createDecipheriv, createHmac, randomBytes } from 'node:crypto'
 import type { FastifyReply, FastifyRequest, RouteHandlerMethod } from 'fastify'
 import fp from 'fastify-plugin'

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto'
 import type { Knex } from 'knex'
-import type { HeldKey } from './sql.js'
-import { fromDatabaseTime, readCommitted, retryingDeadlocks, supportsRowLocks, toDatabaseTime } from './sql.js'
+import { type HeldKey, fromDatabaseTime, readCommitted, retryingDeadlocks, supportsRowLocks, toDatabaseTime } from './sql.js'
 
 // What a request with an Idempotency-Key finds: the key is its own now (`new`), or it holds the
 // answer to give again, or it is another request's (in progress, with another body, or made its

@@ -101,7 +101,7 @@ export class WebhookRelay extends PollingWorker {
       if (delivery === undefined) break
       const sending = this.send(delivery)
         .catch(async (error: unknown) => {
-          this.logger.warn({ err: error, deliveryId: delivery.id }, 'webhook attempt not recorded: it is made again once its lease runs out')
+          this.logger.warn({ err: error, deliveryId: delivery.id }, 'webhook attempt not recorded: it is made again, at once or when its lease runs out')
           // Not letting it go only holds the endpoint up until the lease runs out.
           await deliveries.release(delivery).catch(() => {})
         })
