@@ -54,6 +54,13 @@ export function userIdOf (principal: StoredPrincipal): number | undefined {
   return principal.kind === 'user' ? principal.userId : undefined
 }
 
+// The user a caller is, for what only a user does: a service client's token is a 403 not_a_user.
+export function callerUserId (principal: StoredPrincipal): number {
+  const userId = userIdOf(principal)
+  if (userId === undefined) throw new Forbidden('This token is a service client\'s, which is no user', undefined, 'not_a_user')
+  return userId
+}
+
 // The first of the permissions the principal does not hold, or undefined when it holds them all.
 export function firstNotHeld (principal: StoredPrincipal, permissions: readonly string[]): string | undefined {
   return permissions.find((permission) => !principal.permissions.includes(permission))

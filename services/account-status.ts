@@ -1,5 +1,5 @@
 import { Forbidden, InvalidInput, NotFound } from '../domain/errors.js'
-import { type StoredPrincipal, actorOf, checkMayActOnUser, requirePermission, userIdOf } from '../domain/principal.js'
+import { type StoredPrincipal, actorOf, callerUserId, checkMayActOnUser, requirePermission, userIdOf } from '../domain/principal.js'
 import type { AccountStatusRepository, AccountStatusWriter, StatusTarget } from '../repositories/account-status.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import { verifyPasswordOrDigest } from './passwords.js'
@@ -95,8 +95,7 @@ export class AccountStatusService {
   // Rocket.Chat's users.deleteOwnAccount: the user, proving their password (its SHA-256 in hex,
   // as Rocket.Chat's clients send it, or the password itself), deletes their account, softly.
   async deleteOwnAccount (caller: StoredPrincipal, password: string): Promise<void> {
-    const id = userIdOf(caller)
-    if (id === undefined) throw new Forbidden('This token is a service client\'s, which is no user', undefined, 'not_a_user')
+    const id = callerUserId(caller)
     const credentials = await this.accounts.findCredentialsById(id)
     if (credentials === undefined) throw userNotFound(id)
     if (!await verifyPasswordOrDigest(password, credentials.passwordHash)) throw new InvalidInput('wrong_password', 'password', 'password is not the current password')

@@ -1,6 +1,6 @@
-import { Forbidden, InvalidInput, NotFound } from '../domain/errors.js'
+import { InvalidInput, NotFound } from '../domain/errors.js'
 import { checkEmail } from '../domain/accounts.js'
-import { type StoredPrincipal, actorOf, checkMayActOnUser, checkMayChangeUser, userIdOf } from '../domain/principal.js'
+import { type StoredPrincipal, actorOf, callerUserId, checkMayActOnUser, checkMayChangeUser } from '../domain/principal.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import type { AccountStatusRepository } from '../repositories/account-status.js'
 import type { AccountLifeService, PreparedPasswordChange } from './account-life.js'
@@ -133,8 +133,7 @@ export class AccountUpdateService {
   }
 
   async updateOwnAccount (caller: StoredPrincipal, update: OwnAccountUpdate): Promise<StoredUser> {
-    const id = userIdOf(caller)
-    if (id === undefined) throw new Forbidden('This token is a service client\'s, which is no user', undefined, 'not_a_user')
+    const id = callerUserId(caller)
     if (update.email !== undefined) checkEmail(update.email)
     const at = new Date()
     const checked = this.users.checkChanges(update.profile, 'patch', at)

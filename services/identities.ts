@@ -2,7 +2,7 @@
 // account by username, email or such an id, and its SSO sign-up and sign-in.
 import { InvalidInput, NotFound, Forbidden } from '../domain/errors.js'
 import { EXTERNAL_PROVIDER, type UserIdentity, checkExtId, checkIdentity, externalIdNumber } from '../domain/identities.js'
-import { type StoredPrincipal, actorOf, checkMayActOnUser, userIdOf } from '../domain/principal.js'
+import { type StoredPrincipal, actorOf, callerUserId, checkMayActOnUser, userIdOf } from '../domain/principal.js'
 import type { AccountRepository, StoredUser } from '../repositories/account-repository.js'
 import type { IdentityRepository } from '../repositories/identity-repository.js'
 import type { AccountService } from './accounts.js'
@@ -137,8 +137,7 @@ export class IdentityService {
 
   // The user of a user's token.
   async signIn (caller: StoredPrincipal): Promise<SsoAccount> {
-    const userId = userIdOf(caller)
-    if (userId === undefined) throw new Forbidden('This token is a service client\'s, which is no user', undefined, 'not_a_user')
+    const userId = callerUserId(caller)
     return ssoAccountOf(await this.users.getUser(userId))
   }
 }

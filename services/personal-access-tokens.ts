@@ -2,8 +2,8 @@
 // create-personal-access-tokens), each shown once and kept as a hash, used as X-Auth-Token with
 // X-User-Id until it is removed or regenerated, its user's password changes, or its user is
 // blocked or deleted.
-import { Forbidden, InsufficientScope, InvalidInput } from '../domain/errors.js'
-import { type Principal, type StoredPrincipal, userIdOf } from '../domain/principal.js'
+import { InsufficientScope, InvalidInput } from '../domain/errors.js'
+import { type Principal, type StoredPrincipal, callerUserId } from '../domain/principal.js'
 import { ALL_SCOPES } from '../domain/scopes.js'
 import type { StoredPersonalAccessToken, TokenRepository } from '../repositories/token-repository.js'
 import { newPersonalAccessToken, opaqueSecretDigest } from './opaque-secrets.js'
@@ -16,11 +16,6 @@ function newSecret (): { token: string, stored: { tokenHash: string, lastTokenPa
   return { token, stored: { tokenHash: opaqueSecretDigest(token), lastTokenPart: token.slice(-6) } }
 }
 
-function ownerOf (caller: StoredPrincipal): number {
-  const userId = userIdOf(caller)
-  if (userId === undefined) throw new Forbidden('This token is a service client\'s, which is no user', undefined, 'not_a_user')
-  return userId
-}
 
 // Without spaces at its ends: MariaDB's collation would find `bot` for `bot `.
 function checkName (name: string): string {
@@ -39,7 +34,7 @@ export class PersonalAccessTokenService {
     const missing = ALL_SCOPES.find((scope) => !caller.scopes.includes(scope))
     if (missing !== undefined) throw new InsufficientScope(missing)
     const { token, stored } = newSecret()
-    if (!await this.tokens.insertPersonalAccessToken(ownerOf(caller), checkName(name), stored, bypassTwoFactor, new Date())) {
+    if (!await this.tokens.insertPersonalAccessToken(callerUserId(caller), checkName(name), stored, bypassTwoFactor, new Date())) {
       throw new InvalidInput('token_already_exists', 'tokenName', `A personal access token named ${name} exists already`)
     }
     return token
@@ -47,16 +42,16 @@ export class PersonalAccessTokenService {
 
   async regenerate (caller: StoredPrincipal, name: string): Promise<string> {
     const { token, stored } = newSecret()
-    if (!await this.tokens.replacePersonalAccessToken(ownerOf(caller), checkName(name), stored, new Date())) throw noToken(name)
+    if (!await this.tokens.replacePersonalAccessToken(callerUserId(caller), checkName(name), stored, new Date())) throw noToken(name)
     return token
   }
 
   async list (caller: StoredPrincipal): Promise<StoredPersonalAccessToken[]> {
-    return await this.tokens.personalAccessTokensOf(ownerOf(caller))
+    return await this.tokens.personalAccessTokensOf(callerUserId(caller))
   }
 
   async remove (caller: StoredPrincipal, name: string): Promise<void> {
-    if (!await this.tokens.deletePersonalAccessToken(ownerOf(caller), checkName(name))) throw noToken(name)
+    if (!await this.tokens.deletePersonalAccessToken(callerUserId(caller), checkName(name))) throw noToken(name)
   }
 }
 

@@ -1,6 +1,6 @@
 import { Forbidden } from '../domain/errors.js'
 import { USERNAME_PATTERN } from '../domain/formats.js'
-import { type StoredPrincipal, userIdOf } from '../domain/principal.js'
+import { type StoredPrincipal, callerUserId } from '../domain/principal.js'
 import type { AccountRepository, StoredUser, UserOrder } from '../repositories/account-repository.js'
 import type { PageWindow } from '../repositories/sql.js'
 import type { ReservedUsernames } from './reserved-usernames.js'
@@ -84,7 +84,7 @@ export class UserDirectoryService {
   // A token reaches here only for an approved account (a blocked or deleted one has none that
   // works): it may act in the community, as far as the community's own rules let it.
   currentPermissions (caller: StoredPrincipal): CurrentPermissions {
-    if (userIdOf(caller) === undefined) throw new Forbidden('This token is a service client\'s, which is no user', undefined, 'not_a_user')
+    callerUserId(caller)
     return { member: true, permissions: caller.permissions, roles: caller.roles }
   }
 
@@ -98,8 +98,7 @@ export class UserDirectoryService {
   // A free username made from the caller's name, else their email, as Rocket.Chat suggests one;
   // numbered (`jane_doe-3`) when each is taken.
   async suggestUsername (caller: StoredPrincipal): Promise<string> {
-    const userId = userIdOf(caller)
-    if (userId === undefined) throw new Forbidden('This token is a service client\'s, which is no user', undefined, 'not_a_user')
+    const userId = callerUserId(caller)
     const user = await this.users.getUser(userId)
     const candidates = usernameCandidates(user.realName, user.email)
     for (const candidate of candidates) {

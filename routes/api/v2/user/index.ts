@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { operations } from '../../../../schemas/operations.js'
 import { callerOf } from '../../../../plugins/auth.js'
-import { type StoredPrincipal, userIdOf } from '../../../../domain/principal.js'
+import { type StoredPrincipal, callerUserId, userIdOf } from '../../../../domain/principal.js'
 import { Forbidden } from '../../../../domain/errors.js'
 import { pageOf, pageWindow } from '../pages.js'
 import { userRepresentation } from '../representations.js'
@@ -28,9 +28,7 @@ const userRoutes: FastifyPluginAsyncTypebox = async (fastify) => {
   fastify.route({
     ...operations.getCurrentUser,
     handler: async (request) => {
-      const userId = userIdOf(callerOf(request))
-      if (userId === undefined) throw new Forbidden('This token is a service client\'s, which is no user', undefined, 'not_a_user')
-      return userRepresentation(await fastify.userService.getUser(userId))
+      return userRepresentation(await fastify.userService.getUser(callerUserId(callerOf(request))))
     }
   })
 
